@@ -1,0 +1,108 @@
+"""`labkit sandbox ...`: start, inspect, drive and stop the machine's shared sandbox server.
+
+The server's state file lives in `$LABKIT_STATE_DIR` (default `~/.local/state/labkit`).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import click
+
+from labkit.sandbox.clock import CLOCK_MODES, DEFAULT_SPEED
+
+
+@click.group()
+def sandbox() -> None:
+    """Run an emulated AWS account that the AWS CLI, boto3 and notebooks can share."""
+
+
+@sandbox.command()
+@click.option("--port", type=int, default=0, help="Port on 127.0.0.1 (default: a free one).")
+@click.option(
+    "--clock",
+    type=click.Choice(CLOCK_MODES),
+    default="realtime",
+    show_default=True,
+    help="realtime runs accelerated real time; manual moves only with `labkit sandbox advance`.",
+)
+@click.option(
+    "--speed",
+    type=float,
+    default=DEFAULT_SPEED,
+    show_default=True,
+    help="Emulated seconds per second (realtime).",
+)
+@click.option(
+    "--region",
+    default=None,
+    help="Region of the sandbox (default: `region` in the labkit config, else us-east-1).",
+)
+def start(port: int, clock: str, speed: float, region: str | None) -> None:
+    """Start the sandbox server and print its endpoint."""
+    from labkit.sandbox.server import start_server
+
+    info = start_server(port=port, clock=clock, speed=speed, region=region)  # type: ignore[arg-type]
+    click.echo(
+        f"sandbox {info.session_id} running at {info.endpoint_url} (pid {info.pid}, account {info.account_id}, {info.region}, clock {info.clock})"
+    )
+    click.echo('reach it from a shell with: eval "$(labkit sandbox env)"')
+
+
+@sandbox.command()
+def stop() -> None:
+    """Stop the sandbox server (everything in it is forgotten)."""
+    from labkit.sandbox.server import stop_server
+
+    info = stop_server()
+    click.echo(f"sandbox {info.session_id} at {info.endpoint_url} stopped")
+
+
+@sandbox.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(as_json: bool) -> None:
+    """Say whether the sandbox server runs, where, and what its clock says."""
+    from labkit.sandbox.server import server_status
+
+    state = server_status()
+    if as_json:
+        click.echo(json.dumps(state, indent=2))
+        return
+    clock = state["clock"]
+    click.echo(f"running at {state['endpoint_url']} (pid {state['pid']})")
+    click.echo(f"session {state['session_id']}, account {state['account_id']}, region {state['region']}")
+    click.echo(f"clock {clock['mode']} (speed {clock['speed']:g}), now {clock['now']}")
+
+
+@sandbox.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the variables as JSON (null means unset).")
+def env(as_json: bool) -> None:
+    """Print the shell exports that point the AWS CLI and boto3 at the sandbox server."""
+    from labkit.sandbox.server import server_exports
+
+    values = server_exports()
+    if as_json:
+        click.echo(json.dumps(values, indent=2))
+        return
+    for name, value in values.items():
+        click.echo(f"unset {name}" if value is None else f"export {name}={shlex.quote(value)}")
+
+
+@sandbox.command()
+@click.argument("seconds", type=click.FloatRange(min=0))
+def advance(seconds: float) -> None:
+    """Move the sandbox server's clock forward by SECONDS."""
+    from labkit.sandbox.server import advance_server
+
+    clock = advance_server(seconds)
+    click.echo(f"clock now {clock['now']}")
+
+
+@sandbox.command()
+def reset() -> None:
+    """Forget everything in the sandbox server's account (the server keeps running)."""
+    from labkit.sandbox.server import reset_server
+
+    reset_server()
+    click.echo("sandbox reset: the account is empty")

@@ -1,0 +1,120 @@
+"""Sandboxes: one interface, three modes registered by name (`embedded`, `server`, `aws`).
+
+`open_sandbox()` is the only way labkit makes boto3 sessions and clients; everything else receives
+a `Sandbox`. A mode is a factory registered with `register_mode(name, factory)`; `get_mode(name)`
+raises `UnknownModeError` for a name that is not registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from labkit.config import load_config
+from labkit.errors import ClockNotAvailableError, UnknownModeError
+from labkit.sandbox.base import EmulatedSandbox, Sandbox
+from labkit.sandbox.clock import DEFAULT_SPEED, ClockMode, SandboxClock
+
+__all__ = [
+    "DEFAULT_SPEED",
+    "EmulatedSandbox",
+    "Sandbox",
+    "SandboxClock",
+    "available_modes",
+    "get_mode",
+    "open_sandbox",
+    "register_mode",
+]
+
+SandboxFactory = Callable[..., Sandbox]
+_MODES: dict[str, SandboxFactory] = {}
+
+
+def register_mode(name: str, factory: SandboxFactory) -> None:
+    """Register a sandbox mode; a later registration under the same name replaces the earlier one."""
+    _MODES[name] = factory
+
+
+def get_mode(name: str) -> SandboxFactory:
+    """Return the factory of a mode; raises `UnknownModeError` naming the known modes."""
+    try:
+        return _MODES[name]
+    except KeyError:
+        raise UnknownModeError(name, sorted(_MODES)) from None
+
+
+def available_modes() -> list[str]:
+    """Return the registered mode names."""
+    return sorted(_MODES)
+
+
+def _embedded(
+    *,
+    clock: ClockMode | None,
+    speed: float,
+    region: str | None,
+    lab: str | None,
+    **options: Any,
+) -> Sandbox:
+    from labkit.sandbox.embedded import EmbeddedSandbox
+
+    return EmbeddedSandbox(
+        region=region or load_config().region, clock=clock or "realtime", speed=speed, lab=lab, **options
+    )
+
+
+def _server(
+    *,
+    clock: ClockMode | None,
+    speed: float,
+    region: str | None,
+    lab: str | None,
+    **options: Any,
+) -> Sandbox:
+    from labkit.sandbox.server import ServerSandbox
+
+    return ServerSandbox(
+        region=region or load_config().region, clock=clock or "realtime", speed=speed, lab=lab, **options
+    )
+
+
+def _aws(
+    *,
+    clock: ClockMode | None,
+    speed: float,
+    region: str | None,
+    lab: str | None,
+    **options: Any,
+) -> Sandbox:
+    from labkit.sandbox.aws import AwsSandbox
+
+    if clock is not None:
+        raise ClockNotAvailableError("aws")
+    if region is not None:
+        raise ValueError("aws mode takes its region from aws.region in the labkit configuration")
+    return AwsSandbox(lab=lab, **options)
+
+
+register_mode("embedded", _embedded)
+register_mode("server", _server)
+register_mode("aws", _aws)
+
+
+def open_sandbox(
+    mode: str = "embedded",
+    clock: ClockMode | None = None,
+    *,
+    speed: float = DEFAULT_SPEED,
+    region: str | None = None,
+    lab: str | None = None,
+    **options: Any,
+) -> Sandbox:
+    """Open a sandbox of the named mode (a context manager).
+
+    `clock` is `"realtime"` (default: accelerated by `speed`) or `"manual"` (moves only through
+    `advance`) in the emulated modes; the `aws` mode has no clock. `lab` names the lab the sandbox is
+    for (it tags what `aws` mode creates). Raises `UnknownModeError`, `PortInUseError`,
+    `AccountNotAllowedError`, `ConfigError`, `SandboxStartError`.
+    """
+    factory = get_mode(mode)
+    return factory(clock=clock, speed=speed, region=region, lab=lab, **options)

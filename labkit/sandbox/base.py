@@ -1,0 +1,177 @@
+"""The one `Sandbox` interface every mode implements, and the shared part of the emulated modes."""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import secrets
+from typing import Any, ClassVar
+
+import boto3
+import botocore.session
+
+from labkit.sandbox.guards import (
+    FAKE_ACCESS_KEY_ID,
+    FAKE_SECRET_ACCESS_KEY,
+    isolated_botocore_session,
+    sandbox_client_config,
+)
+
+__all__ = ["EmulatedSandbox", "Sandbox", "new_account_id", "new_session_id"]
+
+#: Variables that would point the AWS CLI or an SDK elsewhere; `exports()` unsets them.
+REDIRECTING_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_CA_BUNDLE",
+)
+
+
+def new_session_id() -> str:
+    """Return a fresh sandbox session id such as `lk-3f9a0c12d4`."""
+    return "lk-" + secrets.token_hex(5)
+
+
+def new_account_id() -> str:
+    """Return a random 12-digit account id for an emulated sandbox (never moto's default)."""
+    while True:
+        account = str(secrets.randbelow(9 * 10**11) + 10**11)
+        if account != "123456789012":
+            return account
+
+
+class Sandbox(abc.ABC):
+    """An AWS account to do a lab in: emulated (`embedded`, `server`) or real (`aws`).
+
+    Use it as a context manager; `close()` releases what the sandbox holds.
+    """
+
+    mode: ClassVar[str]
+    region: str
+    account_id: str
+    session_id: str
+    lab: str | None
+
+    @property
+    @abc.abstractmethod
+    def session(self) -> boto3.Session:
+        """The boto3 session of this sandbox (the only place labkit makes sessions)."""
+
+    @property
+    @abc.abstractmethod
+    def endpoint_url(self) -> str | None:
+        """Where the sandbox's clients send requests (None for a real account)."""
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """Return a boto3 client for `service` in this sandbox."""
+        return self.session.client(service, **kwargs)  # type: ignore[call-overload]
+
+    def resource(self, service: str, **kwargs: Any) -> Any:
+        """Return a boto3 resource for `service` in this sandbox."""
+        return self.session.resource(service, **kwargs)  # type: ignore[call-overload]
+
+    @abc.abstractmethod
+    def now(self) -> dt.datetime:
+        """Return the sandbox's current time (emulated time in emulated modes)."""
+
+    @abc.abstractmethod
+    def advance(self, seconds: float) -> dt.datetime:
+        """Move the sandbox's clock forward; raises `ClockNotAvailableError` for a real account."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release what the sandbox holds; safe to call twice."""
+
+    def describe(self) -> dict[str, Any]:
+        """Return what a report may show about this sandbox (never a secret)."""
+        return {
+            "mode": self.mode,
+            "region": self.region,
+            "account_id": self.account_id,
+            "session_id": self.session_id,
+            "endpoint_url": self.endpoint_url,
+            "lab": self.lab,
+        }
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self.endpoint_url or "real AWS"
+        return f"<{type(self).__name__} {self.session_id} account={self.account_id} {self.region} at {where}>"
+
+
+class _LoopbackSession(boto3.Session):
+    """A boto3 session whose clients and resources go to the sandbox's endpoint unless told otherwise."""
+
+    def __init__(self, botocore_session: botocore.session.Session, region: str, endpoint_url: str) -> None:
+        super().__init__(botocore_session=botocore_session, region_name=region)
+        self._labkit_endpoint_url = endpoint_url
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("endpoint_url", self._labkit_endpoint_url)
+        kwargs.setdefault("config", sandbox_client_config())
+        return super().client(*args, **kwargs)
+
+    def resource(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("endpoint_url", self._labkit_endpoint_url)
+        kwargs.setdefault("config", sandbox_client_config())
+        return super().resource(*args, **kwargs)
+
+
+class EmulatedSandbox(Sandbox):
+    """What `embedded` and `server` share: an emulator on loopback reached with fake credentials."""
+
+    def __init__(
+        self, *, endpoint_url: str, region: str, account_id: str, session_id: str, lab: str | None
+    ) -> None:
+        self.region = region
+        self.account_id = account_id
+        self.session_id = session_id
+        self.lab = lab
+        self._endpoint_url = endpoint_url
+        self._session = _LoopbackSession(isolated_botocore_session(region), region, endpoint_url)
+
+    @property
+    def session(self) -> boto3.Session:
+        return self._session
+
+    @property
+    def endpoint_url(self) -> str:
+        return self._endpoint_url
+
+    def exports(self) -> dict[str, str | None]:
+        """Environment for other processes (AWS CLI, boto3) to reach this sandbox; None means unset."""
+        return exports_for(self._endpoint_url, self.region)
+
+
+def exports_for(
+    endpoint_url: str, region: str, environ: dict[str, str] | None = None
+) -> dict[str, str | None]:
+    """Return the variables to set (and, as None, to unset) to reach an emulator at `endpoint_url`."""
+    import os
+
+    environ = dict(os.environ) if environ is None else environ
+    values: dict[str, str | None] = {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        # A real profile's settings (roles, endpoints, credential processes) must not apply.
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_PAGER": "",
+    }
+    for name in REDIRECTING_VARIABLES:
+        values[name] = None
+    for name in sorted(environ):
+        if name.startswith("AWS_ENDPOINT_URL_"):
+            values[name] = None
+    return values

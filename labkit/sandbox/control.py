@@ -1,0 +1,75 @@
+"""A small client for a sandbox server's control endpoints (`/_labkit/...`), loopback only."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from labkit.errors import EndpointRefusedError, LabkitError, SandboxNotRunningError
+from labkit.sandbox.emulator import CONTROL_PREFIX, TOKEN_HEADER
+from labkit.sandbox.guards import is_loopback_url
+
+__all__ = ["ControlClient"]
+
+
+class ControlClient:
+    """Talks to one sandbox server's control endpoints with its token.
+
+    Raises `EndpointRefusedError` for a non-loopback endpoint and `SandboxNotRunningError` when
+    nothing answers.
+    """
+
+    def __init__(self, endpoint_url: str, token: str, *, timeout: float = 5.0) -> None:
+        if not is_loopback_url(endpoint_url):
+            raise EndpointRefusedError(endpoint_url)
+        self.endpoint_url = endpoint_url.rstrip("/")
+        self._token = token
+        self.timeout = timeout
+
+    def request(self, method: str, route: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call `route` under the control prefix and return its JSON answer."""
+        data = json.dumps(payload).encode() if payload is not None else None
+        req = urllib.request.Request(
+            f"{self.endpoint_url}{CONTROL_PREFIX}{route}",
+            data=data,
+            method=method,
+            headers={TOKEN_HEADER: self._token, "Content-Type": "application/json"},
+        )
+        # Never through a proxy: the emulator is on this machine.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(req, timeout=self.timeout) as response:
+                answer: dict[str, Any] = json.loads(response.read() or b"{}")
+                return answer
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            raise LabkitError(
+                f"sandbox control call {method} {route} at {self.endpoint_url} failed ({exc.code}): {detail}"
+            ) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise SandboxNotRunningError(f"{self.endpoint_url} does not answer: {exc}") from exc
+
+    def health(self) -> bool:
+        """Return True when a labkit sandbox answers at the endpoint."""
+        try:
+            return self.request("GET", "/health").get("service") == "labkit-sandbox"
+        except SandboxNotRunningError:
+            return False
+
+    def status(self) -> dict[str, Any]:
+        """Return the server's description of its sandbox."""
+        return self.request("GET", "/status")
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        """Advance the server's clock and return the clock's new state."""
+        return self.request("POST", "/clock/advance", {"seconds": seconds})
+
+    def reset(self) -> dict[str, Any]:
+        """Forget everything in the server's sandbox account."""
+        return self.request("POST", "/reset", {})
+
+    def shutdown(self) -> dict[str, Any]:
+        """Ask the server process to stop."""
+        return self.request("POST", "/shutdown", {})

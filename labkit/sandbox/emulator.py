@@ -1,0 +1,281 @@
+"""The emulator: moto's WSGI application wrapped by labkit, one `Emulator` per sandbox.
+
+What the wrapper adds to moto (see DESIGN.md for why each matters):
+- every request is served in the sandbox's own account (the `x-moto-account-id` header is set
+  here, overwriting whatever a client sent), so sandboxes in one process share no state;
+- while a request is served, moto reads the sandbox's clock;
+- moto's own `/moto-api/` endpoints (reset, state, dashboard) are unreachable; labkit's control
+  endpoints live under `/_labkit/` and need the sandbox's control token;
+- a crash inside moto (a Python exception or an HTML 500) reaches the client as an AWS-style error
+  (HTTP 501, code `NotImplemented`) whose message says it is a limit of the sandbox.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+from xml.sax.saxutils import escape
+
+from labkit.sandbox import clock as clocks
+from labkit.sandbox.clock import SandboxClock
+
+__all__ = ["CONTROL_PREFIX", "Emulator", "moto_application", "reset_account"]
+
+log = logging.getLogger("labkit.emulator")
+
+CONTROL_PREFIX = "/_labkit"
+TOKEN_HEADER = "X-Labkit-Token"
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+StartResponse = Callable[..., Any]
+
+_moto_lock = threading.Lock()
+_moto_app: WSGIApp | None = None
+
+# moto's ECS tasks walk RUNNING -> STOPPED one step per describe_tasks unless this is pinned;
+# a sandbox's tasks change state only when labkit's simulator says so.
+_PINNED_TRANSITIONS = {"ecs::task": {"progression": "manual", "times": 2**62}}
+
+
+def moto_application() -> WSGIApp:
+    """Return the process's one moto WSGI application, creating it (and pinning moto's clocks) once."""
+    global _moto_app
+    with _moto_lock:
+        if _moto_app is None:
+            # An account forced through the environment would put every sandbox in one account.
+            if os.environ.pop("MOTO_ACCOUNT_ID", None) is not None:
+                log.warning("MOTO_ACCOUNT_ID was set; labkit removed it so sandboxes stay isolated")
+            clocks.install()
+            from moto.moto_api import state_manager
+            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+            for model, transition in _PINNED_TRANSITIONS.items():
+                state_manager.set_transition(model_name=model, transition=transition)
+            _moto_app = DomainDispatcherApplication(create_backend_app)
+        return _moto_app
+
+
+def reset_account(account_id: str) -> int:
+    """Delete every moto backend of one account (all services, all regions); return how many went."""
+    from moto.core.base_backend import BackendDict, backend_lock
+
+    removed = 0
+    with backend_lock:
+        instances: list[Any] = list(BackendDict._instances)  # type: ignore[misc]
+        unique = {id(b): b for b in instances}
+        for backend_dict in unique.values():
+            # dict.pop bypasses BackendDict.__getitem__, which would create the account.
+            account_backend = dict.pop(backend_dict, account_id, None)
+            if account_backend is not None:
+                removed += len(account_backend)
+    return removed
+
+
+class Emulator:
+    """labkit's WSGI application for one sandbox: an account, a region, a clock and a control token."""
+
+    def __init__(
+        self,
+        *,
+        account_id: str,
+        region: str,
+        clock: SandboxClock,
+        session_id: str,
+        token: str,
+        inner: WSGIApp | None = None,
+        on_shutdown: Callable[[], None] | None = None,
+    ) -> None:
+        self.account_id = account_id
+        self.region = region
+        self.clock = clock
+        self.session_id = session_id
+        self.token = token  # the control token: never logged, never in a report
+        self._inner = inner
+        self._on_shutdown = on_shutdown
+        self.started_at = clock.now()
+
+    @property
+    def inner(self) -> WSGIApp:
+        """The application behind the wrapper (moto's, unless a test gave another)."""
+        if self._inner is None:
+            self._inner = moto_application()
+        return self._inner
+
+    def status(self) -> dict[str, Any]:
+        """Describe this sandbox (no secrets): what `/_labkit/status` answers."""
+        return {
+            "account_id": self.account_id,
+            "region": self.region,
+            "session_id": self.session_id,
+            "clock": self.clock.describe(),
+            "started_at": self.started_at.isoformat(),
+            "pid": os.getpid(),
+        }
+
+    def reset(self) -> int:
+        """Forget everything this sandbox's account holds."""
+        return reset_account(self.account_id)
+
+    # -- WSGI -------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or ""
+        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+            return self._control(environ, start_response, path[len(CONTROL_PREFIX) :])
+        host = str(environ.get("HTTP_HOST", "")).lower()
+        if path.startswith("/moto-api") or host.startswith("motoapi."):
+            return _json(start_response, 404, {"__type": "NotFound", "message": "not found"})
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account_id
+        return self._serve_aws(environ, start_response)
+
+    def _serve_aws(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        protocol = _protocol(environ)
+        action = _action(environ)
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"] = status
+            captured["headers"] = headers
+            return lambda data: None
+
+        with clocks.using(self.clock):
+            try:
+                result = self.inner(environ, capture)
+                try:
+                    body = b"".join(result)
+                finally:
+                    close = getattr(result, "close", None)
+                    if close is not None:
+                        close()
+            except Exception as exc:
+                log.debug("moto raised while serving %s", action, exc_info=True)
+                return _limit_error(start_response, protocol, action, f"{type(exc).__name__}: {exc}")
+        status = str(captured.get("status", "500 INTERNAL SERVER ERROR"))
+        headers = list(captured.get("headers", []))
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+        if status.startswith("5") and "html" in content_type.lower():
+            return _limit_error(start_response, protocol, action, "the emulator failed on this request")
+        start_response(status, headers)
+        return [body]
+
+    # -- control endpoints ----------------------------------------------------------------
+
+    def _control(self, environ: dict[str, Any], start_response: StartResponse, route: str) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if route in ("", "/", "/health"):
+            return _json(start_response, 200, {"status": "ok", "service": "labkit-sandbox"})
+        given = str(environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), ""))
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            return _json(start_response, 403, {"error": "a valid X-Labkit-Token header is required"})
+        try:
+            payload = _read_json(environ)
+        except ValueError as exc:
+            return _json(start_response, 400, {"error": str(exc)})
+        if route == "/status" and method == "GET":
+            return _json(start_response, 200, self.status())
+        if route == "/clock" and method == "GET":
+            return _json(start_response, 200, self.clock.describe())
+        if route == "/clock/advance" and method == "POST":
+            seconds = payload.get("seconds")
+            if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+                return _json(start_response, 400, {"error": "seconds must be a number >= 0"})
+            self.clock.advance(float(seconds))
+            return _json(start_response, 200, self.clock.describe())
+        if route == "/reset" and method == "POST":
+            return _json(start_response, 200, {"reset": True, "backends_removed": self.reset()})
+        if route == "/shutdown" and method == "POST" and self._on_shutdown is not None:
+            threading.Thread(target=self._on_shutdown, name="labkit-shutdown", daemon=True).start()
+            return _json(start_response, 200, {"stopping": True})
+        return _json(start_response, 404, {"error": f"no control endpoint {method} {route}"})
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _json(start_response: StartResponse, code: int, payload: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(
+        f"{code} {_REASONS.get(code, 'OK')}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 501: "Not Implemented"}
+
+
+def _read_json(environ: dict[str, Any]) -> dict[str, Any]:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if not length:
+        return {}
+    raw = environ["wsgi.input"].read(length)
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError("the body must be a JSON object")
+    return data
+
+
+def _protocol(environ: dict[str, Any]) -> str:
+    """Guess the AWS protocol of a request, to shape an error the client's parser understands."""
+    content_type = str(environ.get("CONTENT_TYPE", "")).lower()
+    if environ.get("HTTP_X_AMZ_TARGET") or "json" in content_type:
+        return "json"
+    if content_type.startswith("application/x-www-form-urlencoded") or "Action=" in str(
+        environ.get("QUERY_STRING", "")
+    ):
+        return "query"
+    auth = str(environ.get("HTTP_AUTHORIZATION", ""))
+    if "/s3/aws4_request" in auth or "/s3control/" in auth:
+        return "rest-xml"
+    return "rest-json"
+
+
+def _action(environ: dict[str, Any]) -> str:
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    if target:
+        return target.rsplit(".", 1)[-1]
+    return f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO', '/')}"
+
+
+def _limit_error(start_response: StartResponse, protocol: str, action: str, detail: str) -> list[bytes]:
+    code = "NotImplemented"
+    message = (
+        f"The labkit sandbox cannot do {action}: this is a limit of the sandbox's emulator, "
+        f"not of AWS ({detail})"
+    )
+    request_id = str(uuid.uuid4())
+    if protocol in ("json", "rest-json"):
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("x-amzn-ErrorType", code),
+            ("x-amzn-RequestId", request_id),
+        ]
+    elif protocol == "query":
+        body = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{escape(message)}</Message>"
+            f"</Error></Errors><RequestId>{request_id}</RequestId></Response>"
+        ).encode()
+        headers = [("Content-Type", "text/xml")]
+    else:
+        body = (
+            f"<Error><Code>{code}</Code><Message>{escape(message)}</Message>"
+            f"<RequestId>{request_id}</RequestId></Error>"
+        ).encode()
+        headers = [("Content-Type", "application/xml")]
+    headers.append(("Content-Length", str(len(body))))
+    # 501, not 500: SDKs retry 500s, which would repeat the crash four more times.
+    start_response("501 Not Implemented", headers)
+    return [body]

@@ -1,0 +1,80 @@
+"""Guards that keep an emulated sandbox's clients on loopback, whatever the environment says.
+
+A learner's machine may have `AWS_PROFILE`, `AWS_ENDPOINT_URL_*`, a config file with real
+credentials or `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` set. An emulated sandbox's botocore session
+reads none of them (every session variable's environment name is removed, the config and
+credentials files are the null device), every client gets the sandbox's endpoint explicitly, and a
+`before-send` hook refuses any request whose host is not a loopback address before it leaves.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+import botocore.session
+from botocore.config import Config
+
+from labkit.errors import EndpointRefusedError
+
+__all__ = [
+    "FAKE_ACCESS_KEY_ID",
+    "FAKE_SECRET_ACCESS_KEY",
+    "is_loopback_url",
+    "isolated_botocore_session",
+    "refuse_non_loopback",
+    "sandbox_client_config",
+]
+
+#: The fixed fake credentials of every emulated sandbox (they open nothing anywhere).
+FAKE_ACCESS_KEY_ID = "AKIALABKITSANDBOX000"
+FAKE_SECRET_ACCESS_KEY = "labkit-sandbox-fake-secret-key-0000000000"
+
+
+def is_loopback_url(url: str) -> bool:
+    """Return True when `url`'s host is 127.0.0.0/8, ::1 or localhost."""
+    host = urlsplit(url).hostname
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_non_loopback(**kwargs: Any) -> None:
+    """botocore `before-send` hook: raise `EndpointRefusedError` for any non-loopback request."""
+    url = str(kwargs["request"].url)
+    if not is_loopback_url(url):
+        raise EndpointRefusedError(url)
+
+
+def isolated_botocore_session(region: str) -> botocore.session.Session:
+    """Return a botocore session that reads no environment variable and no AWS config file.
+
+    The session has the sandbox's fake credentials and region, and the loopback guard.
+    """
+    variables: dict[str, Any] = {}
+    for name, (config_name, _env, default, converter) in botocore.session.Session.SESSION_VARIABLES.items():
+        variables[name] = (config_name, None, default, converter)
+    variables["config_file"] = (None, None, os.devnull, None)
+    variables["credentials_file"] = (None, None, os.devnull, None)
+    session = botocore.session.Session(session_vars=variables)
+    session.set_config_variable("region", region)
+    session.set_credentials(FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY)
+    session.register("before-send", refuse_non_loopback, unique_id="labkit-loopback-guard")
+    return session
+
+
+def sandbox_client_config() -> Config:
+    """Client settings for an emulated sandbox: path-style S3, few retries, short timeouts."""
+    return Config(
+        s3={"addressing_style": "path"},
+        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=60,
+    )

@@ -1,0 +1,348 @@
+"""`server` mode: the emulator as a separate process that the CLI, the AWS CLI and other kernels share.
+
+`start_server()` spawns `python -m labkit.sandbox.server`, which binds 127.0.0.1, warms moto and
+then writes a state file (mode 0600: it holds the control token) in labkit's state folder. The
+state file is how `labkit sandbox env|status|stop` and `open_sandbox("server")` find the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from labkit.config import load_config, state_dir
+from labkit.errors import (
+    LabkitError,
+    PortInUseError,
+    SandboxAlreadyRunningError,
+    SandboxNotRunningError,
+    SandboxStartError,
+)
+from labkit.sandbox.base import EmulatedSandbox, exports_for, new_account_id, new_session_id
+from labkit.sandbox.clock import CLOCK_MODES, DEFAULT_SPEED, ClockMode, SandboxClock
+from labkit.sandbox.control import ControlClient
+
+__all__ = [
+    "ServerInfo",
+    "ServerSandbox",
+    "advance_server",
+    "reset_server",
+    "running_server",
+    "server_exports",
+    "server_state_path",
+    "server_status",
+    "start_server",
+    "stop_server",
+]
+
+PORT_IN_USE_EXIT = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerInfo:
+    """What the state file records about a running sandbox server."""
+
+    pid: int
+    endpoint_url: str
+    port: int
+    account_id: str
+    region: str
+    session_id: str
+    clock: str
+    speed: float
+    token: str
+    log_path: str
+    started_at: str
+
+    def public(self) -> dict[str, Any]:
+        """Return the description without the control token."""
+        data = dataclasses.asdict(self)
+        data.pop("token")
+        return data
+
+    def control(self) -> ControlClient:
+        """Return a control client for this server."""
+        return ControlClient(self.endpoint_url, self.token)
+
+
+def server_state_path() -> Path:
+    """Return the state file of the machine's sandbox server."""
+    return state_dir() / "server.json"
+
+
+def _read_state(path: Path) -> ServerInfo | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return ServerInfo(**data)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError):
+        # A half-written or foreign file: treat as stale.
+        return None
+
+
+def _write_state(path: Path, info: ServerInfo) -> None:
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(dataclasses.asdict(info), handle, indent=2)
+    os.replace(tmp, path)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_server(path: Path | None = None) -> ServerInfo | None:
+    """Return the running server's info, removing a stale state file; None when none runs."""
+    path = path or server_state_path()
+    info = _read_state(path)
+    if info is None:
+        return None
+    if _pid_alive(info.pid) and info.control().health():
+        return info
+    path.unlink(missing_ok=True)
+    return None
+
+
+def start_server(
+    *,
+    port: int = 0,
+    clock: ClockMode = "realtime",
+    speed: float = DEFAULT_SPEED,
+    region: str | None = None,
+    timeout: float = 30.0,
+    path: Path | None = None,
+) -> ServerInfo:
+    """Start a sandbox server process and wait until it answers.
+
+    Raises `SandboxAlreadyRunningError` when one runs, `PortInUseError` when the port is taken,
+    `SandboxStartError` when the process dies or does not answer within `timeout` seconds.
+    """
+    if clock not in CLOCK_MODES:
+        raise LabkitError(f"unknown clock {clock!r}; expected one of {', '.join(CLOCK_MODES)}")
+    path = path or server_state_path()
+    existing = running_server(path)
+    if existing is not None:
+        raise SandboxAlreadyRunningError(existing.endpoint_url, existing.pid)
+    region = region or load_config().region
+    log_path = path.with_name("server.log")
+    env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}
+    command = [
+        sys.executable, "-m", "labkit.sandbox.server",
+        "--port", str(port), "--clock", clock, "--speed", str(speed),
+        "--region", region, "--state-file", str(path),
+    ]  # fmt: skip
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            if code == PORT_IN_USE_EXIT:
+                raise PortInUseError(port)
+            raise SandboxStartError(f"the server process exited with code {code}", str(log_path))
+        info = _read_state(path)
+        if info is not None and info.pid == process.pid:
+            return info
+        time.sleep(0.05)
+    process.kill()
+    process.wait(timeout=5)
+    raise SandboxStartError(f"no answer within {timeout:.0f} s", str(log_path))
+
+
+def stop_server(path: Path | None = None, timeout: float = 10.0) -> ServerInfo:
+    """Stop the running server and remove its state file; raises `SandboxNotRunningError` if none runs."""
+    path = path or server_state_path()
+    info = running_server(path)
+    if info is None:
+        raise SandboxNotRunningError()
+    with contextlib.suppress(LabkitError):
+        info.control().shutdown()
+    deadline = time.monotonic() + timeout
+    while _pid_alive(info.pid) and time.monotonic() < deadline:
+        _reap(info.pid)
+        time.sleep(0.05)
+    if _pid_alive(info.pid):
+        os.kill(info.pid, signal.SIGKILL)
+        _reap(info.pid)
+    current = _read_state(path)
+    if current is not None and current.pid == info.pid:
+        path.unlink(missing_ok=True)
+    return info
+
+
+def _reap(pid: int) -> None:
+    """Collect a child's exit status if the server is our own child (else it is not ours to wait)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _require_server(path: Path | None) -> ServerInfo:
+    info = running_server(path)
+    if info is None:
+        raise SandboxNotRunningError()
+    return info
+
+
+def server_status(path: Path | None = None) -> dict[str, Any]:
+    """Return the running server's description and live state; raises `SandboxNotRunningError`."""
+    info = _require_server(path)
+    live = info.control().status()
+    return {**info.public(), "clock": live["clock"]}
+
+
+def server_exports(path: Path | None = None) -> dict[str, str | None]:
+    """Return the environment that points other processes at the running server (None: unset)."""
+    info = _require_server(path)
+    return exports_for(info.endpoint_url, info.region)
+
+
+def advance_server(seconds: float, path: Path | None = None) -> dict[str, Any]:
+    """Advance the running server's clock; return the clock's new state."""
+    return _require_server(path).control().advance(seconds)
+
+
+def reset_server(path: Path | None = None) -> dict[str, Any]:
+    """Forget everything in the running server's account."""
+    return _require_server(path).control().reset()
+
+
+class ServerSandbox(EmulatedSandbox):
+    """A sandbox in a server process: the running one, or one started (and stopped on close) for you."""
+
+    mode = "server"
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        clock: ClockMode = "realtime",
+        speed: float = DEFAULT_SPEED,
+        port: int = 0,
+        lab: str | None = None,
+        state_path: Path | None = None,
+    ) -> None:
+        self._state_path = state_path or server_state_path()
+        info = running_server(self._state_path)
+        self.owned = info is None
+        if info is None:
+            info = start_server(port=port, clock=clock, speed=speed, region=region, path=self._state_path)
+        self.info = info
+        self._control = info.control()
+        self._closed = False
+        super().__init__(
+            endpoint_url=info.endpoint_url,
+            region=info.region,
+            account_id=info.account_id,
+            session_id=info.session_id,
+            lab=lab,
+        )
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(str(self._control.request("GET", "/clock")["now"]))
+
+    def advance(self, seconds: float) -> dt.datetime:
+        if seconds < 0:
+            raise ValueError(f"a clock only moves forward; cannot advance by {seconds}")
+        return dt.datetime.fromisoformat(str(self._control.advance(seconds)["now"]))
+
+    def reset(self) -> None:
+        """Forget everything in the server's sandbox account."""
+        self._control.reset()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.owned:
+            current = _read_state(self._state_path)
+            if current is not None and current.pid == self.info.pid:
+                stop_server(self._state_path)
+
+
+# -- the server process ---------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a sandbox server until SIGTERM, SIGINT or a shutdown control call."""
+    from labkit.sandbox.emulator import Emulator, moto_application
+    from labkit.sandbox.serving import LoopbackServer
+
+    parser = argparse.ArgumentParser(prog="python -m labkit.sandbox.server")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--clock", choices=CLOCK_MODES, default="realtime")
+    parser.add_argument("--speed", type=float, default=DEFAULT_SPEED)
+    parser.add_argument("--region", default=None)
+    parser.add_argument("--state-file", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    state_path: Path = args.state_file or server_state_path()
+    region = args.region or load_config().region
+    stop = threading.Event()
+    session_id = new_session_id()
+    emulator = Emulator(
+        account_id=new_account_id(),
+        region=region,
+        clock=SandboxClock(args.clock, speed=args.speed),
+        session_id=session_id,
+        token=secrets.token_urlsafe(24),
+        on_shutdown=stop.set,
+    )
+    try:
+        server = LoopbackServer(emulator, args.port, name=f"labkit-{session_id}")
+    except PortInUseError as exc:
+        print(f"labkit: {exc}", file=sys.stderr, flush=True)
+        return PORT_IN_USE_EXIT
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    moto_application()  # import moto now, not on the first request
+    info = ServerInfo(
+        pid=os.getpid(),
+        endpoint_url=server.url,
+        port=server.port,
+        account_id=emulator.account_id,
+        region=region,
+        session_id=session_id,
+        clock=args.clock,
+        speed=emulator.clock.speed,
+        token=emulator.token,
+        log_path=str(state_path.with_name("server.log")),
+        started_at=dt.datetime.now(dt.UTC).isoformat(),
+    )
+    _write_state(state_path, info)
+    print(f"labkit: sandbox {session_id} serving on {server.url} (pid {info.pid})", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.close()
+        current = _read_state(state_path)
+        if current is not None and current.pid == info.pid:
+            state_path.unlink(missing_ok=True)
+        print(f"labkit: sandbox {session_id} stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

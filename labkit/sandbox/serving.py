@@ -1,0 +1,65 @@
+"""Serve a WSGI application on 127.0.0.1 (never another address) in a background thread."""
+
+from __future__ import annotations
+
+import errno
+import threading
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from labkit.errors import PortInUseError
+
+__all__ = ["LOOPBACK", "LoopbackServer"]
+
+#: The only address labkit's servers bind.
+LOOPBACK = "127.0.0.1"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """A request handler that does not print a line per request into a learner's notebook."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        return None
+
+
+class LoopbackServer:
+    """A threaded HTTP server for `app` on 127.0.0.1; port 0 picks a free port.
+
+    Raises `PortInUseError` when the port is taken.
+    """
+
+    def __init__(self, app: Any, port: int = 0, *, name: str = "labkit-sandbox") -> None:
+        try:
+            self._server: BaseWSGIServer = make_server(
+                LOOPBACK, port, app, threaded=True, request_handler=_QuietHandler
+            )
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(port) from exc
+            raise
+        # Keep-alive connections from a client must not keep close() waiting.
+        self._server.daemon_threads = True  # type: ignore[attr-defined]
+        self.port: int = self._server.server_port
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+        self._thread.start()
+        self._closed = False
+
+    def close(self) -> None:
+        """Stop serving and free the port; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> LoopbackServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
