@@ -107,6 +107,11 @@ class FakeAws:
                 "</GetCallerIdentityResult></GetCallerIdentityResponse>"
             )
             return _response(request.url, 200, xml.encode(), "text/xml")
+        content_type = str(request.headers.get("Content-Type", b""))
+        if "x-www-form-urlencoded" in content_type:
+            # query and ec2 protocols answer XML
+            xml = f"<{operation}Response><{operation}Result/></{operation}Response>"
+            return _response(request.url, 200, xml.encode(), "text/xml")
         return _response(request.url, 200, b"{}", "application/x-amz-json-1.1")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import socket
 import threading
 from typing import Any
 
@@ -33,17 +34,32 @@ class LoopbackServer:
     """
 
     def __init__(self, app: Any, port: int = 0, *, name: str = "labkit-sandbox") -> None:
+        # Bind here rather than in werkzeug, which prints to stderr and calls sys.exit on failure.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            self._server: BaseWSGIServer = make_server(
-                LOOPBACK, port, app, threaded=True, request_handler=_QuietHandler
-            )
+            listener.bind((LOOPBACK, port))
+            listener.listen(128)
         except OSError as exc:
+            listener.close()
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUseError(port) from exc
             raise
+        try:
+            self._server: BaseWSGIServer = make_server(
+                LOOPBACK,
+                listener.getsockname()[1],
+                app,
+                threaded=True,
+                request_handler=_QuietHandler,
+                fd=listener.fileno(),
+            )
+        finally:
+            # werkzeug works on a duplicate of the descriptor.
+            listener.close()
         # Keep-alive connections from a client must not keep close() waiting.
         self._server.daemon_threads = True  # type: ignore[attr-defined]
-        self.port: int = self._server.server_port
+        self.port: int = int(self._server.server_address[1])
         self.url = f"http://{LOOPBACK}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
         self._thread.start()
