@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -118,7 +118,6 @@ class TestServerSandbox:
             assert sb.client("ecs").list_clusters()["clusterArns"] == []
 
 
-@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI (pip install awscli) is not installed")
 def test_the_aws_cli_and_boto3_share_a_server_sandbox(labkit_home: Path) -> None:
     """The exports of `labkit sandbox env` point the AWS CLI at the server; boto3 sees what it made."""
     start_server(clock="manual")
@@ -135,7 +134,7 @@ def test_the_aws_cli_and_boto3_share_a_server_sandbox(labkit_home: Path) -> None
 
     def aws(*args: str) -> dict[str, object]:
         done = subprocess.run(
-            ["aws", *args, "--output", "json"],
+            [sys.executable, "-m", "awscli", *args, "--output", "json"],
             capture_output=True,
             text=True,
             env=env,
