@@ -9,11 +9,13 @@ credentials files are the null device), every client gets the sandbox's endpoint
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from typing import Any
 from urllib.parse import urlsplit
 
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
@@ -64,10 +66,17 @@ def isolated_botocore_session(region: str) -> botocore.session.Session:
     variables["config_file"] = (None, None, os.devnull, None)
     variables["credentials_file"] = (None, None, os.devnull, None)
     session = botocore.session.Session(session_vars=variables)
+    # Service models are read once per process, not once per sandbox.
+    session.register_component("data_loader", _shared_loader())
     session.set_config_variable("region", region)
     session.set_credentials(FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY)
     session.register("before-send", refuse_non_loopback, unique_id="labkit-loopback-guard")
     return session
+
+
+@functools.cache
+def _shared_loader() -> Any:
+    return botocore.loaders.create_loader()
 
 
 def sandbox_client_config() -> Config:

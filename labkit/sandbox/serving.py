@@ -61,7 +61,10 @@ class LoopbackServer:
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self.port: int = int(self._server.server_address[1])
         self.url = f"http://{LOOPBACK}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+        # A short poll interval makes close() take milliseconds, not half a second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name=name, daemon=True
+        )
         self._thread.start()
         self._closed = False
 
