@@ -73,9 +73,7 @@ def _server(
 ) -> Sandbox:
     from labkit.sandbox.server import ServerSandbox
 
-    return ServerSandbox(
-        region=region or load_config().region, clock=clock or "realtime", speed=speed, lab=lab, **options
-    )
+    return ServerSandbox(region=region or load_config().region, clock=clock, speed=speed, lab=lab, **options)
 
 
 def _aws(

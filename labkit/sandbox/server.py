@@ -229,7 +229,11 @@ def reset_server(path: Path | None = None) -> dict[str, Any]:
 
 
 class ServerSandbox(EmulatedSandbox):
-    """A sandbox in a server process: the running one, or one started (and stopped on close) for you."""
+    """A sandbox in a server process: the running one, or one started (and stopped on close) for you.
+
+    `clock` is the clock to start a server with; when a server runs already, a `clock` that differs
+    from its clock raises `LabkitError` (None accepts the running server's).
+    """
 
     mode = "server"
 
@@ -237,7 +241,7 @@ class ServerSandbox(EmulatedSandbox):
         self,
         *,
         region: str,
-        clock: ClockMode = "realtime",
+        clock: ClockMode | None = None,
         speed: float = DEFAULT_SPEED,
         port: int = 0,
         lab: str | None = None,
@@ -247,7 +251,15 @@ class ServerSandbox(EmulatedSandbox):
         info = running_server(self._state_path)
         self.owned = info is None
         if info is None:
-            info = start_server(port=port, clock=clock, speed=speed, region=region, path=self._state_path)
+            info = start_server(
+                port=port, clock=clock or "realtime", speed=speed, region=region, path=self._state_path
+            )
+        elif clock is not None and clock != info.clock:
+            # A test that asked for a manual clock must not silently get a running one.
+            raise LabkitError(
+                f"the running sandbox server at {info.endpoint_url} has a {info.clock} clock, not {clock}; "
+                "stop it (`labkit sandbox stop`) or open the sandbox without a clock"
+            )
         self.info = info
         self._control = info.control()
         self._closed = False

@@ -99,6 +99,14 @@ class TestServerSandbox:
         with labkit.open_sandbox("server") as again:
             assert len(again.client("ecs").list_clusters()["clusterArns"]) == 1
 
+    def test_asking_for_another_clock_than_the_running_one_is_an_error(self) -> None:
+        """A sandbox that needs a manual clock is not silently given a realtime server."""
+        start_server(clock="realtime")
+        with pytest.raises(labkit.LabkitError, match="has a realtime clock, not manual"):
+            labkit.open_sandbox("server", clock="manual")
+        with labkit.open_sandbox("server", clock="realtime") as sb:
+            assert sb.mode == "server"
+
     def test_another_process_advances_the_clock(self) -> None:
         """`labkit sandbox advance` in another process moves the clock this sandbox reads."""
         start_server(clock="manual")
