@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import boto3
 import botocore.session
 
+from labkit.errors import LabkitError
 from labkit.sandbox.guards import (
     FAKE_ACCESS_KEY_ID,
     FAKE_SECRET_ACCESS_KEY,
@@ -145,6 +146,17 @@ class EmulatedSandbox(Sandbox):
     @property
     def endpoint_url(self) -> str:
         return self._endpoint_url
+
+    @abc.abstractmethod
+    def listeners(self) -> list[dict[str, Any]]:
+        """Every load balancer listener with its loopback URL (`url`), port and load balancer."""
+
+    def listener_url(self, load_balancer_arn: str, port: int = 80) -> str:
+        """Return the loopback URL of a load balancer's listener; raises `LabkitError` if it has none."""
+        for row in self.listeners():
+            if row["load_balancer_arn"] == load_balancer_arn and int(row["port"]) == port:
+                return str(row["url"])
+        raise LabkitError(f"load balancer {load_balancer_arn} has no listener on port {port}")
 
     def exports(self) -> dict[str, str | None]:
         """Environment for other processes (AWS CLI, boto3) to reach this sandbox; None means unset."""

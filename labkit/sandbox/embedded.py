@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 from labkit.sandbox.base import EmulatedSandbox, new_account_id, new_session_id
 from labkit.sandbox.clock import DEFAULT_SPEED, ClockMode, SandboxClock
@@ -62,9 +63,12 @@ class EmbeddedSandbox(EmulatedSandbox):
         """Forget everything in this sandbox's account (other sandboxes are untouched)."""
         self.emulator.reset()
 
+    def listeners(self) -> list[dict[str, Any]]:
+        return self.emulator.listeners()
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self._server.close()
-        self.emulator.reset()
+        self.emulator.close()

@@ -12,6 +12,7 @@ What the wrapper adds to moto (see DESIGN.md for why each matters):
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
@@ -24,6 +25,7 @@ from xml.sax.saxutils import escape
 
 from labkit.sandbox import clock as clocks
 from labkit.sandbox.clock import SandboxClock
+from labkit.sandbox.simulator.core import Simulator
 
 __all__ = ["CONTROL_PREFIX", "Emulator", "moto_application", "reset_account"]
 
@@ -57,6 +59,9 @@ def moto_application() -> WSGIApp:
 
             for model, transition in _PINNED_TRANSITIONS.items():
                 state_manager.set_transition(model_name=model, transition=transition)
+            from labkit.sandbox.simulator import patches
+
+            patches.install()
             _moto_app = DomainDispatcherApplication(create_backend_app)
         return _moto_app
 
@@ -90,6 +95,7 @@ class Emulator:
         token: str,
         inner: WSGIApp | None = None,
         on_shutdown: Callable[[], None] | None = None,
+        simulate: bool = True,
     ) -> None:
         self.account_id = account_id
         self.region = region
@@ -99,6 +105,28 @@ class Emulator:
         self._inner = inner
         self._on_shutdown = on_shutdown
         self.started_at = clock.now()
+        self._simulate = simulate
+        self.simulator: Simulator | None = self._new_simulator()
+
+    def _new_simulator(self) -> Simulator | None:
+        if not self._simulate:
+            return None
+        return Simulator(account_id=self.account_id, region=self.region, clock=self.clock)
+
+    def listeners(self) -> list[dict[str, Any]]:
+        """Every load balancer listener of this sandbox with its loopback URL."""
+        if self.simulator is None:
+            return []
+        with self.simulator.lock:
+            self.simulator.catch_up()
+            return self.simulator.elb.listener_urls()
+
+    def close(self) -> None:
+        """Stop the simulator (its task servers and listener ports) and forget the account."""
+        if self.simulator is not None:
+            self.simulator.close()
+            self.simulator = None
+        reset_account(self.account_id)
 
     @property
     def inner(self) -> WSGIApp:
@@ -119,8 +147,12 @@ class Emulator:
         }
 
     def reset(self) -> int:
-        """Forget everything this sandbox's account holds."""
-        return reset_account(self.account_id)
+        """Forget everything this sandbox's account holds (its tasks and listeners stop)."""
+        if self.simulator is not None:
+            self.simulator.close()
+        removed = reset_account(self.account_id)
+        self.simulator = self._new_simulator()
+        return removed
 
     # -- WSGI -------------------------------------------------------------------------------
 
@@ -144,8 +176,11 @@ class Emulator:
             captured["headers"] = headers
             return lambda data: None
 
-        with clocks.using(self.clock):
+        simulator = self.simulator
+        with clocks.using(self.clock), simulator.lock if simulator else contextlib.nullcontext():
             try:
+                if simulator is not None:
+                    simulator.catch_up()
                 result = self.inner(environ, capture)
                 try:
                     body = b"".join(result)
@@ -187,6 +222,8 @@ class Emulator:
                 return _json(start_response, 400, {"error": "seconds must be a number >= 0"})
             self.clock.advance(float(seconds))
             return _json(start_response, 200, self.clock.describe())
+        if route == "/listeners" and method == "GET":
+            return _json(start_response, 200, {"listeners": self.listeners()})
         if route == "/reset" and method == "POST":
             return _json(start_response, 200, {"reset": True, "backends_removed": self.reset()})
         if route == "/shutdown" and method == "POST" and self._on_shutdown is not None:

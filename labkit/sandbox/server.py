@@ -41,6 +41,7 @@ __all__ = [
     "reset_server",
     "running_server",
     "server_exports",
+    "server_listeners",
     "server_state_path",
     "server_status",
     "start_server",
@@ -223,6 +224,14 @@ def advance_server(seconds: float, path: Path | None = None) -> dict[str, Any]:
     return _require_server(path).control().advance(seconds)
 
 
+def server_listeners(path: Path | None = None) -> list[dict[str, Any]]:
+    """Return the running server's load balancer listeners with their loopback URLs."""
+    listeners: list[dict[str, Any]] = (
+        _require_server(path).control().request("GET", "/listeners")["listeners"]
+    )
+    return listeners
+
+
 def reset_server(path: Path | None = None) -> dict[str, Any]:
     """Forget everything in the running server's account."""
     return _require_server(path).control().reset()
@@ -282,6 +291,10 @@ class ServerSandbox(EmulatedSandbox):
     def reset(self) -> None:
         """Forget everything in the server's sandbox account."""
         self._control.reset()
+
+    def listeners(self) -> list[dict[str, Any]]:
+        listeners: list[dict[str, Any]] = self._control.request("GET", "/listeners")["listeners"]
+        return listeners
 
     def close(self) -> None:
         if self._closed:
@@ -349,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         server.close()
+        emulator.close()
         current = _read_state(state_path)
         if current is not None and current.pid == info.pid:
             state_path.unlink(missing_ok=True)

@@ -26,6 +26,13 @@ class _QuietHandler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
         return None
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # Leave the Server header to the application: http.server would add
+        # "Werkzeug/... Python/..." beside it (an AWS endpoint or an nginx stand-in names itself).
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
 
 class LoopbackServer:
     """A threaded HTTP server for `app` on 127.0.0.1; port 0 picks a free port.

@@ -165,25 +165,22 @@ class TestEmulatorBoundaries:
         assert sandbox.client("ecs").list_clusters()["clusterArns"] == []
 
     def test_a_moto_crash_reaches_the_client_as_an_aws_error(self, sandbox: EmbeddedSandbox) -> None:
-        """Fargate run_task with only task-level memory crashes moto 5.2; the client gets NotImplemented."""
-        ec2 = sandbox.client("ec2")
-        subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+        """StartTask with only task-level memory crashes moto 5.2; the client gets NotImplemented."""
         ecs = sandbox.client("ecs")
         ecs.create_cluster(clusterName="c")
         ecs.register_task_definition(
-            family="fargate",
-            requiresCompatibilities=["FARGATE"],
-            networkMode="awsvpc",
+            family="task-memory-only",
             cpu="256",
             memory="512",
             containerDefinitions=[{"name": "app", "image": "nginx"}],
         )
         with pytest.raises(ClientError) as caught:
-            ecs.run_task(
+            ecs.start_task(
                 cluster="c",
-                taskDefinition="fargate",
-                launchType="FARGATE",
-                networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+                taskDefinition="task-memory-only",
+                containerInstances=[
+                    f"arn:aws:ecs:{sandbox.region}:{sandbox.account_id}:container-instance/c/x"
+                ],
             )
         error = caught.value.response["Error"]
         assert error["Code"] == "NotImplemented"
@@ -191,6 +188,12 @@ class TestEmulatorBoundaries:
         assert "Traceback" not in error["Message"]
         # No retries of a crash: the SDK saw one answer.
         assert caught.value.response["ResponseMetadata"]["RetryAttempts"] == 0
+
+    def test_an_operation_moto_lacks_is_not_implemented(self, sandbox: EmbeddedSandbox) -> None:
+        """An ECS operation the emulator does not have answers NotImplemented, not a server error."""
+        with pytest.raises(ClientError) as caught:
+            sandbox.client("ecs").update_container_agent(cluster="default", containerInstance="x")
+        assert caught.value.response["Error"]["Code"] == "NotImplemented"
 
 
 class TestPorts:

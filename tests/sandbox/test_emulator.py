@@ -36,6 +36,7 @@ class _Sandbox(EmulatedSandbox):
             session_id="lk-test",
             token="token",
             inner=inner,
+            simulate=False,
         )
         self._server = LoopbackServer(self.emulator)
         super().__init__(
@@ -51,6 +52,9 @@ class _Sandbox(EmulatedSandbox):
 
     def advance(self, seconds: float) -> Any:
         return self.emulator.clock.advance(seconds)
+
+    def listeners(self) -> list[dict[str, Any]]:
+        return []
 
     def close(self) -> None:
         self._server.close()

@@ -1,0 +1,46 @@
+"""The data plane: what answers when a learner opens a load balancer's URL in the emulator.
+
+Each running task gets a `TaskServer`, a small HTTP server on 127.0.0.1 standing in for its image
+(`images`); each load balancer listener gets a `ListenerProxy` on a loopback port that forwards
+requests round-robin to the healthy targets (`listener`); `check_target` runs a target group's
+health check against a target (`health`). Nothing here needs Docker or leaves loopback.
+"""
+
+from __future__ import annotations
+
+from labkit.dataplane.health import HealthResult, check_target, parse_matcher
+from labkit.dataplane.images import (
+    ContainerContext,
+    ImageFactory,
+    ImageName,
+    TaskServer,
+    WSGIApp,
+    available_images,
+    image_app,
+    image_factory,
+    parse_image_name,
+    register_image,
+    task_hostname,
+    unregister_image,
+)
+from labkit.dataplane.listener import ListenerProxy, Target
+
+__all__ = [
+    "ContainerContext",
+    "HealthResult",
+    "ImageFactory",
+    "ImageName",
+    "ListenerProxy",
+    "Target",
+    "TaskServer",
+    "WSGIApp",
+    "available_images",
+    "check_target",
+    "image_app",
+    "image_factory",
+    "parse_image_name",
+    "parse_matcher",
+    "register_image",
+    "task_hostname",
+    "unregister_image",
+]

@@ -1,0 +1,1 @@
+"""ECS rules as pure functions: rolling updates, placement, validation."""

@@ -1,0 +1,871 @@
+"""ECS in the simulator: the task lifecycle, the service scheduler, rolling deployments and events.
+
+Timings are emulated seconds (a `realtime` sandbox runs them 30 times faster by default). They are
+of the order AWS shows: a Fargate task spends a few seconds PROVISIONING (its network interface is
+attached), some more PENDING (the image is pulled), then RUNNING; stopping goes through
+DEACTIVATING (load balancer draining), STOPPING and DEPROVISIONING to STOPPED.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import ipaddress
+import itertools
+import math
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from labkit.dataplane.images import task_hostname
+
+if TYPE_CHECKING:
+    from labkit.dataplane.images import TaskServer
+    from labkit.sandbox.simulator.core import Simulator
+
+__all__ = ["DEFAULT_TIMINGS", "DeploymentRuntime", "EcsSimulator", "ServiceRuntime", "TaskRuntime"]
+
+#: Emulated seconds spent in each phase, by launch type.
+DEFAULT_TIMINGS: dict[str, dict[str, float]] = {
+    "FARGATE": {"PROVISIONING": 5, "PENDING": 14, "ACTIVATING": 2, "STOPPING": 2, "DEPROVISIONING": 5},
+    "EC2": {"PROVISIONING": 1, "PENDING": 4, "ACTIVATING": 1, "STOPPING": 2, "DEPROVISIONING": 1},
+}
+
+ACTIVE_STATES = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING")
+_EXIT = re.compile(r"\bexit\s+(\d+)\s*$")
+
+
+def _service_key(cluster: str, name: str) -> str:
+    return f"{cluster}:{name}"
+
+
+@dataclass
+class TaskRuntime:
+    """What the simulator knows about one task beside moto's record of it."""
+
+    task: Any
+    cluster: str
+    launch_type: str
+    service_key: str | None = None
+    deployment_id: str | None = None
+    private_ip: str | None = None
+    subnet_id: str | None = None
+    availability_zone: str | None = None
+    eni_id: str | None = None
+    container_instance_arn: str | None = None
+    ec2_instance_id: str | None = None
+    # (container name, container port) -> host port
+    host_ports: dict[tuple[str, int], int] = field(default_factory=dict)
+    servers: dict[tuple[str, int], TaskServer] = field(default_factory=dict)
+    targets: list[tuple[str, str, int]] = field(default_factory=list)
+    became_healthy: bool = False
+    counted_failed: bool = False
+
+    @property
+    def arn(self) -> str:
+        return str(self.task.task_arn)
+
+    @property
+    def status(self) -> str:
+        return str(self.task.last_status)
+
+    @property
+    def desired(self) -> str:
+        return str(self.task.desired_status)
+
+
+@dataclass
+class DeploymentRuntime:
+    """One deployment of a service (moto keeps the dict the API returns; this keeps the rest)."""
+
+    record: dict[str, Any]
+    task_definition: str
+
+    @property
+    def id(self) -> str:
+        return str(self.record["id"])
+
+
+@dataclass
+class ServiceRuntime:
+    """The scheduler's view of one service."""
+
+    key: str
+    cluster: str
+    name: str
+    service: Any
+    minimum_healthy_percent: int = 100
+    maximum_percent: int = 200
+    circuit_breaker: bool = False
+    rollback: bool = False
+    grace_seconds: int = 0
+    deployments: list[DeploymentRuntime] = field(default_factory=list)
+    steady: bool = False
+    stall_reason: str | None = None
+
+
+class EcsSimulator:
+    """Starts, runs and stops tasks, and keeps every service at its desired count."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.timings = {k: dict(v) for k, v in DEFAULT_TIMINGS.items()}
+        self.tasks: dict[str, TaskRuntime] = {}
+        self.services: dict[str, ServiceRuntime] = {}
+        self._used_ips: dict[str, set[str]] = {}
+        self._subnet_turn: dict[str, int] = {}
+
+    # -- moto access ------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> Any:
+        from moto.ecs.models import ecs_backends
+
+        return ecs_backends[self.sim.account_id][self.sim.region]
+
+    @property
+    def ec2(self) -> Any:
+        from moto.ec2.models import ec2_backends
+
+        return ec2_backends[self.sim.account_id][self.sim.region]
+
+    # -- events -----------------------------------------------------------------------------
+
+    def event(self, runtime: ServiceRuntime, message: str) -> None:
+        """Add a service event (newest first, as DescribeServices returns them)."""
+        runtime.service.events.insert(
+            0,
+            {
+                "id": str(uuid.UUID(int=self.sim.random.getrandbits(128))),
+                "createdAt": self.sim.now(),
+                "message": message,
+            },
+        )
+        del runtime.service.events[100:]
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def start_task(
+        self,
+        *,
+        cluster: Any,
+        task_definition: Any,
+        launch_type: str,
+        network_configuration: dict[str, Any] | None,
+        group: str,
+        started_by: str = "",
+        overrides: dict[str, Any] | None = None,
+        tags: list[dict[str, str]] | None = None,
+        service_key: str | None = None,
+        deployment_id: str | None = None,
+        placement: tuple[str, str, dict[tuple[str, int], int]] | None = None,
+    ) -> TaskRuntime:
+        """Create a task in PROVISIONING and schedule its way to RUNNING."""
+        from moto.ecs.models import Task
+
+        now = self.sim.now()
+        network_mode = task_definition.network_mode or ("awsvpc" if launch_type == "FARGATE" else "bridge")
+        subnet_id: str | None = None
+        moto_network: dict[str, Any] | None = None
+        if network_mode == "awsvpc":
+            awsvpc = dict((network_configuration or {}).get("awsvpcConfiguration") or {})
+            subnets = list(awsvpc.get("subnets") or [])
+            subnet_id = self._next_subnet(group, subnets)
+            moto_network = {
+                "awsvpcConfiguration": {
+                    "subnets": [subnet_id],
+                    "securityGroups": list(awsvpc.get("securityGroups") or []),
+                }
+            }
+        task = Task(
+            cluster,
+            task_definition,
+            placement[0] if placement else None,
+            None,
+            backend=self.backend,
+            group=group,
+            launch_type=launch_type,
+            overrides=overrides or {},
+            started_by=started_by,
+            tags=tags or [],
+            networking_configuration=moto_network,
+            platform_version="1.4.0" if launch_type == "FARGATE" else None,
+        )
+        runtime = TaskRuntime(
+            task=task,
+            cluster=cluster.name,
+            launch_type=launch_type,
+            service_key=service_key,
+            deployment_id=deployment_id,
+        )
+        if placement:
+            runtime.container_instance_arn, runtime.ec2_instance_id, runtime.host_ports = placement
+        if subnet_id is not None:
+            self._attach_network(runtime, subnet_id, network_configuration or {})
+        elif runtime.ec2_instance_id:
+            instance = self.ec2.get_instance_by_id(runtime.ec2_instance_id)
+            runtime.private_ip = instance.private_ip
+            runtime.availability_zone = instance.placement
+        self._describe_new_task(runtime, task_definition, now)
+        self.backend.tasks.setdefault(cluster.name, {})[runtime.arn] = task
+        self.tasks[runtime.arn] = runtime
+        self._enter(runtime, "PROVISIONING")
+        return runtime
+
+    def _next_subnet(self, group: str, subnets: list[str]) -> str:
+        # Spread a group's tasks over its subnets (and so over availability zones), as ECS does.
+        turn = self._subnet_turn.get(group, 0)
+        self._subnet_turn[group] = turn + 1
+        return subnets[turn % len(subnets)]
+
+    def _attach_network(
+        self, runtime: TaskRuntime, subnet_id: str, network_configuration: dict[str, Any]
+    ) -> None:
+        task = runtime.task
+        subnet = self.ec2.get_subnet(subnet_id)
+        address = self._allocate_ip(subnet)
+        eni_id = next(d["value"] for d in task.attachments[0]["details"] if d["name"] == "networkInterfaceId")
+        eni = self.ec2.get_network_interface(eni_id)
+        eni.private_ip_address = address
+        eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": address}]
+        eni.description = (
+            f"arn:aws:ecs:{self.sim.region}:{self.sim.account_id}:attachment/{task.attachments[0]['id']}"
+        )
+        eni.requester_managed = True
+        eni.interface_type = "interface"
+        awsvpc = network_configuration.get("awsvpcConfiguration") or {}
+        if awsvpc.get("assignPublicIp") == "ENABLED":
+            eni.public_ip = "3.{}.{}.{}".format(*(self.sim.random.randint(1, 254) for _ in range(3)))
+        for detail in task.attachments[0]["details"]:
+            if detail["name"] == "privateIPv4Address":
+                detail["value"] = address
+            if detail["name"] == "privateDnsName":
+                detail["value"] = task_hostname(address, self.sim.region)
+        task.attachments[0]["status"] = "PRECREATED"
+        runtime.private_ip = address
+        runtime.subnet_id = subnet_id
+        runtime.availability_zone = subnet.availability_zone
+        runtime.eni_id = eni_id
+
+    def _allocate_ip(self, subnet: Any) -> str:
+        network = ipaddress.ip_network(subnet.cidr_block)
+        used = self._used_ips.setdefault(subnet.id, set())
+        # AWS reserves the first four addresses and the last one of every subnet.
+        hosts = (
+            list(itertools.islice(network.hosts(), 3, None))[:-1]
+            if network.num_addresses > 8
+            else list(network.hosts())
+        )
+        free = [str(h) for h in hosts if str(h) not in used]
+        if not free:
+            from moto.ecs.exceptions import EcsClientException
+
+            raise EcsClientException(f"The subnet {subnet.id} has no free IP address left.")
+        address = free[self.sim.random.randrange(min(len(free), 50))]
+        used.add(address)
+        return address
+
+    def _describe_new_task(self, runtime: TaskRuntime, task_definition: Any, now: dt.datetime) -> None:
+        task = runtime.task
+        task.created_at = now
+        task.version = 1
+        task.health_status = "UNKNOWN"
+        task.connectivity = "CONNECTED"
+        task.connectivity_at = now
+        task.cpu = task_definition.cpu or None
+        task.memory = task_definition.memory or None
+        task.availability_zone = runtime.availability_zone
+        task.platform_family = "Linux" if runtime.launch_type == "FARGATE" else None
+        task.container_instance_arn = runtime.container_instance_arn
+        if runtime.launch_type == "FARGATE":
+            size = (
+                (task_definition.ephemeral_storage or {}).get("sizeInGiB", 20)
+                if hasattr(task_definition, "ephemeral_storage")
+                else 20
+            )
+            task.ephemeral_storage = {"sizeInGiB": size}
+        containers = []
+        for definition in task_definition.container_definitions:
+            name = definition.get("name")
+            bindings = []
+            for mapping in definition.get("portMappings") or []:
+                container_port = int(mapping.get("containerPort", 0))
+                host = runtime.host_ports.get(
+                    (name, container_port), int(mapping.get("hostPort") or container_port)
+                )
+                bindings.append(
+                    {
+                        "bindIP": "0.0.0.0",
+                        "containerPort": container_port,
+                        "hostPort": host,
+                        "protocol": mapping.get("protocol", "tcp"),
+                    }
+                )
+            container: dict[str, Any] = {
+                "containerArn": f"arn:aws:ecs:{self.sim.region}:{self.sim.account_id}:container/{runtime.cluster}/{task.id}/{uuid.UUID(int=self.sim.random.getrandbits(128))}",
+                "taskArn": runtime.arn,
+                "name": name,
+                "image": definition.get("image"),
+                "lastStatus": "PENDING",
+                "healthStatus": "UNKNOWN",
+                "cpu": str(definition.get("cpu", 0)),
+                "networkBindings": bindings if runtime.launch_type != "FARGATE" else [],
+                "networkInterfaces": (
+                    [{"attachmentId": task.attachments[0]["id"], "privateIpv4Address": runtime.private_ip}]
+                    if runtime.eni_id
+                    else []
+                ),
+            }
+            if definition.get("memory") is not None:
+                container["memory"] = str(definition["memory"])
+            if definition.get("memoryReservation") is not None:
+                container["memoryReservation"] = str(definition["memoryReservation"])
+            containers.append(container)
+        task.containers = containers
+
+    # -- the lifecycle ----------------------------------------------------------------------
+
+    def _enter(self, runtime: TaskRuntime, status: str) -> None:
+        task = runtime.task
+        now = self.sim.now()
+        task.last_status = status
+        task.version += 1
+        timing = self.timings.get(runtime.launch_type, self.timings["FARGATE"])
+        if status == "PROVISIONING":
+            self.sim.after(timing["PROVISIONING"], lambda: self._advance(runtime, "PENDING"), "task-pending")
+        elif status == "PENDING":
+            if task.attachments:
+                task.attachments[0]["status"] = "ATTACHED"
+            task.pull_started_at = now
+            self.sim.after(timing["PENDING"], lambda: self._advance(runtime, "ACTIVATING"), "task-activating")
+        elif status == "ACTIVATING":
+            task.pull_stopped_at = now
+            self.sim.after(timing["ACTIVATING"], lambda: self._advance(runtime, "RUNNING"), "task-running")
+        elif status == "RUNNING":
+            task.started_at = now
+            self._start_containers(runtime)
+            self.sim.elb.task_running(runtime)
+            self._schedule_exit(runtime)
+        elif status == "DEACTIVATING":
+            delay = self.sim.elb.task_stopping(runtime)
+            self.sim.after(delay, lambda: self._advance(runtime, "STOPPING"), "task-stopping")
+        elif status == "STOPPING":
+            task.stopping_at = now
+            self._stop_containers(runtime)
+            self.sim.after(
+                timing["STOPPING"], lambda: self._advance(runtime, "DEPROVISIONING"), "task-deprovisioning"
+            )
+        elif status == "DEPROVISIONING":
+            task.execution_stopped_at = now
+            if task.attachments:
+                task.attachments[0]["status"] = "DETACHING"
+            self.sim.after(
+                timing["DEPROVISIONING"], lambda: self._advance(runtime, "STOPPED"), "task-stopped"
+            )
+        elif status == "STOPPED":
+            task.stopped_at = now
+            self._release(runtime)
+
+    def _advance(self, runtime: TaskRuntime, status: str) -> None:
+        if runtime.desired == "STOPPED" and status in ("PENDING", "ACTIVATING", "RUNNING"):
+            return  # a stop overtook the start: _begin_stop already scheduled the way down
+        self._enter(runtime, status)
+
+    def _start_containers(self, runtime: TaskRuntime) -> None:
+        from labkit.dataplane.images import ContainerContext, TaskServer
+
+        definitions = {d.get("name"): d for d in self._task_definition(runtime).container_definitions}
+        for container in runtime.task.containers:
+            container["lastStatus"] = "RUNNING"
+            container["runtimeId"] = f"{runtime.task.id}-{self.sim.random.getrandbits(32):08x}"
+            definition = definitions.get(container["name"], {})
+            environment = {
+                e["name"]: e.get("value", "") for e in definition.get("environment") or [] if "name" in e
+            }
+            for mapping in definition.get("portMappings") or []:
+                port = int(mapping.get("containerPort", 0))
+                context = ContainerContext(
+                    task_id=runtime.task.id,
+                    task_arn=runtime.arn,
+                    container_name=container["name"],
+                    image=str(container["image"]),
+                    private_ip=runtime.private_ip or "10.0.0.1",
+                    container_port=port,
+                    hostname=task_hostname(runtime.private_ip or "10.0.0.1", self.sim.region),
+                    environment=environment,
+                    availability_zone=runtime.availability_zone or "",
+                )
+                runtime.servers[(container["name"], port)] = TaskServer(context)
+
+    def _schedule_exit(self, runtime: TaskRuntime) -> None:
+        # The emulator runs no container command; a command that ends in `exit N` makes the
+        # stand-in exit with code N a second after it starts (how a lab shows a crashing task).
+        for definition in self._task_definition(runtime).container_definitions:
+            command = (
+                " ".join(definition.get("command") or []) + " " + " ".join(definition.get("entryPoint") or [])
+            )
+            match = _EXIT.search(command.strip())
+            if match and definition.get("essential", True):
+                code = int(match.group(1))
+                name = definition.get("name")
+                self.sim.after(
+                    1, functools.partial(self.container_exited, runtime, name, code), "container-exit"
+                )
+                return
+
+    def container_exited(self, runtime: TaskRuntime, name: str, code: int) -> None:
+        """An essential container stopped: its task stops, and its service will replace it."""
+        if runtime.status != "RUNNING":
+            return
+        for container in runtime.task.containers:
+            if container["name"] == name:
+                container["exitCode"] = code
+                container["lastStatus"] = "STOPPED"
+        self.stop(
+            runtime,
+            "Essential container in task exited",
+            stop_code="EssentialContainerExited",
+            failed=code != 0,
+        )
+
+    def _stop_containers(self, runtime: TaskRuntime) -> None:
+        for container in runtime.task.containers:
+            if container.get("lastStatus") != "STOPPED":
+                container["lastStatus"] = "STOPPED"
+                container.setdefault("exitCode", 0 if runtime.status else 137)
+        for server in runtime.servers.values():
+            server.close()
+        runtime.servers.clear()
+
+    def _release(self, runtime: TaskRuntime) -> None:
+        if runtime.eni_id:
+            # Already gone with its subnet: nothing left to release.
+            with contextlib.suppress(Exception):
+                self.ec2.delete_network_interface(runtime.eni_id)
+            if runtime.subnet_id and runtime.private_ip:
+                self._used_ips.get(runtime.subnet_id, set()).discard(runtime.private_ip)
+            if runtime.task.attachments:
+                runtime.task.attachments[0]["status"] = "DELETED"
+
+    def stop(
+        self,
+        runtime: TaskRuntime,
+        reason: str,
+        *,
+        stop_code: str = "ServiceSchedulerInitiated",
+        failed: bool = False,
+    ) -> None:
+        """Begin stopping a task: DEACTIVATING (drain its targets), then down to STOPPED."""
+        task = runtime.task
+        if runtime.desired == "STOPPED":
+            return
+        task.desired_status = "STOPPED"
+        task.stopped_reason = reason
+        task.stop_code = stop_code
+        task.version += 1
+        if failed and not runtime.counted_failed:
+            runtime.counted_failed = True
+            self._count_failure(runtime)
+        if runtime.status == "RUNNING":
+            self._enter(runtime, "DEACTIVATING")
+        elif runtime.status in ("PROVISIONING", "PENDING", "ACTIVATING"):
+            self._enter(runtime, "DEPROVISIONING" if runtime.eni_id else "STOPPED")
+
+    def _task_definition(self, runtime: TaskRuntime) -> Any:
+        return self.backend.describe_task_definition(runtime.task.task_definition_arn)
+
+    # -- services ---------------------------------------------------------------------------
+
+    def service_created(self, service: Any, params: dict[str, Any]) -> None:
+        """Take over a service moto just created: deployment settings, first deployment, tasks."""
+        runtime = ServiceRuntime(
+            key=_service_key(service.cluster_name, service.name),
+            cluster=service.cluster_name,
+            name=service.name,
+            service=service,
+        )
+        self._apply_settings(runtime, params)
+        service.created_at = self.sim.now()
+        service.created_by = f"arn:aws:iam::{self.sim.account_id}:root"
+        service.running_count = 0
+        service.pending_count = 0
+        service.events = []
+        service.platform_family = "Linux" if (service.launch_type or "") == "FARGATE" else None
+        if service.launch_type == "FARGATE" and not service.platform_version:
+            service.platform_version = "LATEST"
+        record = (
+            service.deployments[0]
+            if service.deployments
+            else self._new_record(service, service.task_definition)
+        )
+        record.update({"runningCount": 0, "pendingCount": 0, "rolloutState": "IN_PROGRESS"})
+        record["rolloutStateReason"] = "ECS deployment in progress."
+        service.deployments = [record]
+        runtime.deployments = [DeploymentRuntime(record, service.task_definition)]
+        self.services[runtime.key] = runtime
+
+    def _apply_settings(self, runtime: ServiceRuntime, params: dict[str, Any]) -> None:
+        config = params.get("deploymentConfiguration") or {}
+        if config:
+            runtime.minimum_healthy_percent = int(
+                config.get("minimumHealthyPercent", runtime.minimum_healthy_percent)
+            )
+            runtime.maximum_percent = int(config.get("maximumPercent", runtime.maximum_percent))
+            breaker = config.get("deploymentCircuitBreaker") or {}
+            runtime.circuit_breaker = bool(breaker.get("enable", runtime.circuit_breaker))
+            runtime.rollback = bool(breaker.get("rollback", runtime.rollback))
+        if params.get("healthCheckGracePeriodSeconds") is not None:
+            runtime.grace_seconds = int(params["healthCheckGracePeriodSeconds"])
+        runtime.service.deployment_configuration = {
+            "deploymentCircuitBreaker": {"enable": runtime.circuit_breaker, "rollback": runtime.rollback},
+            "maximumPercent": runtime.maximum_percent,
+            "minimumHealthyPercent": runtime.minimum_healthy_percent,
+        }
+        if runtime.grace_seconds:
+            runtime.service.health_check_grace_period_seconds = runtime.grace_seconds
+        for key in ("placementStrategy", "placementConstraints"):
+            if params.get(key) is not None:
+                setattr(
+                    runtime.service,
+                    "placement_strategy" if key == "placementStrategy" else "placement_constraints",
+                    params[key],
+                )
+
+    def _new_record(self, service: Any, task_definition: str) -> dict[str, Any]:
+        now = self.sim.now()
+        deployment_id = f"ecs-svc/{self.sim.random.randrange(10**18, 10**19)}"
+        return {
+            "id": deployment_id,
+            "status": "PRIMARY",
+            "taskDefinition": task_definition,
+            "desiredCount": service.desired_count,
+            "pendingCount": 0,
+            "runningCount": 0,
+            "failedTasks": 0,
+            "createdAt": now,
+            "updatedAt": now,
+            "launchType": service.launch_type,
+            "platformVersion": service.platform_version,
+            "platformFamily": "Linux" if service.launch_type == "FARGATE" else None,
+            "networkConfiguration": getattr(service, "network_configuration", None) or None,
+            "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": f"ECS deployment {deployment_id} in progress.",
+        }
+
+    def service_updated(
+        self, service: Any, params: dict[str, Any], previous_task_definition: str | None
+    ) -> None:
+        """React to UpdateService: settings, desired count, and a new deployment when asked for one."""
+        runtime = self.services.get(_service_key(service.cluster_name, service.name))
+        if runtime is None:
+            return
+        self._apply_settings(runtime, params)
+        # moto copies desiredCount into runningCount; the scheduler owns the counts.
+        service.running_count = self._count(runtime, ("RUNNING",))
+        service.pending_count = self._count(runtime, ("PROVISIONING", "PENDING", "ACTIVATING"))
+        new_definition = service.task_definition
+        if params.get("forceNewDeployment") or (
+            previous_task_definition and new_definition != previous_task_definition
+        ):
+            self.new_deployment(runtime, new_definition)
+        else:
+            runtime.deployments[0].record["desiredCount"] = service.desired_count
+        runtime.steady = False
+
+    def new_deployment(
+        self, runtime: ServiceRuntime, task_definition: str, *, reason: str | None = None
+    ) -> DeploymentRuntime:
+        """Start a deployment of `task_definition`; the previous PRIMARY becomes ACTIVE."""
+        service = runtime.service
+        for old in runtime.deployments:
+            old.record["status"] = "ACTIVE"
+            if old.record.get("rolloutState") == "IN_PROGRESS" and reason is None:
+                old.record["rolloutState"] = "IN_PROGRESS"
+        record = self._new_record(service, task_definition)
+        deployment = DeploymentRuntime(record, task_definition)
+        runtime.deployments.insert(0, deployment)
+        service.deployments = [d.record for d in runtime.deployments]
+        runtime.stall_reason = None
+        self.event(
+            runtime,
+            f"(service {runtime.name}) (deployment {record['id']}) deployment of {task_definition.split('/')[-1]} started.",
+        )
+        return deployment
+
+    def service_deleted(self, service: Any) -> None:
+        """Stop a deleted service's tasks."""
+        runtime = self.services.pop(_service_key(service.cluster_name, service.name), None)
+        if runtime is None:
+            return
+        for task in self._tasks_of(runtime):
+            self.stop(task, "Service deleted")
+        service.deployments = []
+
+    def _tasks_of(
+        self, runtime: ServiceRuntime, deployment: DeploymentRuntime | None = None
+    ) -> list[TaskRuntime]:
+        return [
+            t
+            for t in self.tasks.values()
+            if t.service_key == runtime.key
+            and t.desired == "RUNNING"
+            and (deployment is None or t.deployment_id == deployment.id)
+        ]
+
+    def _count(
+        self, runtime: ServiceRuntime, states: Iterable[str], deployment: DeploymentRuntime | None = None
+    ) -> int:
+        wanted = set(states)
+        return sum(1 for t in self._tasks_of(runtime, deployment) if t.status in wanted)
+
+    def healthy(self, task: TaskRuntime) -> bool:
+        """A task counts as healthy once RUNNING and, behind a load balancer, healthy in its target groups."""
+        if task.status != "RUNNING":
+            return False
+        if not task.targets:
+            return True
+        return all(self.sim.elb.state(*target)[0] == "healthy" for target in task.targets)
+
+    def reconcile_all(self) -> None:
+        """Bring every service toward its desired count and its primary deployment."""
+        for runtime in list(self.services.values()):
+            if runtime.service.status == "ACTIVE":
+                self._reconcile(runtime)
+
+    def _reconcile(self, runtime: ServiceRuntime) -> None:
+        from labkit.ecs.rolling import RollingState, rolling_action
+
+        service = runtime.service
+        desired = int(service.desired_count)
+        primary = runtime.deployments[0]
+        old = runtime.deployments[1:]
+        self._stop_unhealthy(runtime)
+        new_tasks = self._tasks_of(runtime, primary)
+        new_running = sum(1 for t in new_tasks if t.status == "RUNNING")
+        new_pending = sum(1 for t in new_tasks if t.status in ("PROVISIONING", "PENDING", "ACTIVATING"))
+        new_healthy = sum(1 for t in new_tasks if self.healthy(t))
+        old_tasks = [t for d in old for t in self._tasks_of(runtime, d)]
+        failed_out = primary.record.get("rolloutState") == "FAILED"
+        if old_tasks:
+            # Old tasks still starting never count as healthy: stop them first.
+            for task in [t for t in old_tasks if t.status != "RUNNING"]:
+                self.stop(task, f"Task stopped by deployment {primary.id}")
+            old_tasks = [t for t in old_tasks if t.desired == "RUNNING"]
+        old_running = sum(1 for t in old_tasks if t.status == "RUNNING")
+        if failed_out:
+            start, stop_old = 0, 0
+        elif old_running:
+            state = RollingState(
+                desired=desired,
+                old_running=old_running,
+                new_running=new_running,
+                new_healthy=new_healthy,
+                new_pending=new_pending,
+            )
+            action = rolling_action(state, runtime.minimum_healthy_percent, runtime.maximum_percent)
+            start, stop_old = action.start_new, action.stop_old
+            if action.stalled and runtime.stall_reason != action.reason:
+                runtime.stall_reason = action.reason
+                self.event(
+                    runtime, f"(service {runtime.name}) was unable to place a task because {action.reason}"
+                )
+        else:
+            live = new_running + new_pending
+            start = max(0, desired - live)
+            stop_old = 0
+            if live > desired:
+                extra = sorted(new_tasks, key=lambda t: (t.status == "RUNNING", self.healthy(t)))[
+                    : live - desired
+                ]
+                for task in extra:
+                    self.stop(task, f"Scaling activity initiated by (deployment {primary.id})")
+        stopping = sorted(old_tasks, key=lambda t: self.healthy(t))[:stop_old]
+        for task in stopping:
+            self.stop(task, f"Task stopped by deployment {primary.id}")
+        if stopping:
+            listed = " ".join(f"(task {t.task.id})" for t in stopping)
+            self.event(
+                runtime, f"(service {runtime.name}) has stopped {len(stopping)} running tasks: {listed}."
+            )
+        if start:
+            self._start_service_tasks(runtime, primary, start)
+        self._update_counts(runtime)
+
+    def _stop_unhealthy(self, runtime: ServiceRuntime) -> None:
+        for task in self._tasks_of(runtime):
+            if task.status != "RUNNING" or not task.targets:
+                continue
+            started = task.task.started_at
+            if runtime.grace_seconds and (self.sim.now() - started).total_seconds() < runtime.grace_seconds:
+                continue
+            for target in task.targets:
+                state = self.sim.elb.state(*target)
+                if state[0] == "unhealthy":
+                    reason = f"Task failed ELB health checks in (target-group {target[0]})"
+                    self.event(
+                        runtime,
+                        f"(service {runtime.name}) (task {task.task.id}) failed ELB health checks in (target-group {target[0]})",
+                    )
+                    self.stop(task, reason, failed=True)
+                    break
+
+    def _start_service_tasks(
+        self, runtime: ServiceRuntime, deployment: DeploymentRuntime, count: int
+    ) -> None:
+        service = runtime.service
+        cluster = self.backend._get_cluster(runtime.cluster)
+        definition = self.backend.describe_task_definition(deployment.task_definition)
+        launch_type = service.launch_type or "EC2"
+        started: list[str] = []
+        for _ in range(count):
+            placement = None
+            if launch_type == "EC2":
+                placement = (
+                    self.sim.place_for_service(runtime, definition)
+                    if hasattr(self.sim, "place_for_service")
+                    else None
+                )
+            task = self.start_task(
+                cluster=cluster,
+                task_definition=definition,
+                launch_type=launch_type,
+                network_configuration=deployment.record.get("networkConfiguration")
+                or getattr(service, "network_configuration", None),
+                group=f"service:{runtime.name}",
+                started_by=deployment.id,
+                service_key=runtime.key,
+                deployment_id=deployment.id,
+                placement=placement,
+            )
+            started.append(task.task.id)
+        self.event(
+            runtime,
+            f"(service {runtime.name}) has started {len(started)} tasks: {' '.join(f'(task {t})' for t in started)}.",
+        )
+
+    def _count_failure(self, task: TaskRuntime) -> None:
+        runtime = self.services.get(task.service_key or "")
+        if runtime is None:
+            return
+        deployment = next((d for d in runtime.deployments if d.id == task.deployment_id), None)
+        if deployment is None or task.became_healthy:
+            return
+        deployment.record["failedTasks"] = int(deployment.record.get("failedTasks", 0)) + 1
+        if not runtime.circuit_breaker or deployment is not runtime.deployments[0]:
+            return
+        threshold = min(200, max(3, math.ceil(0.5 * int(runtime.service.desired_count))))
+        if (
+            deployment.record["failedTasks"] >= threshold
+            and deployment.record.get("rolloutState") == "IN_PROGRESS"
+        ):
+            deployment.record["rolloutState"] = "FAILED"
+            deployment.record["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
+            self.event(
+                runtime,
+                f"(service {runtime.name}) (deployment {deployment.id}) deployment failed: tasks failed to start.",
+            )
+            if runtime.rollback and len(runtime.deployments) > 1:
+                previous = runtime.deployments[1]
+                self.event(runtime, f"(service {runtime.name}) rolling back to deployment {previous.id}.")
+                runtime.service.task_definition = previous.task_definition
+                rollback = self.new_deployment(runtime, previous.task_definition, reason="rollback")
+                rollback.record["rolloutStateReason"] = (
+                    f"ECS deployment circuit breaker: rolling back to deploymentId {previous.id}."
+                )
+
+    def _update_counts(self, runtime: ServiceRuntime) -> None:
+        service = runtime.service
+        now = self.sim.now()
+        service.running_count = self._count(runtime, ("RUNNING",))
+        service.pending_count = self._count(runtime, ("PROVISIONING", "PENDING", "ACTIVATING"))
+        for index, deployment in enumerate(list(runtime.deployments)):
+            record = deployment.record
+            running = self._count(runtime, ("RUNNING",), deployment)
+            pending = self._count(runtime, ("PROVISIONING", "PENDING", "ACTIVATING"), deployment)
+            if (record["runningCount"], record["pendingCount"]) != (running, pending):
+                record["updatedAt"] = now
+            record["runningCount"], record["pendingCount"] = running, pending
+            if index == 0:
+                record["desiredCount"] = service.desired_count
+            else:
+                record["desiredCount"] = running + pending
+                if running + pending == 0 and not any(
+                    t.deployment_id == deployment.id and t.status != "STOPPED" for t in self.tasks.values()
+                ):
+                    record["status"] = "INACTIVE"
+                    runtime.deployments.remove(deployment)
+        service.deployments = [d.record for d in runtime.deployments]
+        primary = runtime.deployments[0]
+        for task in self._tasks_of(runtime, primary):
+            if self.healthy(task):
+                task.became_healthy = True
+        settled = (
+            len(runtime.deployments) == 1
+            and primary.record["runningCount"] == service.desired_count
+            and primary.record["pendingCount"] == 0
+            and all(self.healthy(t) for t in self._tasks_of(runtime, primary))
+        )
+        if settled and primary.record.get("rolloutState") == "IN_PROGRESS":
+            primary.record["rolloutState"] = "COMPLETED"
+            primary.record["rolloutStateReason"] = f"ECS deployment {primary.id} completed."
+            self.event(runtime, f"(service {runtime.name}) (deployment {primary.id}) deployment completed.")
+        if settled and not runtime.steady:
+            self.event(runtime, f"(service {runtime.name}) has reached a steady state.")
+        runtime.steady = settled
+
+    # -- RunTask / StopTask -----------------------------------------------------------------
+
+    def run_task(self, params: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]]]:
+        """RunTask: start `count` tasks (placed on container instances for EC2); return tasks and failures."""
+        backend = self.backend
+        cluster = backend._get_cluster(params.get("cluster") or "default")
+        definition = backend.describe_task_definition(params["taskDefinition"])
+        launch_type = params.get("launchType") or (
+            "FARGATE"
+            if "FARGATE" in (definition.requires_compatibilities or [])
+            and not backend.container_instances.get(cluster.name)
+            else "EC2"
+        )
+        count = int(params.get("count") or 1)
+        group = params.get("group") or f"family:{definition.family}"
+        tasks: list[Any] = []
+        failures: list[dict[str, Any]] = []
+        placements: list[Any] = [None] * count
+        if launch_type == "EC2" and hasattr(self.sim, "place_for_run_task"):
+            placements, failures = self.sim.place_for_run_task(cluster, definition, count, group, params)
+        for placement in placements:
+            if launch_type == "EC2" and placement is None and hasattr(self.sim, "place_for_run_task"):
+                continue
+            runtime = self.start_task(
+                cluster=cluster,
+                task_definition=definition,
+                launch_type=launch_type,
+                network_configuration=params.get("networkConfiguration"),
+                group=group,
+                started_by=params.get("startedBy") or "",
+                overrides=params.get("overrides"),
+                tags=params.get("tags"),
+                placement=placement,
+            )
+            tasks.append(runtime.task)
+        return tasks, failures
+
+    def stop_task_by_user(self, cluster_name: str, task_ref: str, reason: str) -> Any:
+        """StopTask: the task begins to stop; `UserInitiated`."""
+        cluster = self.backend._get_cluster(cluster_name)
+        task_id = task_ref.split("/")[-1]
+        for runtime in self.tasks.values():
+            if runtime.cluster == cluster.name and runtime.task.id == task_id:
+                self.stop(runtime, reason or "Task stopped by user", stop_code="UserInitiated")
+                return runtime.task
+        return None
+
+    def close(self) -> None:
+        """Stop every stand-in container server."""
+        for runtime in self.tasks.values():
+            for server in runtime.servers.values():
+                server.close()
+            runtime.servers.clear()

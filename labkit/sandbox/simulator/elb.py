@@ -1,0 +1,305 @@
+"""Elastic Load Balancing in the simulator: target health on the clock, and listeners on loopback.
+
+A target is `initial` until `HealthyThresholdCount` consecutive checks pass at the target group's
+interval, `unhealthy` after `UnhealthyThresholdCount` failures, and `draining` for the
+deregistration delay once deregistered. A check is a real HTTP request to the stand-in server of
+the task behind the target, on the target group's health check path and matcher. Each listener
+has a loopback port that forwards requests round-robin to the healthy targets of its default
+forward action.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labkit.dataplane.listener import ListenerProxy, Target
+    from labkit.sandbox.simulator.core import Simulator
+    from labkit.sandbox.simulator.ecs import TaskRuntime
+
+__all__ = ["ElbSimulator", "TargetRecord"]
+
+TargetKey = tuple[str, str, int]  # (target group arn, target id, port)
+
+
+@dataclass
+class TargetRecord:
+    """The health state of one registered target."""
+
+    key: TargetKey
+    registered_at: dt.datetime
+    state: str = "initial"
+    reason: str | None = "Elb.RegistrationInProgress"
+    description: str | None = "Target registration is in progress"
+    passes: int = 0
+    failures: int = 0
+    draining_until: dt.datetime | None = None
+    active: bool = True
+
+
+class ElbSimulator:
+    """Health checks, draining and listeners for one sandbox's load balancers."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.records: dict[TargetKey, TargetRecord] = {}
+        self.listeners: dict[str, ListenerProxy] = {}
+        self._round_cache: dict[tuple[str, str, str], tuple[bool, str | None, str]] | None = None
+
+    @property
+    def backend(self) -> Any:
+        from moto.elbv2.models import elbv2_backends
+
+        return elbv2_backends[self.sim.account_id][self.sim.region]
+
+    # -- rounds: one HTTP check per target per catch-up, whatever the clock jumped ----------
+
+    def begin_round(self) -> None:
+        self._round_cache = {}
+
+    def end_round(self) -> None:
+        self._round_cache = None
+
+    # -- registration -----------------------------------------------------------------------
+
+    def registered(self, target_group_arn: str, target_id: str, port: int) -> None:
+        """A target was registered (by a client or by ECS): start its health checks."""
+        key = (target_group_arn, target_id, int(port))
+        record = TargetRecord(key=key, registered_at=self.sim.now())
+        previous = self.records.get(key)
+        if previous is not None:
+            previous.active = False
+        self.records[key] = record
+        group = self.backend.target_groups.get(target_group_arn)
+        interval = int(getattr(group, "health_check_interval_seconds", 30) or 30)
+        # The first check follows registration closely; later ones come at the interval.
+        self.sim.after(min(interval, 5), lambda: self._check(record), "health-check")
+
+    def deregistered(self, target_group_arn: str, target_id: str, port: int | None) -> float:
+        """A target was deregistered: it drains for the deregistration delay; returns that delay."""
+        delay = self._deregistration_delay(target_group_arn)
+        for key, record in list(self.records.items()):
+            if (
+                key[0] == target_group_arn
+                and key[1] == target_id
+                and (port is None or key[2] == port)
+                and record.active
+            ):
+                record.state, record.reason = "draining", "Target.DeregistrationInProgress"
+                record.description = "Target deregistration is in progress"
+                record.draining_until = self.sim.now() + dt.timedelta(seconds=delay)
+                self.sim.after(delay, functools.partial(self._forget, record), "draining-done")
+        return delay
+
+    def _forget(self, record: TargetRecord) -> None:
+        if self.records.get(record.key) is record and record.state == "draining":
+            record.active = False
+            del self.records[record.key]
+            group = self.backend.target_groups.get(record.key[0])
+            if group is not None:
+                group.targets.pop(record.key[1], None)
+
+    def _deregistration_delay(self, target_group_arn: str) -> float:
+        group = self.backend.target_groups.get(target_group_arn)
+        if group is None:
+            return 0.0
+        return float(group.attributes.get("deregistration_delay.timeout_seconds", 300))
+
+    def state(self, target_group_arn: str, target_id: str, port: int) -> tuple[str, str | None, str | None]:
+        """Return (state, reason code, description) of a target, as DescribeTargetHealth shows it."""
+        record = self.records.get((target_group_arn, target_id, int(port)))
+        if record is None:
+            return ("unused", "Target.NotRegistered", "Target is not registered to the target group")
+        if record.state in ("initial", "healthy", "unhealthy", "draining"):
+            return (record.state, record.reason, record.description)
+        return (record.state, record.reason, record.description)
+
+    # -- health checks ----------------------------------------------------------------------
+
+    def _check(self, record: TargetRecord) -> None:
+        if not record.active or record.state == "draining" or self.records.get(record.key) is not record:
+            return
+        group = self.backend.target_groups.get(record.key[0])
+        if group is None:
+            return
+        healthy, reason, description = self._probe(group, record.key)
+        healthy_threshold = int(group.healthy_threshold_count or 5)
+        unhealthy_threshold = int(group.unhealthy_threshold_count or 2)
+        if healthy:
+            record.passes += 1
+            record.failures = 0
+            if record.passes >= healthy_threshold or (
+                record.state == "unhealthy" and record.passes >= healthy_threshold
+            ):
+                record.state, record.reason, record.description = "healthy", None, None
+        else:
+            record.failures += 1
+            record.passes = 0
+            if record.failures >= unhealthy_threshold or (
+                record.state == "healthy" and record.failures >= unhealthy_threshold
+            ):
+                record.state, record.reason, record.description = "unhealthy", reason, description
+        interval = int(group.health_check_interval_seconds or 30)
+        self.sim.after(interval, lambda: self._check(record), "health-check")
+
+    def _probe(self, group: Any, key: TargetKey) -> tuple[bool, str | None, str]:
+        from labkit.dataplane.health import check_target
+
+        url = self._target_url(key)
+        if url is None:
+            return (False, "Target.Timeout", "Request timed out")
+        path = group.health_check_path or "/"
+        matcher = (group.matcher or {}).get("HttpCode", "200")
+        cache_key = (url, path, matcher)
+        if self._round_cache is not None and cache_key in self._round_cache:
+            return self._round_cache[cache_key]
+        result = check_target(url, path=path, matcher=matcher)
+        answer = (result.healthy, result.reason_code, result.description)
+        if self._round_cache is not None:
+            self._round_cache[cache_key] = answer
+        return answer
+
+    def _target_url(self, key: TargetKey) -> str | None:
+        _, target_id, port = key
+        for runtime in self.sim.ecs.tasks.values():
+            if runtime.status not in ("RUNNING", "DEACTIVATING"):
+                continue
+            for (_, container_port), server in runtime.servers.items():
+                host_port = next(
+                    (hp for (n, cp), hp in runtime.host_ports.items() if cp == container_port), container_port
+                )
+                if target_id == runtime.private_ip and port == container_port:
+                    return str(server.url)
+                if target_id == runtime.ec2_instance_id and port == host_port:
+                    return str(server.url)
+        return None
+
+    # -- ECS tasks as targets ---------------------------------------------------------------
+
+    def task_running(self, runtime: TaskRuntime) -> None:
+        """Register a service task in its target groups, as the ECS service scheduler does."""
+        service = self.sim.ecs.services.get(runtime.service_key or "")
+        if service is None:
+            return
+        for entry in service.service.load_balancers or []:
+            arn = entry.get("targetGroupArn")
+            group = self.backend.target_groups.get(arn) if arn else None
+            if group is None:
+                continue
+            container_port = int(entry.get("containerPort", 0))
+            if group.target_type == "ip":
+                target_id, port = str(runtime.private_ip), container_port
+            else:
+                host = next(
+                    (
+                        hp
+                        for (n, cp), hp in runtime.host_ports.items()
+                        if n == entry.get("containerName") and cp == container_port
+                    ),
+                    container_port,
+                )
+                target_id, port = str(runtime.ec2_instance_id), host
+            group.register([{"Id": target_id, "Port": port}])
+            runtime.targets.append((arn, target_id, port))
+            self.registered(arn, target_id, port)
+
+    def task_stopping(self, runtime: TaskRuntime) -> float:
+        """Deregister a stopping task's targets; return how long the task stays DEACTIVATING."""
+        if not runtime.targets:
+            return 1.0
+        delay = 0.0
+        for arn, target_id, port in runtime.targets:
+            delay = max(delay, self.deregistered(arn, target_id, port))
+        return max(delay, 1.0)
+
+    # -- listeners --------------------------------------------------------------------------
+
+    def listener_created(self, listener: Any) -> None:
+        """Give a new listener a loopback port."""
+        from labkit.dataplane.listener import ListenerProxy
+
+        arn = str(listener.arn)
+        # The data plane speaks HTTP; a TCP/TLS/UDP (network load balancer) listener gets no port.
+        if arn in self.listeners or str(listener.protocol or "HTTP").upper() not in ("HTTP", "HTTPS"):
+            return
+        self.listeners[arn] = ListenerProxy(
+            lambda: self.healthy_targets(arn),
+            before_request=self.sim.catch_up,
+            protocol=str(listener.protocol or "HTTP"),
+        )
+
+    def listener_deleted(self, listener_arn: str) -> None:
+        """Close a deleted listener's port."""
+        proxy = self.listeners.pop(listener_arn, None)
+        if proxy is not None:
+            proxy.close()
+
+    def load_balancer_deleted(self, load_balancer_arn: str, listener_arns: list[str]) -> None:
+        """Close the ports of a deleted load balancer's listeners."""
+        for arn in listener_arns:
+            self.listener_deleted(arn)
+
+    def _forward_groups(self, listener_arn: str) -> list[str]:
+        listener = self.backend.listeners.get(listener_arn) if hasattr(self.backend, "listeners") else None
+        if listener is None:
+            for lb in self.backend.load_balancers.values():
+                if listener_arn in lb.listeners:
+                    listener = lb.listeners[listener_arn]
+                    break
+        if listener is None:
+            return []
+        groups: list[str] = []
+        for action in listener.default_actions:
+            data = action.data if hasattr(action, "data") else action
+            if data.get("TargetGroupArn"):
+                groups.append(data["TargetGroupArn"])
+            for tg in (data.get("ForwardConfig") or {}).get("TargetGroups", []) or []:
+                groups.append(tg["TargetGroupArn"])
+        return groups
+
+    def healthy_targets(self, listener_arn: str) -> list[Target]:
+        """The targets a listener forwards to: healthy ones; all registered ones when none is (fail open)."""
+        from labkit.dataplane.listener import Target
+
+        with self.sim.lock:
+            groups = set(self._forward_groups(listener_arn))
+            candidates = [r for r in self.records.values() if r.key[0] in groups and r.active]
+            healthy = [r for r in candidates if r.state == "healthy"]
+            # An ALB whose targets are all unhealthy routes to all of them ("fails open").
+            chosen = healthy or [r for r in candidates if r.state == "unhealthy"]
+            targets = []
+            for record in sorted(chosen, key=lambda r: r.registered_at):
+                url = self._target_url(record.key)
+                if url is not None:
+                    targets.append(Target(target_id=record.key[1], port=record.key[2], url=url))
+            return targets
+
+    def listener_urls(self) -> list[dict[str, Any]]:
+        """Every listener with its loopback URL."""
+        rows = []
+        for lb in self.backend.load_balancers.values():
+            for arn, listener in lb.listeners.items():
+                proxy = self.listeners.get(arn)
+                if proxy is None:
+                    continue
+                rows.append(
+                    {
+                        "load_balancer_arn": lb.arn,
+                        "load_balancer_name": lb.name,
+                        "dns_name": lb.dns_name,
+                        "listener_arn": arn,
+                        "port": int(listener.port),
+                        "protocol": listener.protocol,
+                        "url": proxy.url,
+                    }
+                )
+        return rows
+
+    def close(self) -> None:
+        """Close every listener port."""
+        for proxy in self.listeners.values():
+            proxy.close()
+        self.listeners.clear()

@@ -1,0 +1,328 @@
+"""Where the simulator meets moto: a few of moto's ECS and ELBv2 handlers, wrapped.
+
+Each wrapper looks up the simulator of the account being served; an account without one (moto used
+on its own in the same process) gets moto's own behaviour unchanged. Requests are validated as AWS
+validates them before moto stores them, and the simulator takes over what moto cannot do (run
+tasks, keep services at their count, health-check targets, open listener ports).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from labkit.sandbox.simulator.core import Simulator, simulator_for
+
+__all__ = ["install"]
+
+_installed = False
+_lock = threading.Lock()
+
+
+def _wrap(cls: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    original = getattr(cls, name)
+    wrapper = make(original)
+    functools.update_wrapper(wrapper, original)
+    wrapper.__labkit_original__ = original  # type: ignore[attr-defined]
+    setattr(cls, name, wrapper)
+
+
+def _validation_error(exc: Exception) -> Exception:
+    from moto.ecs.exceptions import EcsClientException, InvalidParameterException
+
+    code = getattr(exc, "code", "ClientException")
+    message = getattr(exc, "message", str(exc))
+    if code == "InvalidParameterException":
+        return InvalidParameterException(message)
+    error = EcsClientException(message)
+    return error
+
+
+def install() -> None:
+    """Wrap moto's handlers once per process."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _install_ecs()
+        _install_elbv2()
+        _installed = True
+
+
+def _install_ecs() -> None:
+    from moto.core.responses import ActionResult
+    from moto.ecs.responses import EC2ContainerServiceResponse as R
+
+    def sim_of(response: Any) -> Simulator | None:
+        return simulator_for(response.current_account)
+
+    def register_task_definition(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any) -> Any:
+            if sim_of(self) is not None:
+                from labkit.ecs.validation import EcsValidationError, validate_register_task_definition
+
+                try:
+                    validate_register_task_definition(self._get_params())
+                except EcsValidationError as exc:
+                    raise _validation_error(exc) from None
+            result = original(self)
+            sim = sim_of(self)
+            if sim is not None:
+                params = self._get_params()
+                definition = self.ecs_backend.describe_task_definition(f"{params['family']}")
+                definition.ephemeral_storage = params.get("ephemeralStorage")
+                definition.registered_at = sim.now()
+                definition.registered_by = f"arn:aws:iam::{sim.account_id}:root"
+            return result
+
+        return handler
+
+    def create_service(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any) -> Any:
+            sim = sim_of(self)
+            if sim is None:
+                return original(self)
+            _fill_default_security_group(self)
+            params = self._get_params()
+            _validate_service(self, params)
+            result = original(self)
+            service = self.ecs_backend._get_service(params.get("cluster") or "default", params["serviceName"])
+            sim.perform(lambda: sim.ecs.service_created(service, params))
+            return result
+
+        return handler
+
+    def update_service(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any) -> Any:
+            sim = sim_of(self)
+            if sim is None:
+                return original(self)
+            _fill_default_security_group(self)
+            params = self._get_params()
+            cluster = params.get("cluster") or "default"
+            service = self.ecs_backend._get_service(cluster, params["service"].split("/")[-1])
+            previous = service.task_definition
+            if params.get("taskDefinition"):
+                definition = self.ecs_backend.describe_task_definition(params["taskDefinition"])
+                _validate_service(self, {**params, "loadBalancers": service.load_balancers}, definition)
+            result = original(self)
+            if params.get("taskDefinition"):
+                # moto stores what the client sent (a family or family:revision); AWS stores the ARN.
+                service.task_definition = self.ecs_backend.describe_task_definition(
+                    params["taskDefinition"]
+                ).arn
+            sim.perform(lambda: sim.ecs.service_updated(service, params, previous))
+            return result
+
+        return handler
+
+    def delete_service(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any) -> Any:
+            result = original(self)
+            sim = sim_of(self)
+            if sim is not None:
+                service = self.ecs_backend._get_service(
+                    self._get_param("cluster", "default"), self._get_param("service")
+                )
+                sim.perform(lambda: sim.ecs.service_deleted(service))
+            return result
+
+        return handler
+
+    def run_task(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any) -> Any:
+            sim = sim_of(self)
+            if sim is None:
+                return original(self)
+            _fill_default_security_group(self)
+            params = self._get_params()
+            tasks, failures = sim.perform(lambda: sim.ecs.run_task(params))
+            return ActionResult({"tasks": tasks, "failures": failures})
+
+        return handler
+
+    def stop_task(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any) -> Any:
+            sim = sim_of(self)
+            if sim is None:
+                return original(self)
+            cluster = self._get_param("cluster", "default")
+            task = sim.perform(
+                lambda: sim.ecs.stop_task_by_user(
+                    cluster, self._get_param("task"), self._get_param("reason") or ""
+                )
+            )
+            if task is None:
+                from moto.ecs.exceptions import InvalidParameterException
+
+                raise InvalidParameterException("The referenced task was not found.")
+            return ActionResult({"task": task})
+
+        return handler
+
+    def list_tasks(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any) -> Any:
+            sim = sim_of(self)
+            if sim is None:
+                return original(self)
+            backend = self.ecs_backend
+            tasks = backend.list_tasks(
+                self._get_param("cluster", "default"),
+                self._get_param("containerInstance"),
+                self._get_param("family"),
+                self._get_param("startedBy"),
+                None,
+                # ListTasks shows tasks whose desired status is RUNNING unless asked otherwise.
+                self._get_param("desiredStatus") or "RUNNING",
+            )
+            service_name = self._get_param("serviceName")
+            if service_name:
+                group = f"service:{service_name.split('/')[-1]}"
+                tasks = [t for t in tasks if t.group == group]
+            launch_type = self._get_param("launchType")
+            if launch_type:
+                tasks = [t for t in tasks if t.launch_type == launch_type]
+            return ActionResult({"taskArns": [t.task_arn for t in tasks]})
+
+        return handler
+
+    _wrap(R, "register_task_definition", register_task_definition)
+    _wrap(R, "create_service", create_service)
+    _wrap(R, "update_service", update_service)
+    _wrap(R, "delete_service", delete_service)
+    _wrap(R, "run_task", run_task)
+    _wrap(R, "stop_task", stop_task)
+    _wrap(R, "list_tasks", list_tasks)
+
+
+def _fill_default_security_group(response: Any) -> None:
+    """Without securityGroups, AWS uses the VPC's default group (moto requires the field)."""
+    from moto.ec2.models import ec2_backends
+
+    awsvpc = ((response.params or {}).get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    if not awsvpc or awsvpc.get("securityGroups") or not awsvpc.get("subnets"):
+        return
+    ec2 = ec2_backends[response.current_account][response.region]
+    subnet = ec2.get_subnet(awsvpc["subnets"][0])
+    default = ec2.get_default_security_group(subnet.vpc_id)
+    awsvpc["securityGroups"] = [default.id] if default is not None else []
+
+
+def _definition_dict(definition: Any) -> dict[str, Any]:
+    return {
+        "family": definition.family,
+        "containerDefinitions": definition.container_definitions,
+        "networkMode": definition.network_mode,
+        "requiresCompatibilities": definition.requires_compatibilities or [],
+        "cpu": definition.cpu,
+        "memory": definition.memory,
+    }
+
+
+def _validate_service(response: Any, params: dict[str, Any], definition: Any | None = None) -> None:
+    from labkit.ecs.validation import (
+        EcsValidationError,
+        validate_create_service,
+        validate_service_load_balancers,
+    )
+
+    definition = definition or response.ecs_backend.describe_task_definition(params["taskDefinition"])
+    as_dict = _definition_dict(definition)
+    try:
+        if "serviceName" in params:
+            validate_create_service(params, as_dict)
+        validate_service_load_balancers(
+            as_dict,
+            list(params.get("loadBalancers") or []),
+            params.get("launchType"),
+            definition.network_mode or "bridge",
+        )
+    except EcsValidationError as exc:
+        raise _validation_error(exc) from None
+
+
+def _install_elbv2() -> None:
+    from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeTargetGroup
+
+    def health_for(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+            sim = simulator_for(self.account_id)
+            if sim is None:
+                return original(self, target, ec2_backend)
+            port = int(target.get("Port") or self.port)
+            state, reason, description = sim.elb.state(self.arn, target["Id"], port)
+            return FakeHealthStatus(
+                target["Id"], str(port), self.health_check_port, state, reason, description
+            )
+
+        return handler
+
+    def register_targets(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any, target_group_arn: str, instances: list[Any]) -> None:
+            original(self, target_group_arn, instances)
+            sim = simulator_for(self.account_id)
+            if sim is not None:
+                group = self.target_groups[target_group_arn]
+                for target in instances:
+                    port = int(target.get("Port") or group.port)
+                    sim.perform(functools.partial(sim.elb.registered, target_group_arn, target["Id"], port))
+
+        return handler
+
+    def deregister_targets(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any, target_group_arn: str, instances: list[dict[str, Any]]) -> None:
+            group = self.target_groups.get(target_group_arn)
+            kept = {
+                t["Id"]: dict(group.targets[t["Id"]]) for t in instances if group and t["Id"] in group.targets
+            }
+            original(self, target_group_arn, instances)
+            sim = simulator_for(self.account_id)
+            if sim is not None and group is not None:
+                for target in instances:
+                    port = int(target["Port"]) if target.get("Port") else None
+                    sim.perform(functools.partial(sim.elb.deregistered, target_group_arn, target["Id"], port))
+                    if target["Id"] in kept:
+                        # Listed as draining until the deregistration delay has passed.
+                        group.targets[target["Id"]] = kept[target["Id"]]
+
+        return handler
+
+    def create_listener(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any, *args: Any, **kwargs: Any) -> Any:
+            listener = original(self, *args, **kwargs)
+            sim = simulator_for(self.account_id)
+            if sim is not None:
+                sim.elb.listener_created(listener)
+            return listener
+
+        return handler
+
+    def delete_listener(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any, listener_arn: str) -> Any:
+            listener = original(self, listener_arn)
+            sim = simulator_for(self.account_id)
+            if sim is not None:
+                sim.elb.listener_deleted(listener_arn)
+            return listener
+
+        return handler
+
+    def delete_load_balancer(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any, arn: str) -> None:
+            lb = self.load_balancers.get(arn)
+            listeners = list(lb.listeners) if lb is not None else []
+            original(self, arn)
+            sim = simulator_for(self.account_id)
+            if sim is not None:
+                sim.elb.load_balancer_deleted(arn, listeners)
+
+        return handler
+
+    _wrap(FakeTargetGroup, "health_for", health_for)
+    _wrap(ELBv2Backend, "register_targets", register_targets)
+    _wrap(ELBv2Backend, "deregister_targets", deregister_targets)
+    _wrap(ELBv2Backend, "create_listener", create_listener)
+    _wrap(ELBv2Backend, "delete_listener", delete_listener)
+    _wrap(ELBv2Backend, "delete_load_balancer", delete_load_balancer)
