@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 import botocore.session
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-__all__ = ["READ_ONLY_PREFIXES", "FakeAws", "RecordedRequest", "is_mutating"]
+__all__ = ["READ_ONLY_PREFIXES", "FakeAws", "RecordedRequest", "advance_until", "is_mutating"]
 
 #: Operation-name prefixes of calls that only read.
 READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Search", "Lookup", "Query", "Scan")
@@ -117,3 +117,19 @@ class FakeAws:
 
 def _response(url: str, status: int, body: bytes, content_type: str) -> AWSResponse:
     return AWSResponse(url, status, HTTPHeaders.from_dict({"Content-Type": content_type}), _Raw(body))
+
+
+def advance_until(
+    sandbox: Any, condition: Any, *, step: float = 5.0, limit: float = 3600.0, what: str = "the condition"
+) -> float:
+    """Advance a manual-clock sandbox by `step` until `condition()` is true; return the seconds it took.
+
+    Raises `TimeoutError` naming `what` when `limit` emulated seconds pass first.
+    """
+    waited = 0.0
+    while not condition():
+        if waited >= limit:
+            raise TimeoutError(f"{what} did not happen within {limit:g} emulated seconds")
+        sandbox.advance(step)
+        waited += step
+    return waited

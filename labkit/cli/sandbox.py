@@ -90,6 +90,24 @@ def env(as_json: bool) -> None:
 
 
 @sandbox.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the listeners as JSON.")
+def urls(as_json: bool) -> None:
+    """List every load balancer listener of the sandbox server with its loopback URL."""
+    from labkit.sandbox.server import server_listeners
+
+    rows = server_listeners()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no load balancer listener yet")
+    for row in rows:
+        click.echo(
+            f"{row['url']}  {row['load_balancer_name']} {row['protocol']}:{row['port']}  ({row['dns_name']})"
+        )
+
+
+@sandbox.command()
 @click.argument("seconds", type=click.FloatRange(min=0))
 def advance(seconds: float) -> None:
     """Move the sandbox server's clock forward by SECONDS."""

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from labkit.dataplane.images import task_hostname
+from labkit.ecs.placement import TaskRequirements
+from labkit.sandbox.simulator.capacity import Ec2Capacity
+from labkit.sandbox.simulator.elb import UNHEALTHY_NOTICE_SECONDS
 
 if TYPE_CHECKING:
     from labkit.dataplane.images import TaskServer
@@ -61,6 +64,7 @@ class TaskRuntime:
     host_ports: dict[tuple[str, int], int] = field(default_factory=dict)
     servers: dict[tuple[str, int], TaskServer] = field(default_factory=dict)
     targets: list[tuple[str, str, int]] = field(default_factory=list)
+    requirements: TaskRequirements | None = None
     became_healthy: bool = False
     counted_failed: bool = False
 
@@ -105,6 +109,7 @@ class ServiceRuntime:
     deployments: list[DeploymentRuntime] = field(default_factory=list)
     steady: bool = False
     stall_reason: str | None = None
+    placement_problem: str | None = None
 
 
 class EcsSimulator:
@@ -117,6 +122,7 @@ class EcsSimulator:
         self.services: dict[str, ServiceRuntime] = {}
         self._used_ips: dict[str, set[str]] = {}
         self._subnet_turn: dict[str, int] = {}
+        self.capacity = Ec2Capacity(sim)
 
     # -- moto access ------------------------------------------------------------------------
 
@@ -162,6 +168,7 @@ class EcsSimulator:
         service_key: str | None = None,
         deployment_id: str | None = None,
         placement: tuple[str, str, dict[tuple[str, int], int]] | None = None,
+        requirements: TaskRequirements | None = None,
     ) -> TaskRuntime:
         """Create a task in PROVISIONING and schedule its way to RUNNING."""
         from moto.ecs.models import Task
@@ -201,6 +208,7 @@ class EcsSimulator:
             service_key=service_key,
             deployment_id=deployment_id,
         )
+        runtime.requirements = requirements
         if placement:
             runtime.container_instance_arn, runtime.ec2_instance_id, runtime.host_ports = placement
         if subnet_id is not None:
@@ -208,7 +216,7 @@ class EcsSimulator:
         elif runtime.ec2_instance_id:
             instance = self.ec2.get_instance_by_id(runtime.ec2_instance_id)
             runtime.private_ip = instance.private_ip
-            runtime.availability_zone = instance.placement
+            runtime.availability_zone = instance.availability_zone
         self._describe_new_task(runtime, task_definition, now)
         self.backend.tasks.setdefault(cluster.name, {})[runtime.arn] = task
         self.tasks[runtime.arn] = runtime
@@ -631,9 +639,12 @@ class EcsSimulator:
 
     def reconcile_all(self) -> None:
         """Bring every service toward its desired count and its primary deployment."""
+        self.capacity.sync_instances()
         for runtime in list(self.services.values()):
             if runtime.service.status == "ACTIVE":
                 self._reconcile(runtime)
+        for cluster in {t.cluster for t in self.tasks.values() if t.container_instance_arn}:
+            self.capacity.refresh(cluster)
 
     def _reconcile(self, runtime: ServiceRuntime) -> None:
         from labkit.ecs.rolling import RollingState, rolling_action
@@ -702,8 +713,7 @@ class EcsSimulator:
             if runtime.grace_seconds and (self.sim.now() - started).total_seconds() < runtime.grace_seconds:
                 continue
             for target in task.targets:
-                state = self.sim.elb.state(*target)
-                if state[0] == "unhealthy":
+                if self.sim.elb.unhealthy_for(*target) >= UNHEALTHY_NOTICE_SECONDS:
                     reason = f"Task failed ELB health checks in (target-group {target[0]})"
                     self.event(
                         runtime,
@@ -719,32 +729,43 @@ class EcsSimulator:
         cluster = self.backend._get_cluster(runtime.cluster)
         definition = self.backend.describe_task_definition(deployment.task_definition)
         launch_type = service.launch_type or "EC2"
+        group = f"service:{runtime.name}"
+        slots: list[Any] = [None] * count
+        requirements = None
+        if launch_type == "EC2":
+            slots, failures, requirements = self.capacity.place(
+                runtime.cluster,
+                definition,
+                count,
+                group,
+                getattr(service, "placement_strategy", None),
+                getattr(service, "placement_constraints", None),
+            )
+            problem = _placement_problem(failures)
+            if problem and problem != runtime.placement_problem:
+                self.event(runtime, f"(service {runtime.name}) was unable to place a task because {problem}")
+            runtime.placement_problem = problem
         started: list[str] = []
-        for _ in range(count):
-            placement = None
-            if launch_type == "EC2":
-                placement = (
-                    self.sim.place_for_service(runtime, definition)
-                    if hasattr(self.sim, "place_for_service")
-                    else None
-                )
+        for slot in slots:
+            if launch_type == "EC2" and slot is None:
+                continue
             task = self.start_task(
                 cluster=cluster,
                 task_definition=definition,
                 launch_type=launch_type,
                 network_configuration=deployment.record.get("networkConfiguration")
                 or getattr(service, "network_configuration", None),
-                group=f"service:{runtime.name}",
+                group=group,
                 started_by=deployment.id,
                 service_key=runtime.key,
                 deployment_id=deployment.id,
-                placement=placement,
+                placement=slot,
+                requirements=requirements,
             )
             started.append(task.task.id)
-        self.event(
-            runtime,
-            f"(service {runtime.name}) has started {len(started)} tasks: {' '.join(f'(task {t})' for t in started)}.",
-        )
+        if started:
+            listed = " ".join(f"(task {t})" for t in started)
+            self.event(runtime, f"(service {runtime.name}) has started {len(started)} tasks: {listed}.")
 
     def _count_failure(self, task: TaskRuntime) -> None:
         runtime = self.services.get(task.service_key or "")
@@ -823,21 +844,25 @@ class EcsSimulator:
         backend = self.backend
         cluster = backend._get_cluster(params.get("cluster") or "default")
         definition = backend.describe_task_definition(params["taskDefinition"])
-        launch_type = params.get("launchType") or (
-            "FARGATE"
-            if "FARGATE" in (definition.requires_compatibilities or [])
-            and not backend.container_instances.get(cluster.name)
-            else "EC2"
-        )
+        launch_type = params.get("launchType") or "EC2"
         count = int(params.get("count") or 1)
         group = params.get("group") or f"family:{definition.family}"
-        tasks: list[Any] = []
+        slots: list[Any] = [None] * count
         failures: list[dict[str, Any]] = []
-        placements: list[Any] = [None] * count
-        if launch_type == "EC2" and hasattr(self.sim, "place_for_run_task"):
-            placements, failures = self.sim.place_for_run_task(cluster, definition, count, group, params)
-        for placement in placements:
-            if launch_type == "EC2" and placement is None and hasattr(self.sim, "place_for_run_task"):
+        requirements = None
+        if launch_type == "EC2":
+            self.capacity.sync_instances()
+            slots, failures, requirements = self.capacity.place(
+                cluster.name,
+                definition,
+                count,
+                group,
+                params.get("placementStrategy"),
+                params.get("placementConstraints"),
+            )
+        tasks: list[Any] = []
+        for slot in slots:
+            if launch_type == "EC2" and slot is None:
                 continue
             runtime = self.start_task(
                 cluster=cluster,
@@ -848,9 +873,12 @@ class EcsSimulator:
                 started_by=params.get("startedBy") or "",
                 overrides=params.get("overrides"),
                 tags=params.get("tags"),
-                placement=placement,
+                placement=slot,
+                requirements=requirements,
             )
             tasks.append(runtime.task)
+        if launch_type == "EC2":
+            self.capacity.refresh(cluster.name)
         return tasks, failures
 
     def stop_task_by_user(self, cluster_name: str, task_ref: str, reason: str) -> Any:
@@ -869,3 +897,24 @@ class EcsSimulator:
             for server in runtime.servers.values():
                 server.close()
             runtime.servers.clear()
+
+
+def _placement_problem(failures: list[dict[str, Any]]) -> str | None:
+    """The service event's wording for why a task could not be placed."""
+    if not failures:
+        return None
+    failure = failures[0]
+    reason = str(failure["reason"])
+    closest = (
+        f" The closest matching (container-instance {failure['arn'].split('/')[-1]})"
+        if failure.get("arn")
+        else ""
+    )
+    what = {
+        "RESOURCE:CPU": "has insufficient CPU units available.",
+        "RESOURCE:MEMORY": "has insufficient memory available.",
+        "RESOURCE:PORTS": "is already using a port required by your task.",
+    }.get(reason)
+    if what and closest:
+        return f"no container instance met all of its requirements.{closest} {what}"
+    return f"no container instance met all of its requirements ({reason}: {failure.get('detail') or ''})."

@@ -24,6 +24,10 @@ __all__ = ["ElbSimulator", "TargetRecord"]
 
 TargetKey = tuple[str, str, int]  # (target group arn, target id, port)
 
+#: The ECS service scheduler acts on an unhealthy target this many seconds after ELB reports it
+#: (it polls target health; on AWS a learner sees the target `unhealthy` before the task stops).
+UNHEALTHY_NOTICE_SECONDS = 15.0
+
 
 @dataclass
 class TargetRecord:
@@ -37,6 +41,7 @@ class TargetRecord:
     passes: int = 0
     failures: int = 0
     draining_until: dt.datetime | None = None
+    unhealthy_since: dt.datetime | None = None
     active: bool = True
 
 
@@ -108,6 +113,13 @@ class ElbSimulator:
             return 0.0
         return float(group.attributes.get("deregistration_delay.timeout_seconds", 300))
 
+    def unhealthy_for(self, target_group_arn: str, target_id: str, port: int) -> float:
+        """Seconds a target has been unhealthy (0 when it is not)."""
+        record = self.records.get((target_group_arn, target_id, int(port)))
+        if record is None or record.state != "unhealthy" or record.unhealthy_since is None:
+            return 0.0
+        return (self.sim.now() - record.unhealthy_since).total_seconds()
+
     def state(self, target_group_arn: str, target_id: str, port: int) -> tuple[str, str | None, str | None]:
         """Return (state, reason code, description) of a target, as DescribeTargetHealth shows it."""
         record = self.records.get((target_group_arn, target_id, int(port)))
@@ -131,16 +143,17 @@ class ElbSimulator:
         if healthy:
             record.passes += 1
             record.failures = 0
-            if record.passes >= healthy_threshold or (
-                record.state == "unhealthy" and record.passes >= healthy_threshold
-            ):
+            if record.passes >= healthy_threshold:
                 record.state, record.reason, record.description = "healthy", None, None
+                record.unhealthy_since = None
         else:
             record.failures += 1
             record.passes = 0
-            if record.failures >= unhealthy_threshold or (
-                record.state == "healthy" and record.failures >= unhealthy_threshold
-            ):
+            if record.failures >= unhealthy_threshold:
+                if record.state != "unhealthy":
+                    record.unhealthy_since = self.sim.now()
+                    # Wake the service scheduler when it notices (it polls target health).
+                    self.sim.after(UNHEALTHY_NOTICE_SECONDS, lambda: None, "scheduler-notices-unhealthy")
                 record.state, record.reason, record.description = "unhealthy", reason, description
         interval = int(group.health_check_interval_seconds or 30)
         self.sim.after(interval, lambda: self._check(record), "health-check")

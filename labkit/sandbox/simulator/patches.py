@@ -48,6 +48,7 @@ def install() -> None:
             return
         _install_ecs()
         _install_elbv2()
+        _install_autoscaling()
         _installed = True
 
 
@@ -326,3 +327,37 @@ def _install_elbv2() -> None:
     _wrap(ELBv2Backend, "create_listener", create_listener)
     _wrap(ELBv2Backend, "delete_listener", delete_listener)
     _wrap(ELBv2Backend, "delete_load_balancer", delete_load_balancer)
+
+
+def _install_autoscaling() -> None:
+    from moto.autoscaling.models import FakeAutoScalingGroup
+
+    def replace_instances(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any, count_needed: int, propagated_tags: dict[str, str]) -> None:
+            subnets = (self.vpc_zone_identifier or "").split(",")
+            sim = simulator_for(self.autoscaling_backend.account_id)
+            if sim is None or len(subnets) < 2:
+                original(self, count_needed, propagated_tags)
+                return None
+            # Auto Scaling balances instances across the group's Availability Zones (moto puts
+            # them all in the first subnet).
+            ec2 = self.autoscaling_backend.ec2_backend
+            zone_of = {s: ec2.get_subnet(s).availability_zone for s in subnets}
+            identifier = self.vpc_zone_identifier
+            try:
+                for _ in range(count_needed):
+                    counts = {s: 0 for s in subnets}
+                    for state in self.instance_states:
+                        for subnet in subnets:
+                            if zone_of[subnet] == state.instance.availability_zone:
+                                counts[subnet] += 1
+                    chosen = min(subnets, key=lambda s: (counts[s], subnets.index(s)))
+                    self.vpc_zone_identifier = chosen
+                    original(self, 1, dict(propagated_tags))
+            finally:
+                self.vpc_zone_identifier = identifier
+            return None
+
+        return handler
+
+    _wrap(FakeAutoScalingGroup, "replace_autoscaling_group_instances", replace_instances)

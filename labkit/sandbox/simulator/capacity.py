@@ -1,0 +1,238 @@
+"""EC2 capacity in the simulator: instances join clusters as the ECS agent would, and tasks are placed.
+
+An EC2 instance (launched directly or by an Auto Scaling group) whose user data sets
+`ECS_CLUSTER=<name>` (the line the ECS-optimized AMI's agent reads from /etc/ecs/ecs.config)
+registers in that cluster `AGENT_BOOT_SECONDS` after launch, with the CPU and memory of its
+instance type. Tasks of the EC2 launch type are placed with `labkit.ecs.placement`, the same
+function the book uses, and what they take is kept in step on moto's container instance.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Literal
+
+from labkit.ecs.placement import (
+    RESERVED_PORTS,
+    Instance,
+    PlacementConstraint,
+    PlacementStrategy,
+    TaskRequirements,
+    instance_type_capacity,
+    place_tasks,
+)
+
+if TYPE_CHECKING:
+    from labkit.sandbox.simulator.core import Simulator
+    from labkit.sandbox.simulator.ecs import TaskRuntime
+
+__all__ = ["AGENT_BOOT_SECONDS", "Ec2Capacity", "task_requirements"]
+
+#: Emulated seconds from an instance's launch to its agent registering it.
+AGENT_BOOT_SECONDS = 30.0
+_ECS_CLUSTER = re.compile(r"ECS_CLUSTER\s*=\s*['\"]?([A-Za-z0-9_-]+)")
+#: Used when an instance type is not in the placement table (moto's own default).
+_FALLBACK_CAPACITY = (2048, 3904)
+
+
+def _user_data_text(raw: Any) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, list | tuple):
+        raw = raw[0] if raw else ""
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    try:
+        return base64.b64decode(text, validate=True).decode(errors="replace")
+    except (binascii.Error, ValueError):
+        return text
+
+
+def task_requirements(definition: Any, group: str) -> TaskRequirements:
+    """What one task of `definition` needs from an instance (task-level cpu/memory, else the containers')."""
+    containers = definition.container_definitions
+    cpu = int(definition.cpu) if definition.cpu else sum(int(c.get("cpu") or 0) for c in containers)
+    if definition.memory:
+        memory = int(definition.memory)
+    else:
+        memory = sum(int(c.get("memory") or c.get("memoryReservation") or 0) for c in containers)
+    mappings = [m for c in containers for m in c.get("portMappings") or []]
+    mode: Literal["bridge", "host"] = "host" if definition.network_mode == "host" else "bridge"
+    if definition.network_mode == "awsvpc":
+        mappings = []  # awsvpc tasks have their own network interface: no host ports.
+    return TaskRequirements.from_port_mappings(cpu, memory, mappings, group=group, network_mode=mode)
+
+
+class Ec2Capacity:
+    """Container instances of one sandbox, and placement of EC2-launch-type tasks on them."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self._known: set[str] = set()
+
+    @property
+    def ecs(self) -> Any:
+        return self.sim.ecs.backend
+
+    def sync_instances(self) -> None:
+        """Register running instances whose user data names a cluster; boot takes AGENT_BOOT_SECONDS."""
+        ec2 = self.sim.ecs.ec2
+        now = self.sim.now()
+        for reservation in list(ec2.reservations.values()):
+            for instance in reservation.instances:
+                if instance.id in self._known or instance.state != "running":
+                    continue
+                match = _ECS_CLUSTER.search(_user_data_text(instance.user_data))
+                if match is None or match.group(1) not in self.ecs.clusters:
+                    continue
+                launched = instance.launch_time
+                launched_at = launched if not isinstance(launched, str) else None
+                age = (
+                    (now.replace(tzinfo=None) - launched_at).total_seconds()
+                    if launched_at is not None
+                    else AGENT_BOOT_SECONDS
+                )
+                if age < AGENT_BOOT_SECONDS:
+                    self.sim.after(AGENT_BOOT_SECONDS - age, lambda: None, "agent-boot")
+                    continue
+                self._known.add(instance.id)
+                self._register(match.group(1), instance)
+
+    def _register(self, cluster: str, instance: Any) -> None:
+        container_instance = self.ecs.register_container_instance(cluster, instance.id)
+        try:
+            cpu, memory = instance_type_capacity(instance.instance_type)
+        except ValueError:
+            cpu, memory = _FALLBACK_CAPACITY
+        for resources in (container_instance.registered_resources, container_instance.remaining_resources):
+            for resource in resources:
+                if resource["name"] == "CPU":
+                    resource["integerValue"] = cpu
+                elif resource["name"] == "MEMORY":
+                    resource["integerValue"] = memory
+                elif resource["name"] == "PORTS":
+                    resource["stringSetValue"] = sorted(str(p) for p in RESERVED_PORTS)
+        container_instance.registered_at = self.sim.now()
+        container_instance.version_info = {
+            "agentVersion": "1.89.0",
+            "agentHash": "labkit",
+            "dockerVersion": "DockerVersion: 25.0.8",
+        }
+
+    # -- placement --------------------------------------------------------------------------
+
+    def instances(self, cluster: str) -> list[Instance]:
+        """The cluster's ACTIVE container instances, with what their running tasks take."""
+        rows = []
+        on_instance: dict[str, list[TaskRuntime]] = {}
+        for runtime in self.sim.ecs.tasks.values():
+            if runtime.container_instance_arn and runtime.status != "STOPPED":
+                on_instance.setdefault(runtime.container_instance_arn, []).append(runtime)
+        for ci in self.ecs.container_instances.get(cluster, {}).values():
+            if ci.status != "ACTIVE":
+                continue
+            registered = {r["name"]: r for r in ci.registered_resources}
+            cpu, memory = int(registered["CPU"]["integerValue"]), int(registered["MEMORY"]["integerValue"])
+            tasks = on_instance.get(ci.container_instance_arn, [])
+            used_cpu = sum(t.requirements.cpu for t in tasks if t.requirements)
+            used_memory = sum(t.requirements.memory for t in tasks if t.requirements)
+            ports = set(RESERVED_PORTS) | {p for t in tasks for p in t.host_ports.values()}
+            groups = Counter(str(t.task.group) for t in tasks)
+            rows.append(
+                Instance(
+                    arn=ci.container_instance_arn,
+                    ec2_instance_id=ci.ec2_instance_id,
+                    registered_cpu=cpu,
+                    registered_memory=memory,
+                    remaining_cpu=cpu - used_cpu,
+                    remaining_memory=memory - used_memory,
+                    attributes=dict(ci.attributes),
+                    used_ports=frozenset(ports),
+                    task_groups=dict(groups),
+                    registered_at=ci.registered_at
+                    if getattr(ci.registered_at, "tzinfo", None)
+                    else ci.registered_at.replace(tzinfo=self.sim.now().tzinfo),
+                    agent_connected=bool(ci.agent_connected),
+                )
+            )
+        return sorted(rows, key=lambda i: i.registered_at)
+
+    def place(
+        self,
+        cluster: str,
+        definition: Any,
+        count: int,
+        group: str,
+        strategies: list[dict[str, Any]] | None,
+        constraints: list[dict[str, Any]] | None,
+    ) -> tuple[
+        list[tuple[str, str, dict[tuple[str, int], int]] | None], list[dict[str, Any]], TaskRequirements
+    ]:
+        """Place `count` tasks; return per task (container instance, EC2 id, host ports) or None, and failures."""
+        requirements = task_requirements(definition, group)
+        instances = self.instances(cluster)
+        result = place_tasks(
+            requirements,
+            count,
+            instances,
+            [PlacementStrategy.from_api(s) for s in strategies or []],
+            [PlacementConstraint.from_api(c) for c in constraints or []],
+            rng=self.sim.random,
+        )
+        by_arn = {i.arn: i for i in instances}
+        slots: list[tuple[str, str, dict[tuple[str, int], int]] | None] = [None] * count
+        for placement in result.placements:
+            slots[placement.task_index] = (
+                placement.instance_arn,
+                by_arn[placement.instance_arn].ec2_instance_id,
+                self._host_ports(definition, placement.host_ports),
+            )
+        failures = [{"arn": f.arn, "reason": f.reason, "detail": f.detail} for f in result.failures]
+        # AWS reports one failure per reason and instance, not one per task.
+        unique = [dict(t) for t in {tuple(sorted(f.items(), key=lambda kv: kv[0])) for f in failures}]
+        return slots, sorted(unique, key=lambda f: str(f["reason"])), requirements
+
+    @staticmethod
+    def _host_ports(definition: Any, assigned: tuple[int, ...]) -> dict[tuple[str, int], int]:
+        """Map each (container, containerPort) to its host port: fixed ones first, then dynamic ones."""
+        fixed: list[tuple[str, int, int]] = []
+        dynamic: list[tuple[str, int]] = []
+        for container in definition.container_definitions:
+            for mapping in container.get("portMappings") or []:
+                container_port = int(mapping.get("containerPort", 0))
+                host = int(mapping.get("hostPort") or 0)
+                if definition.network_mode == "host":
+                    host = container_port
+                if host:
+                    fixed.append((container["name"], container_port, host))
+                else:
+                    dynamic.append((container["name"], container_port))
+        ports: dict[tuple[str, int], int] = {(n, cp): hp for n, cp, hp in fixed}
+        dynamic_assigned = list(assigned[len(fixed) :])
+        for (name, container_port), host in zip(dynamic, dynamic_assigned, strict=False):
+            ports[(name, container_port)] = host
+        return ports
+
+    def refresh(self, cluster: str) -> None:
+        """Copy what tasks take onto moto's container instances (DescribeContainerInstances shows it)."""
+        for instance in self.instances(cluster):
+            ci = next(
+                (
+                    c
+                    for c in self.ecs.container_instances.get(cluster, {}).values()
+                    if c.container_instance_arn == instance.arn
+                ),
+                None,
+            )
+            if ci is None:
+                continue
+            for resource in ci.remaining_resources:
+                if resource["name"] == "CPU":
+                    resource["integerValue"] = instance.remaining_cpu
+                elif resource["name"] == "MEMORY":
+                    resource["integerValue"] = instance.remaining_memory
+                elif resource["name"] == "PORTS":
+                    resource["stringSetValue"] = sorted(str(p) for p in instance.used_ports)
+            ci.running_tasks_count = instance.running_tasks_count
