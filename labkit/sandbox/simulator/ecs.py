@@ -678,10 +678,16 @@ class EcsSimulator:
             )
             action = rolling_action(state, runtime.minimum_healthy_percent, runtime.maximum_percent)
             start, stop_old = action.start_new, action.stop_old
+            if action.stop_new:
+                # The desired count fell during the deployment: surplus new tasks go, least ready first.
+                surplus = sorted(new_tasks, key=lambda t: (t.status == "RUNNING", self.healthy(t)))
+                for task in surplus[: action.stop_new]:
+                    self.stop(task, f"Scaling activity initiated by (deployment {primary.id})")
             if action.stalled and runtime.stall_reason != action.reason:
                 runtime.stall_reason = action.reason
                 self.event(
-                    runtime, f"(service {runtime.name}) was unable to place a task because {action.reason}"
+                    runtime,
+                    f"(service {runtime.name}) deployment {primary.id} cannot progress: {action.reason}",
                 )
         else:
             live = new_running + new_pending

@@ -88,6 +88,7 @@ def _install_ecs() -> None:
             _fill_default_security_group(self)
             params = self._get_params()
             _validate_service(self, params)
+            _validate_placement(params)
             result = original(self)
             service = self.ecs_backend._get_service(params.get("cluster") or "default", params["serviceName"])
             sim.perform(lambda: sim.ecs.service_created(service, params))
@@ -139,6 +140,7 @@ def _install_ecs() -> None:
                 return original(self)
             _fill_default_security_group(self)
             params = self._get_params()
+            _validate_placement(params)
             tasks, failures = sim.perform(lambda: sim.ecs.run_task(params))
             return ActionResult({"tasks": tasks, "failures": failures})
 
@@ -209,6 +211,21 @@ def _fill_default_security_group(response: Any) -> None:
     subnet = ec2.get_subnet(awsvpc["subnets"][0])
     default = ec2.get_default_security_group(subnet.vpc_id)
     awsvpc["securityGroups"] = [default.id] if default is not None else []
+
+
+def _validate_placement(params: dict[str, Any]) -> None:
+    """Placement JSON is checked as AWS checks it (the cluster query language included)."""
+    from moto.ecs.exceptions import InvalidParameterException
+
+    from labkit.ecs.placement import PlacementConstraint, PlacementStrategy
+
+    try:
+        for strategy in params.get("placementStrategy") or []:
+            PlacementStrategy.from_api(strategy)
+        for constraint in params.get("placementConstraints") or []:
+            PlacementConstraint.from_api(constraint)
+    except ValueError as exc:
+        raise InvalidParameterException(str(exc)) from None
 
 
 def _definition_dict(definition: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +71,7 @@ class Stack:
 
 
 @pytest.fixture
-def stack(sandbox: EmbeddedSandbox) -> Iterator[Stack]:
+def stack(sandbox: EmbeddedSandbox) -> Stack:
     """VPC subnets, an internet-facing ALB with an HTTP:80 listener to an ip target group, a cluster and the hello task definition."""
     ec2, ecs, elb = sandbox.client("ec2"), sandbox.client("ecs"), sandbox.client("elbv2")
     vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
