@@ -540,9 +540,5 @@ def _check_deployment_configuration(configuration: dict[str, Any], daemon: bool)
             "The daemon scheduling strategy does not support values above 100 for maximumPercent on a "
             "deployment configuration. Change the maximumPercent value to 100, and try again"
         )
-    if not daemon and minimum == 100 and maximum == 100:
-        # Quoted as the CreateService error by a public policy rule, not in an AWS thread.
-        # message not verified against AWS
-        raise _parameter_error(
-            "Both maximumPercent and minimumHealthyPercent cannot be 100 as this will block deployments"
-        )
+    # 100/100 is accepted: it stalls a rolling deployment, and the service's events say why
+    # (DESIGN.md); no AWS source shows CreateService refusing it.

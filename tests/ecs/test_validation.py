@@ -641,12 +641,6 @@ def test_valid_services_are_accepted(params: Params, definition: Params) -> None
             id="negative maximum",
         ),
         pytest.param(
-            hello_service(deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 100}),
-            nginx_hello(),
-            "Both maximumPercent and minimumHealthyPercent cannot be 100",
-            id="min 100 max 100",
-        ),
-        pytest.param(
             ec2_service(
                 schedulingStrategy="DAEMON",
                 desiredCount=None,

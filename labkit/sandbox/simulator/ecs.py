@@ -289,11 +289,8 @@ class EcsSimulator:
         task.platform_family = "Linux" if runtime.launch_type == "FARGATE" else None
         task.container_instance_arn = runtime.container_instance_arn
         if runtime.launch_type == "FARGATE":
-            size = (
-                (task_definition.ephemeral_storage or {}).get("sizeInGiB", 20)
-                if hasattr(task_definition, "ephemeral_storage")
-                else 20
-            )
+            # Fargate gives 20 GiB unless the task definition asks for 21..200.
+            size = (task_definition.ephemeral_storage or {}).get("sizeInGiB", 20)
             task.ephemeral_storage = {"sizeInGiB": size}
         containers = []
         for definition in task_definition.container_definitions:

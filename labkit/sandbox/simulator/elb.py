@@ -256,20 +256,22 @@ class ElbSimulator:
             self.listener_deleted(arn)
 
     def _forward_groups(self, listener_arn: str) -> list[str]:
-        listener = self.backend.listeners.get(listener_arn) if hasattr(self.backend, "listeners") else None
-        if listener is None:
-            for lb in self.backend.load_balancers.values():
-                if listener_arn in lb.listeners:
-                    listener = lb.listeners[listener_arn]
-                    break
+        """The target groups a listener's default forward action sends to."""
+        listener = next(
+            (
+                lb.listeners[listener_arn]
+                for lb in self.backend.load_balancers.values()
+                if listener_arn in lb.listeners
+            ),
+            None,
+        )
         if listener is None:
             return []
         groups: list[str] = []
         for action in listener.default_actions:
-            data = action.data if hasattr(action, "data") else action
-            if data.get("TargetGroupArn"):
-                groups.append(data["TargetGroupArn"])
-            for tg in (data.get("ForwardConfig") or {}).get("TargetGroups", []) or []:
+            if action.data.get("TargetGroupArn"):
+                groups.append(action.data["TargetGroupArn"])
+            for tg in (action.data.get("ForwardConfig") or {}).get("TargetGroups", []) or []:
                 groups.append(tg["TargetGroupArn"])
         return groups
 

@@ -73,7 +73,6 @@ def _install_ecs() -> None:
             if sim is not None:
                 params = self._get_params()
                 definition = self.ecs_backend.describe_task_definition(f"{params['family']}")
-                definition.ephemeral_storage = params.get("ephemeralStorage")
                 definition.registered_at = sim.now()
                 definition.registered_by = f"arn:aws:iam::{sim.account_id}:root"
             return result
