@@ -725,49 +725,68 @@ class EcsSimulator:
                     self.stop(task, reason, failed=True)
                     break
 
+    def place_and_start(
+        self,
+        *,
+        cluster: Any,
+        definition: Any,
+        launch_type: str,
+        count: int,
+        group: str,
+        strategies: list[dict[str, Any]] | None,
+        constraints: list[dict[str, Any]] | None,
+        **task: Any,
+    ) -> tuple[list[TaskRuntime], list[dict[str, Any]]]:
+        """Place `count` tasks (on container instances for EC2; Fargate needs no placement) and start them."""
+        slots: list[Any] = [None] * count
+        failures: list[dict[str, Any]] = []
+        requirements = None
+        if launch_type == "EC2":
+            self.capacity.sync_instances()
+            slots, failures, requirements = self.capacity.place(
+                cluster.name, definition, count, group, strategies, constraints
+            )
+            slots = [slot for slot in slots if slot is not None]
+        started = [
+            self.start_task(
+                cluster=cluster,
+                task_definition=definition,
+                launch_type=launch_type,
+                group=group,
+                placement=slot,
+                requirements=requirements,
+                **task,
+            )
+            for slot in slots
+        ]
+        if launch_type == "EC2":
+            self.capacity.refresh(cluster.name)
+        return started, failures
+
     def _start_service_tasks(
         self, runtime: ServiceRuntime, deployment: DeploymentRuntime, count: int
     ) -> None:
         service = runtime.service
-        cluster = self.backend._get_cluster(runtime.cluster)
-        definition = self.backend.describe_task_definition(deployment.task_definition)
-        launch_type = service.launch_type or "EC2"
-        group = f"service:{runtime.name}"
-        slots: list[Any] = [None] * count
-        requirements = None
-        if launch_type == "EC2":
-            slots, failures, requirements = self.capacity.place(
-                runtime.cluster,
-                definition,
-                count,
-                group,
-                getattr(service, "placement_strategy", None),
-                getattr(service, "placement_constraints", None),
-            )
-            problem = _placement_problem(failures)
-            if problem and problem != runtime.placement_problem:
-                self.event(runtime, f"(service {runtime.name}) was unable to place a task because {problem}")
-            runtime.placement_problem = problem
-        started: list[str] = []
-        for slot in slots:
-            if launch_type == "EC2" and slot is None:
-                continue
-            task = self.start_task(
-                cluster=cluster,
-                task_definition=definition,
-                launch_type=launch_type,
-                network_configuration=deployment.record.get("networkConfiguration")
-                or getattr(service, "network_configuration", None),
-                group=group,
-                started_by=deployment.id,
-                service_key=runtime.key,
-                deployment_id=deployment.id,
-                placement=slot,
-                requirements=requirements,
-            )
-            started.append(task.task.id)
+        started, failures = self.place_and_start(
+            cluster=self.backend._get_cluster(runtime.cluster),
+            definition=self.backend.describe_task_definition(deployment.task_definition),
+            launch_type=service.launch_type or "EC2",
+            count=count,
+            group=f"service:{runtime.name}",
+            strategies=getattr(service, "placement_strategy", None),
+            constraints=getattr(service, "placement_constraints", None),
+            network_configuration=deployment.record.get("networkConfiguration")
+            or getattr(service, "network_configuration", None),
+            started_by=deployment.id,
+            service_key=runtime.key,
+            deployment_id=deployment.id,
+        )
+        problem = _placement_problem(failures)
+        if problem and problem != runtime.placement_problem:
+            self.event(runtime, f"(service {runtime.name}) was unable to place a task because {problem}")
+        runtime.placement_problem = problem
         if started:
-            listed = " ".join(f"(task {t})" for t in started)
+            listed = " ".join(f"(task {t.task.id})" for t in started)
             self.event(runtime, f"(service {runtime.name}) has started {len(started)} tasks: {listed}.")
 
     def _count_failure(self, task: TaskRuntime) -> None:
@@ -844,45 +863,21 @@ class EcsSimulator:
 
     def run_task(self, params: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]]]:
         """RunTask: start `count` tasks (placed on container instances for EC2); return tasks and failures."""
-        backend = self.backend
-        cluster = backend._get_cluster(params.get("cluster") or "default")
-        definition = backend.describe_task_definition(params["taskDefinition"])
-        launch_type = params.get("launchType") or "EC2"
-        count = int(params.get("count") or 1)
-        group = params.get("group") or f"family:{definition.family}"
-        slots: list[Any] = [None] * count
-        failures: list[dict[str, Any]] = []
-        requirements = None
-        if launch_type == "EC2":
-            self.capacity.sync_instances()
-            slots, failures, requirements = self.capacity.place(
-                cluster.name,
-                definition,
-                count,
-                group,
-                params.get("placementStrategy"),
-                params.get("placementConstraints"),
-            )
-        tasks: list[Any] = []
-        for slot in slots:
-            if launch_type == "EC2" and slot is None:
-                continue
-            runtime = self.start_task(
-                cluster=cluster,
-                task_definition=definition,
-                launch_type=launch_type,
-                network_configuration=params.get("networkConfiguration"),
-                group=group,
-                started_by=params.get("startedBy") or "",
-                overrides=params.get("overrides"),
-                tags=params.get("tags"),
-                placement=slot,
-                requirements=requirements,
-            )
-            tasks.append(runtime.task)
-        if launch_type == "EC2":
-            self.capacity.refresh(cluster.name)
-        return tasks, failures
+        definition = self.backend.describe_task_definition(params["taskDefinition"])
+        started, failures = self.place_and_start(
+            cluster=self.backend._get_cluster(params.get("cluster") or "default"),
+            definition=definition,
+            launch_type=params.get("launchType") or "EC2",
+            count=int(params.get("count") or 1),
+            group=params.get("group") or f"family:{definition.family}",
+            strategies=params.get("placementStrategy"),
+            constraints=params.get("placementConstraints"),
+            network_configuration=params.get("networkConfiguration"),
+            started_by=params.get("startedBy") or "",
+            overrides=params.get("overrides"),
+            tags=params.get("tags"),
+        )
+        return [runtime.task for runtime in started], failures
 
     def stop_task_by_user(self, cluster_name: str, task_ref: str, reason: str) -> Any:
         """StopTask: the task begins to stop; `UserInitiated`."""
