@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import threading
@@ -68,9 +69,10 @@ class LoopbackServer:
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self.port: int = int(self._server.server_address[1])
         self.url = f"http://{LOOPBACK}:{self.port}"
-        # A short poll interval makes close() take milliseconds, not half a second.
+        # A long poll interval keeps a thousand idle task servers from waking the process all the
+        # time; close() wakes the loop with a connection instead of waiting for the poll.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name=name, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 2.0}, name=name, daemon=True
         )
         self._thread.start()
         self._closed = False
@@ -80,7 +82,13 @@ class LoopbackServer:
         if self._closed:
             return
         self._closed = True
-        self._server.shutdown()
+        stopper = threading.Thread(target=self._server.shutdown, name="labkit-server-stop", daemon=True)
+        stopper.start()
+        while stopper.is_alive():
+            # A connection wakes serve_forever's select, so it sees the shutdown request now.
+            with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, self.port), timeout=1):
+                pass
+            stopper.join(0.05)
         self._server.server_close()
         self._thread.join(timeout=5)
 

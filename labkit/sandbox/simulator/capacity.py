@@ -78,6 +78,12 @@ class Ec2Capacity:
 
     def sync_instances(self) -> None:
         """Register running instances whose user data names a cluster; boot takes AGENT_BOOT_SECONDS."""
+        from moto.ec2.models import ec2_backends
+
+        # Looking must not create the account's EC2 backend (moto builds a default VPC for it).
+        account = dict.get(ec2_backends, self.sim.account_id)
+        if account is None or self.sim.region not in dict.keys(account):
+            return
         ec2 = self.sim.ecs.ec2
         now = self.sim.now()
         for reservation in list(ec2.reservations.values()):

@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import functools
 import ipaddress
-import itertools
 import math
 import re
 import uuid
@@ -262,19 +261,20 @@ class EcsSimulator:
         network = ipaddress.ip_network(subnet.cidr_block)
         used = self._used_ips.setdefault(subnet.id, set())
         # AWS reserves the first four addresses and the last one of every subnet.
-        hosts = (
-            list(itertools.islice(network.hosts(), 3, None))[:-1]
-            if network.num_addresses > 8
-            else list(network.hosts())
-        )
-        free = [str(h) for h in hosts if str(h) not in used]
-        if not free:
+        first, last = int(network.network_address) + 4, int(network.broadcast_address) - 1
+        size = last - first + 1
+        if size <= len(used):
             from moto.ecs.exceptions import EcsClientException
 
             raise EcsClientException(f"The subnet {subnet.id} has no free IP address left.")
-        address = free[self.sim.random.randrange(min(len(free), 50))]
-        used.add(address)
-        return address
+        # Start at a random low offset and take the next free address: O(1) while the subnet is roomy.
+        offset = self.sim.random.randrange(min(size, 50))
+        for step in range(size):
+            address = str(ipaddress.IPv4Address(first + (offset + step) % size))
+            if address not in used:
+                used.add(address)
+                return address
+        raise AssertionError("unreachable: a free address was counted")
 
     def _describe_new_task(self, runtime: TaskRuntime, task_definition: Any, now: dt.datetime) -> None:
         task = runtime.task
