@@ -251,3 +251,45 @@ class TestValidation:
         assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
         assert "web" in caught.value.response["Error"]["Message"]
         assert stack.ecs.list_services(cluster="course")["serviceArns"] == []
+
+
+class TestNetworkInterfaces:
+    def test_a_public_ip_when_enabled_and_the_eni_released_on_stop(self, stack: Stack) -> None:
+        """assignPublicIp ENABLED gives the ENI a public IP; once STOPPED the ENI is gone."""
+        task = stack.ecs.run_task(
+            cluster="course", taskDefinition="nginx-demo-hello", launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": stack.subnets, "assignPublicIp": "ENABLED"}},
+        )["tasks"][0]  # fmt: skip
+        stack.sandbox.advance(60)
+        details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+        eni = stack.ec2.describe_network_interfaces(NetworkInterfaceIds=[details["networkInterfaceId"]])
+        assert eni["NetworkInterfaces"][0]["Association"]["PublicIp"]
+        stack.ecs.stop_task(cluster="course", task=task["taskArn"])
+        stack.sandbox.advance(60)
+        with pytest.raises(ClientError) as caught:
+            stack.ec2.describe_network_interfaces(NetworkInterfaceIds=[details["networkInterfaceId"]])
+        assert caught.value.response["Error"]["Code"] == "InvalidNetworkInterfaceID.NotFound"
+
+
+def test_on_a_realtime_clock_tasks_start_by_themselves() -> None:
+    """With an accelerated real-time clock a Fargate task is RUNNING after a few real seconds, untouched."""
+    import time
+
+    import labkit
+    from labkit.demo import TASK_DEFINITION
+
+    with labkit.open_sandbox(clock="realtime", speed=60) as sb:
+        ec2, ecs = sb.client("ec2"), sb.client("ecs")
+        subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+        ecs.create_cluster(clusterName="live")
+        ecs.register_task_definition(**TASK_DEFINITION)
+        arn = ecs.run_task(
+            cluster="live", taskDefinition="nginx-demo-hello", launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
+        )["tasks"][0]["taskArn"]  # fmt: skip
+        deadline = time.monotonic() + 30
+        status = "PROVISIONING"
+        while status != "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            status = ecs.describe_tasks(cluster="live", tasks=[arn])["tasks"][0]["lastStatus"]
+        assert status == "RUNNING"
