@@ -7,6 +7,7 @@ AWS. It uses only the sandbox it is given.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from labkit.sandbox import Sandbox
@@ -66,7 +67,9 @@ def run_demo(sandbox: Sandbox) -> dict[str, Any]:
             }
         },
     )
-    service = ecs.describe_services(cluster=CLUSTER_NAME, services=[DEMO_NAME])["services"][0]
+    service = _wait_until_steady(sandbox, ecs)
+    task_arns = ecs.list_tasks(cluster=CLUSTER_NAME, serviceName=DEMO_NAME)["taskArns"]
+    tasks = ecs.describe_tasks(cluster=CLUSTER_NAME, tasks=task_arns)["tasks"] if task_arns else []
     return {
         "sandbox": sandbox.describe(),
         "cluster": {
@@ -100,8 +103,41 @@ def run_demo(sandbox: Sandbox) -> dict[str, Any]:
             "pending": service["pendingCount"],
             "subnets": service["networkConfiguration"]["awsvpcConfiguration"]["subnets"],
             "security_groups": service["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"],
+            "events": [e["message"] for e in reversed(service.get("events", []))],
         },
+        "tasks": [
+            {
+                "id": t["taskArn"].split("/")[-1],
+                "status": t["lastStatus"],
+                "availability_zone": t.get("availabilityZone"),
+                "private_ip": next(
+                    (
+                        d["value"]
+                        for a in t.get("attachments", [])
+                        for d in a["details"]
+                        if d["name"] == "privateIPv4Address"
+                    ),
+                    None,
+                ),
+            }
+            for t in tasks
+        ],
     }
+
+
+def _wait_until_steady(sandbox: Sandbox, ecs: Any, attempts: int = 120) -> dict[str, Any]:
+    """Let the service reach a steady state: advance a manual clock, wait on a running one."""
+    for _ in range(attempts):
+        service: dict[str, Any] = ecs.describe_services(cluster=CLUSTER_NAME, services=[DEMO_NAME])[
+            "services"
+        ][0]
+        if len(service["deployments"]) == 1 and service["runningCount"] == service["desiredCount"]:
+            return service
+        if sandbox.clock_mode == "manual":
+            sandbox.advance(5)
+        else:
+            time.sleep(0.25)
+    return service
 
 
 def format_demo(result: dict[str, Any]) -> str:
@@ -119,4 +155,9 @@ def format_demo(result: dict[str, Any]) -> str:
         f"running {sv['running']}, pending {sv['pending']}",
         f"  network        subnets {', '.join(sv['subnets'])}; security groups {', '.join(sv['security_groups'])}",
     ]
+    for task in result["tasks"]:
+        lines.append(
+            f"task             {task['id']} {task['status']} at {task['private_ip']} in {task['availability_zone']}"
+        )
+    lines.extend(f"  event          {message}" for message in sv["events"])
     return "\n".join(lines)

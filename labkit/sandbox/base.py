@@ -74,6 +74,11 @@ class Sandbox(abc.ABC):
         """Return a boto3 resource for `service` in this sandbox."""
         return self.session.resource(service, **kwargs)  # type: ignore[call-overload]
 
+    @property
+    def clock_mode(self) -> str:
+        """`realtime` or `manual` (a real account's clock is real time)."""
+        return "realtime"
+
     @abc.abstractmethod
     def now(self) -> dt.datetime:
         """Return the sandbox's current time (emulated time in emulated modes)."""

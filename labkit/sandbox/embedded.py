@@ -53,6 +53,10 @@ class EmbeddedSandbox(EmulatedSandbox):
             lab=lab,
         )
 
+    @property
+    def clock_mode(self) -> str:
+        return self.clock.mode
+
     def now(self) -> dt.datetime:
         return self.clock.now()
 

@@ -280,6 +280,10 @@ class ServerSandbox(EmulatedSandbox):
             lab=lab,
         )
 
+    @property
+    def clock_mode(self) -> str:
+        return self.info.clock
+
     def now(self) -> dt.datetime:
         return dt.datetime.fromisoformat(str(self._control.request("GET", "/clock")["now"]))
 

@@ -19,7 +19,10 @@ def test_run_demo_builds_the_cluster_task_definition_and_service(sandbox: Embedd
         {"name": "hello", "image": "nginxdemos/hello", "ports": [80]}
     ]
     assert result["service"]["desired"] == 1
+    assert result["service"]["running"] == 1
     assert result["service"]["launch_type"] == "FARGATE"
+    assert [t["status"] for t in result["tasks"]] == ["RUNNING"]
+    assert result["service"]["events"][-1].endswith("has reached a steady state.")
     ecs = sandbox.client("ecs")
     assert ecs.describe_task_definition(taskDefinition="nginx-demo-hello:1")["taskDefinition"]["cpu"] == "256"
     text = format_demo(result)
@@ -39,7 +42,13 @@ def test_labkit_demo_prints_what_it_made() -> None:
     """`labkit demo` exits 0 and prints the cluster, task definition and service."""
     done = run_labkit("demo")
     assert done.returncode == 0, done.stderr
-    for expected in ("cluster          labkit-demo (ACTIVE)", "nginx-demo-hello:1", "FARGATE", "embedded"):
+    for expected in (
+        "cluster          labkit-demo (ACTIVE)",
+        "nginx-demo-hello:1",
+        "FARGATE",
+        "embedded",
+        "RUNNING at",
+    ):
         assert expected in done.stdout
 
 
