@@ -440,7 +440,8 @@ class EcsSimulator:
         for container in runtime.task.containers:
             if container.get("lastStatus") != "STOPPED":
                 container["lastStatus"] = "STOPPED"
-                container.setdefault("exitCode", 0 if runtime.status else 137)
+                # A stand-in stops cleanly on SIGTERM, as nginx does.
+                container.setdefault("exitCode", 0)
         for server in runtime.servers.values():
             server.close()
         runtime.servers.clear()

@@ -125,8 +125,6 @@ class ElbSimulator:
         record = self.records.get((target_group_arn, target_id, int(port)))
         if record is None:
             return ("unused", "Target.NotRegistered", "Target is not registered to the target group")
-        if record.state in ("initial", "healthy", "unhealthy", "draining"):
-            return (record.state, record.reason, record.description)
         return (record.state, record.reason, record.description)
 
     # -- health checks ----------------------------------------------------------------------
