@@ -39,9 +39,12 @@ def cli() -> None:
 
 def _register() -> None:
     from labkit.cli.demo import demo
+    from labkit.cli.labs import check, labs
     from labkit.cli.sandbox import sandbox
 
     cli.add_command(demo)
+    cli.add_command(labs)
+    cli.add_command(check)
     cli.add_command(sandbox)
 
 

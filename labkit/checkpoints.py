@@ -1,0 +1,186 @@
+"""Checkpoints: what a lab checks, written next to the lab (`labs/<lab>/checkpoints.py`).
+
+A checkpoint reads the sandbox's state (describe/list/get calls, HTTP through a load balancer) and
+returns an `Outcome`: passed, or failed with a message in the learner's terms. Hints are revealed
+one at a time. A check never changes the sandbox: the clients it gets refuse any call that is not a
+read, before it is sent. A learner's mistake is a failed outcome, never an exception; an exception
+means the check itself could not run, which grading reports as "not graded".
+
+    checkpoints = CheckpointSet("nginx-alb")
+
+    @checkpoints.checkpoint("cluster-created", "The cluster exists", points=1,
+                            hints=["Use ecs.create_cluster(clusterName=...)."])
+    def cluster_created(ctx: CheckContext) -> Outcome:
+        ...
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from labkit.errors import LabkitError
+from labkit.sandbox import Sandbox
+from labkit.sandbox.guards import is_loopback_url
+
+__all__ = [
+    "CheckContext",
+    "Checkpoint",
+    "CheckpointSet",
+    "Outcome",
+    "ReadOnlyViolation",
+    "failed",
+    "passed",
+]
+
+#: Operation-name prefixes a check may call.
+READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Search", "Lookup")
+
+
+class ReadOnlyViolation(LabkitError):
+    """A check tried to call an operation that changes the sandbox."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(f"a checkpoint may only read the sandbox; it tried to call {operation}")
+        self.operation = operation
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check found: passed or not, and a message that says what is wrong (or right)."""
+
+    passed: bool
+    message: str = ""
+
+
+def passed(message: str = "") -> Outcome:
+    """The learner's work is right."""
+    return Outcome(True, message)
+
+
+def failed(message: str) -> Outcome:
+    """The learner's work is not there yet; `message` says what is wrong in the learner's terms."""
+    return Outcome(False, message)
+
+
+def _refuse_writes(**kwargs: Any) -> None:
+    model = kwargs.get("model")
+    name = str(getattr(model, "name", ""))
+    if not name.startswith(READ_PREFIXES):
+        raise ReadOnlyViolation(name)
+
+
+class CheckContext:
+    """What a check sees: read-only clients of the sandbox, HTTP over loopback, bounded waits."""
+
+    def __init__(self, sandbox: Sandbox, *, wait_seconds: float = 5.0) -> None:
+        self.sandbox = sandbox
+        self.wait_seconds = wait_seconds
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        """A client of the sandbox that refuses any call but describe/list/get, before it is sent."""
+        if service not in self._clients:
+            client = self.sandbox.client(service)
+            client.meta.events.register("before-call", _refuse_writes, unique_id="labkit-read-only")
+            self._clients[service] = client
+        return self._clients[service]
+
+    def http_get(self, url: str, timeout: float = 10.0) -> tuple[int, str]:
+        """GET `url` over loopback (emulated sandboxes) and return status and body text."""
+        if self.sandbox.endpoint_url is not None and not is_loopback_url(url):
+            raise LabkitError(f"a check in an emulated sandbox may only fetch loopback URLs, not {url}")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(url, timeout=timeout) as response:
+                return int(response.status), response.read().decode(errors="replace")
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), exc.read().decode(errors="replace")
+
+    def eventually(self, condition: Callable[[], Outcome]) -> Outcome:
+        """Re-check `condition` until it passes or the wait (real seconds) runs out; return the last outcome.
+
+        State that settles over time (tasks starting, targets turning healthy) gets a bounded wait
+        on a running clock; on a manual clock time does not move by itself, so one look is enough.
+        """
+        outcome = condition()
+        if outcome.passed or self.sandbox.clock_mode == "manual":
+            return outcome
+        deadline = time.monotonic() + self.wait_seconds
+        while not outcome.passed and time.monotonic() < deadline:
+            time.sleep(0.25)
+            outcome = condition()
+        return outcome
+
+
+Check = Callable[[CheckContext], Outcome]
+Solution = Callable[[Sandbox], None]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One graded step of a lab."""
+
+    id: str
+    title: str
+    points: int
+    check: Check
+    hints: tuple[str, ...] = ()
+    solution: Solution | None = None
+
+
+@dataclass
+class CheckpointSet:
+    """The ordered checkpoints of one lab."""
+
+    lab: str
+    _items: dict[str, Checkpoint] = field(default_factory=dict)
+
+    def checkpoint(
+        self, id: str, title: str, *, points: int = 1, hints: list[str] | tuple[str, ...] = ()
+    ) -> Callable[[Check], Check]:
+        """Decorator that registers a check; raises ValueError for a duplicate id."""
+
+        def register(check: Check) -> Check:
+            if id in self._items:
+                raise ValueError(f"lab {self.lab} has two checkpoints named {id!r}")
+            self._items[id] = Checkpoint(id, title, points, check, tuple(hints))
+            return check
+
+        return register
+
+    def solution(self, id: str) -> Callable[[Solution], Solution]:
+        """Decorator that registers the reference steps that reach checkpoint `id` (for catch-up)."""
+
+        def register(steps: Solution) -> Solution:
+            checkpoint = self.get(id)
+            self._items[id] = Checkpoint(
+                checkpoint.id, checkpoint.title, checkpoint.points, checkpoint.check, checkpoint.hints, steps
+            )
+            return steps
+
+        return register
+
+    def get(self, id: str) -> Checkpoint:
+        """Return a checkpoint; raises `LabkitError` naming the lab's checkpoints for an unknown id."""
+        try:
+            return self._items[id]
+        except KeyError:
+            known = ", ".join(self._items)
+            raise LabkitError(
+                f"lab {self.lab} has no checkpoint {id!r}; its checkpoints are: {known}"
+            ) from None
+
+    def __iter__(self) -> Iterator[Checkpoint]:
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def ids(self) -> list[str]:
+        """The checkpoint ids in lab order."""
+        return list(self._items)

@@ -1,0 +1,231 @@
+"""A learner's lab session in a notebook: `lab = labkit.open_lab("nginx-alb")`.
+
+`lab.check(id)` grades one checkpoint and shows the result (an ipywidgets panel with a button that
+reveals hints one at a time where widgets are available, plain text elsewhere). Progress is kept
+in labkit's state folder, outside the notebook, so it survives a kernel restart.
+`lab.catch_up(to=id)` runs the reference steps up to that checkpoint, recorded as a catch-up, not a
+pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labkit.checkpoints import CheckContext
+from labkit.config import state_dir
+from labkit.errors import LabkitError
+from labkit.grading import CheckpointResult, GradeReport, run_checkpoint
+from labkit.labs import LabInfo, load_lab
+from labkit.sandbox import Sandbox, open_sandbox
+
+__all__ = ["LabSession", "Progress", "check_sandbox", "open_lab"]
+
+
+@dataclass
+class Progress:
+    """What a learner has done in a lab: per checkpoint, status, attempts, hints shown, catch-ups."""
+
+    lab: str
+    path: Path
+    checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, lab: str, folder: Path | None = None) -> Progress:
+        """Read the progress file (a missing or unreadable file starts afresh)."""
+        folder = folder or state_dir() / "progress"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{lab}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            checkpoints = dict(data.get("checkpoints", {}))
+        except (OSError, ValueError, AttributeError):
+            checkpoints = {}
+        return cls(lab, path, checkpoints)
+
+    def entry(self, checkpoint_id: str) -> dict[str, Any]:
+        """The record of one checkpoint (created empty on first use)."""
+        return self.checkpoints.setdefault(
+            checkpoint_id, {"status": "not-attempted", "attempts": 0, "hints_shown": 0, "caught_up": False}
+        )
+
+    def record(self, result: CheckpointResult) -> None:
+        """Record a check's result."""
+        entry = self.entry(result.id)
+        entry["attempts"] += 1
+        entry["status"] = result.status
+        entry["last_checked_at"] = dt.datetime.now(dt.UTC).isoformat()
+        if result.passed and "first_passed_at" not in entry:
+            entry["first_passed_at"] = entry["last_checked_at"]
+        self.save()
+
+    def save(self) -> None:
+        """Write the progress file atomically."""
+        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(
+            json.dumps({"lab": self.lab, "checkpoints": self.checkpoints}, indent=2), encoding="utf-8"
+        )
+        os.replace(tmp, self.path)
+
+
+class LabSession:
+    """A lab opened in a notebook: its sandbox, its checkpoints and the learner's progress."""
+
+    def __init__(self, lab: LabInfo, sandbox: Sandbox, progress: Progress, *, owns_sandbox: bool) -> None:
+        self.lab = lab
+        self.sandbox = sandbox
+        self.progress_record = progress
+        self._owns_sandbox = owns_sandbox
+        self._context = CheckContext(sandbox)
+
+    def check(self, checkpoint_id: str, *, display: bool = True) -> CheckpointResult:
+        """Grade one checkpoint now, record it, show it; raises `LabkitError` for an unknown id."""
+        checkpoint = self.lab.checkpoints.get(checkpoint_id)
+        result = run_checkpoint(checkpoint, self._context)
+        self.progress_record.record(result)
+        if display:
+            _show(result, self.progress_record)
+        return result
+
+    def hint(self, checkpoint_id: str) -> str:
+        """Reveal the next hint of a checkpoint (and remember how many were shown)."""
+        checkpoint = self.lab.checkpoints.get(checkpoint_id)
+        entry = self.progress_record.entry(checkpoint_id)
+        if not checkpoint.hints:
+            return "This checkpoint has no hints."
+        shown = min(entry["hints_shown"] + 1, len(checkpoint.hints))
+        entry["hints_shown"] = shown
+        self.progress_record.save()
+        return f"Hint {shown} of {len(checkpoint.hints)}: {checkpoint.hints[shown - 1]}"
+
+    def progress(self, *, display: bool = True) -> GradeReport:
+        """Every checkpoint's recorded status (checkpoints not yet checked are failed with no message)."""
+        results = []
+        for checkpoint in self.lab.checkpoints:
+            entry = self.progress_record.entry(checkpoint.id)
+            status = entry["status"] if entry["status"] in ("passed", "failed", "not-graded") else "failed"
+            note = "not checked yet" if entry["status"] == "not-attempted" else ""
+            if entry.get("caught_up"):
+                note = "caught up with the reference solution"
+            results.append(
+                CheckpointResult(
+                    checkpoint.id,
+                    checkpoint.title,
+                    status,  # type: ignore[arg-type]
+                    checkpoint.points if status == "passed" and not entry.get("caught_up") else 0,
+                    checkpoint.points,
+                    note,
+                )
+            )
+        report = GradeReport(self.lab.id, results)
+        if display:
+            _display(report, report.summary())
+        return report
+
+    def catch_up(self, to: str) -> None:
+        """Bring the sandbox to checkpoint `to` with the reference steps; recorded as a catch-up, not a pass."""
+        ids = self.lab.checkpoints.ids()
+        if to not in ids:
+            self.lab.checkpoints.get(to)  # raises with the list of ids
+        for checkpoint_id in ids[: ids.index(to) + 1]:
+            checkpoint = self.lab.checkpoints.get(checkpoint_id)
+            if run_checkpoint(checkpoint, self._context).passed:
+                continue
+            if checkpoint.solution is None:
+                raise LabkitError(
+                    f"checkpoint {checkpoint_id} of lab {self.lab.id} has no reference steps to catch up with"
+                )
+            checkpoint.solution(self.sandbox)
+            entry = self.progress_record.entry(checkpoint_id)
+            entry["caught_up"] = True
+        self.progress_record.save()
+
+    def close(self) -> None:
+        """Close the sandbox if the session opened it."""
+        if self._owns_sandbox:
+            self.sandbox.close()
+
+    def __enter__(self) -> LabSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_lab(
+    lab_id: str, mode: str = "embedded", *, sandbox: Sandbox | None = None, **options: Any
+) -> LabSession:
+    """Open a lab with a sandbox of `mode` (or the one given); raises `UnknownLabError` for a wrong id."""
+    lab = load_lab(lab_id)
+    owns = sandbox is None
+    if sandbox is None:
+        sandbox = open_sandbox(mode, lab=lab_id, **options)
+    return LabSession(lab, sandbox, Progress.load(lab_id), owns_sandbox=owns)
+
+
+def _display(obj: Any, text: str) -> None:
+    try:
+        from IPython.core.getipython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        print(text)
+        return
+    if get_ipython() is None:
+        print(text)
+    else:
+        display(obj)
+
+
+def _show(result: CheckpointResult, progress: Progress) -> None:
+    """An ipywidgets panel with a hint button in a kernel with widgets; plain text elsewhere."""
+    try:
+        from IPython.core.getipython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is None or get_ipython().__class__.__name__ != "ZMQInteractiveShell":
+            raise ImportError("not in a Jupyter kernel")
+        import ipywidgets as widgets
+    except ImportError:
+        print(result.summary())
+        if not result.passed and result.hints:
+            print("  (lab.hint(...) shows a hint)")
+        return
+    panel = widgets.HTML(result._repr_html_())
+    if result.passed or not result.hints:
+        display(panel)
+        return
+    button = widgets.Button(description="Show a hint", icon="lightbulb-o")
+    hint_box = widgets.HTML("")
+    entry = progress.entry(result.id)
+
+    def reveal(_: Any) -> None:
+        shown = min(entry["hints_shown"] + 1, len(result.hints))
+        entry["hints_shown"] = shown
+        progress.save()
+        hint_box.value = "<br>".join(f"Hint {i + 1}: {h}" for i, h in enumerate(result.hints[:shown]))
+        if shown >= len(result.hints):
+            button.disabled = True
+
+    button.on_click(reveal)
+    display(widgets.VBox([panel, button, hint_box]))
+
+
+def check_sandbox(lab_id: str, mode: str = "server") -> GradeReport:
+    """Grade the current state of an existing sandbox (the running server, or the AWS account)."""
+    from labkit.grading import grade
+
+    lab = load_lab(lab_id)
+    options: dict[str, Any] = {}
+    if mode == "server":
+        from labkit.sandbox.server import running_server
+
+        if running_server() is None:
+            from labkit.errors import SandboxNotRunningError
+
+            raise SandboxNotRunningError("`labkit check` grades the running sandbox server")
+    with open_sandbox(mode, lab=lab_id, **options) as sandbox:
+        return grade(lab.id, lab.checkpoints, sandbox)

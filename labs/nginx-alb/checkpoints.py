@@ -1,0 +1,440 @@
+"""Checkpoints of the nginx-alb lab, and the reference steps that reach each one (for catch-up).
+
+Names the lab uses: security groups `nginx-alb-sg` and `nginx-tasks-sg`, cluster `nginx-lab`, task
+definition family `nginx-demo-hello` (container `hello`, image `nginxdemos/hello`, port 80), load
+balancer `nginx-alb`, target group `nginx-tg`, service `nginx-demo-hello`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
+from labkit.ecs.validation import fargate_size_allowed, parse_cpu, parse_memory
+from labkit.sandbox import Sandbox
+
+checkpoints = CheckpointSet("nginx-alb")
+
+CLUSTER = "nginx-lab"
+FAMILY = "nginx-demo-hello"
+SERVICE = "nginx-demo-hello"
+ALB_SG = "nginx-alb-sg"
+TASKS_SG = "nginx-tasks-sg"
+LOAD_BALANCER = "nginx-alb"
+TARGET_GROUP = "nginx-tg"
+IMAGE = re.compile(r"^(docker\.io/)?(library/)?nginxdemos/hello(:[\w.-]+)?$")
+SERVER_ADDRESS = re.compile(r"Server(?:&nbsp;| )address:(?:</span>)?\s*(?:<span>)?\s*([\d.]+:\d+)")
+
+
+def _group(ctx: CheckContext, name: str) -> dict[str, Any] | None:
+    groups = ctx.client("ec2").describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])
+    found: list[dict[str, Any]] = groups["SecurityGroups"]
+    return found[0] if found else None
+
+
+def _port_80_rules(group: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in group.get("IpPermissions", [])
+        if p.get("IpProtocol") in ("-1", "tcp")
+        and (p.get("IpProtocol") == "-1" or p.get("FromPort", 0) <= 80 <= p.get("ToPort", 0))
+    ]
+
+
+@checkpoints.checkpoint(
+    "security-groups-chained",
+    "Only the load balancer can reach the tasks",
+    points=2,
+    hints=[
+        f"Create two security groups in the default VPC: {ALB_SG} for the load balancer, {TASKS_SG} for the tasks.",
+        f"{ALB_SG} allows TCP 80 from 0.0.0.0/0 (the internet reaches the load balancer).",
+        f"{TASKS_SG} allows TCP 80 from the group {ALB_SG} itself: IpPermissions=[{{'IpProtocol': 'tcp', "
+        "'FromPort': 80, 'ToPort': 80, 'UserIdGroupPairs': [{'GroupId': alb_sg_id}]}], and no CIDR range.",
+    ],
+)
+def security_groups_chained(ctx: CheckContext) -> Outcome:
+    alb, tasks = _group(ctx, ALB_SG), _group(ctx, TASKS_SG)
+    if alb is None or tasks is None:
+        missing = [n for n, g in ((ALB_SG, alb), (TASKS_SG, tasks)) if g is None]
+        return failed(f"There is no security group named {' or '.join(missing)}.")
+    if not any(r.get("CidrIp") == "0.0.0.0/0" for p in _port_80_rules(alb) for r in p.get("IpRanges", [])):
+        return failed(
+            f"{ALB_SG} does not let HTTP (TCP 80) in from anywhere (0.0.0.0/0), so nobody reaches the load balancer."
+        )
+    rules = _port_80_rules(tasks)
+    if any(p.get("IpRanges") or p.get("Ipv6Ranges") for p in rules):
+        return failed(
+            f"{TASKS_SG} lets port 80 in from an address range: anyone could bypass the load balancer."
+        )
+    sources = {pair.get("GroupId") for p in rules for pair in p.get("UserIdGroupPairs", [])}
+    if alb["GroupId"] not in sources:
+        return failed(
+            f"{TASKS_SG} does not let port 80 in from {ALB_SG}, so the load balancer cannot reach the tasks."
+        )
+    return passed(f"{TASKS_SG} accepts port 80 only from {ALB_SG}.")
+
+
+@checkpoints.solution("security-groups-chained")
+def make_security_groups(sandbox: Sandbox) -> None:
+    ec2 = sandbox.client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+
+    def group(name: str, description: str) -> str:
+        found = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])[
+            "SecurityGroups"
+        ]
+        if found:
+            return str(found[0]["GroupId"])
+        return str(ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc)["GroupId"])
+
+    alb = group(ALB_SG, "HTTP from the internet to the load balancer")
+    tasks = group(TASKS_SG, "HTTP from the load balancer to the tasks")
+    for group_id, permission in (
+        (alb, {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}),
+        (tasks, {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": alb}]}),
+    ):
+        try:
+            ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[permission])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "InvalidPermission.Duplicate":
+                raise
+
+
+@checkpoints.checkpoint(
+    "cluster-created",
+    "The ECS cluster exists",
+    points=1,
+    hints=[f"ecs.create_cluster(clusterName='{CLUSTER}')"],
+)
+def cluster_created(ctx: CheckContext) -> Outcome:
+    clusters = ctx.client("ecs").describe_clusters(clusters=[CLUSTER])["clusters"]
+    if not clusters or clusters[0]["status"] != "ACTIVE":
+        return failed(f"There is no ACTIVE cluster named {CLUSTER}.")
+    return passed(f"Cluster {CLUSTER} is ACTIVE.")
+
+
+@checkpoints.solution("cluster-created")
+def make_cluster(sandbox: Sandbox) -> None:
+    sandbox.client("ecs").create_cluster(clusterName=CLUSTER)
+
+
+TASK_DEFINITION: dict[str, Any] = {
+    "family": FAMILY,
+    "requiresCompatibilities": ["FARGATE"],
+    "networkMode": "awsvpc",
+    "cpu": "256",
+    "memory": "512",
+    "containerDefinitions": [
+        {
+            "name": "hello",
+            "image": "nginxdemos/hello",
+            "essential": True,
+            "portMappings": [{"containerPort": 80, "protocol": "tcp"}],
+        }
+    ],
+}
+
+
+@checkpoints.checkpoint(
+    "task-definition-registered",
+    "A Fargate task definition runs nginxdemos/hello on port 80",
+    points=2,
+    hints=[
+        f"Register family {FAMILY} with requiresCompatibilities=['FARGATE'] and networkMode='awsvpc'.",
+        "Fargate needs task-level cpu and memory as strings of a valid pair, for example '256' and '512'.",
+        "The container is named 'hello', its image is 'nginxdemos/hello' (not 'nginixdemos'), and it maps containerPort 80.",
+    ],
+)
+def task_definition_registered(ctx: CheckContext) -> Outcome:
+    try:
+        definition = ctx.client("ecs").describe_task_definition(taskDefinition=FAMILY)["taskDefinition"]
+    except ClientError:
+        return failed(f"There is no task definition of the family {FAMILY}.")
+    if "FARGATE" not in definition.get("requiresCompatibilities", []):
+        return failed(f"{FAMILY} is not registered as compatible with FARGATE.")
+    if definition.get("networkMode") != "awsvpc":
+        return failed("Fargate tasks use networkMode awsvpc.")
+    if not fargate_size_allowed(
+        parse_cpu(definition.get("cpu", 0)), parse_memory(definition.get("memory", 0))
+    ):
+        return failed("The task's cpu and memory are not a Fargate size.")
+    containers = {c["name"]: c for c in definition["containerDefinitions"]}
+    hello = containers.get("hello")
+    if hello is None:
+        return failed("There is no container named 'hello' (the service's load balancer will refer to it).")
+    if not IMAGE.match(hello.get("image", "")):
+        return failed(f"The container's image is {hello.get('image')!r}; the lab uses nginxdemos/hello.")
+    if not any(p.get("containerPort") == 80 for p in hello.get("portMappings", [])):
+        return failed("The container does not map containerPort 80, where nginx listens.")
+    return passed(f"{FAMILY}:{definition['revision']} runs nginxdemos/hello on Fargate.")
+
+
+@checkpoints.solution("task-definition-registered")
+def register_task_definition(sandbox: Sandbox) -> None:
+    sandbox.client("ecs").register_task_definition(**TASK_DEFINITION)
+
+
+def _load_balancer(ctx: CheckContext) -> dict[str, Any] | None:
+    try:
+        found: list[dict[str, Any]] = ctx.client("elbv2").describe_load_balancers(Names=[LOAD_BALANCER])[
+            "LoadBalancers"
+        ]
+    except ClientError:
+        return None
+    return found[0] if found else None
+
+
+def _target_group(ctx: CheckContext) -> dict[str, Any] | None:
+    try:
+        found: list[dict[str, Any]] = ctx.client("elbv2").describe_target_groups(Names=[TARGET_GROUP])[
+            "TargetGroups"
+        ]
+    except ClientError:
+        return None
+    return found[0] if found else None
+
+
+@checkpoints.checkpoint(
+    "load-balancer-ready",
+    "An application load balancer listens on port 80 and forwards to an ip target group",
+    points=2,
+    hints=[
+        f"Create an application load balancer {LOAD_BALANCER} in two subnets with the security group {ALB_SG}.",
+        f"Fargate tasks register by IP address: the target group {TARGET_GROUP} needs TargetType='ip', HTTP, port 80.",
+        "Add a listener: Protocol HTTP, Port 80, DefaultActions=[{'Type': 'forward', 'TargetGroupArn': ...}].",
+    ],
+)
+def load_balancer_ready(ctx: CheckContext) -> Outcome:
+    lb = _load_balancer(ctx)
+    if lb is None:
+        return failed(f"There is no load balancer named {LOAD_BALANCER}.")
+    if lb.get("Type") != "application":
+        return failed(
+            f"{LOAD_BALANCER} is a {lb.get('Type')} load balancer; this lab uses an application load balancer."
+        )
+    alb_sg = _group(ctx, ALB_SG)
+    if alb_sg is None or alb_sg["GroupId"] not in lb.get("SecurityGroups", []):
+        return failed(f"{LOAD_BALANCER} does not use the security group {ALB_SG}.")
+    tg = _target_group(ctx)
+    if tg is None:
+        return failed(f"There is no target group named {TARGET_GROUP}.")
+    if tg.get("TargetType") != "ip":
+        return failed(
+            f"{TARGET_GROUP} has target type {tg.get('TargetType')}; Fargate tasks (awsvpc) register by IP: use 'ip'."
+        )
+    listeners = ctx.client("elbv2").describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    on_80 = [listener for listener in listeners if listener["Port"] == 80 and listener["Protocol"] == "HTTP"]
+    if not on_80:
+        return failed(f"{LOAD_BALANCER} has no HTTP listener on port 80.")
+    forwards = {
+        a.get("TargetGroupArn") for a in on_80[0].get("DefaultActions", []) if a.get("Type") == "forward"
+    }
+    if tg["TargetGroupArn"] not in forwards:
+        return failed(f"The port 80 listener does not forward to {TARGET_GROUP}.")
+    return passed(f"{LOAD_BALANCER} forwards HTTP:80 to {TARGET_GROUP}.")
+
+
+@checkpoints.solution("load-balancer-ready")
+def make_load_balancer(sandbox: Sandbox) -> None:
+    ec2, elbv2 = sandbox.client("ec2"), sandbox.client("elbv2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = _two_subnets(ec2, vpc)
+    alb_sg = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [ALB_SG]}])[
+        "SecurityGroups"
+    ][0]["GroupId"]
+    lb = elbv2.create_load_balancer(
+        Name=LOAD_BALANCER, Subnets=subnets, SecurityGroups=[alb_sg], Type="application"
+    )["LoadBalancers"][0]
+    tg = elbv2.create_target_group(
+        Name=TARGET_GROUP, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip", HealthCheckPath="/"
+    )["TargetGroups"][0]
+    elbv2.create_listener(
+        LoadBalancerArn=lb["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
+    )
+
+
+def _two_subnets(ec2: Any, vpc: str) -> list[str]:
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    by_zone: dict[str, str] = {}
+    for subnet in subnets:
+        by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
+    return list(by_zone.values())[:2]
+
+
+def _service(ctx: CheckContext) -> dict[str, Any] | None:
+    try:
+        services = ctx.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    except ClientError:
+        return None
+    active = [s for s in services if s.get("status") == "ACTIVE"]
+    return active[0] if active else None
+
+
+def _healthy_targets(ctx: CheckContext) -> int:
+    tg = _target_group(ctx)
+    if tg is None:
+        return 0
+    health = ctx.client("elbv2").describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
+    return sum(1 for h in health["TargetHealthDescriptions"] if h["TargetHealth"]["State"] == "healthy")
+
+
+def _service_at(ctx: CheckContext, count: int | None) -> Outcome:
+    """The service runs `count` healthy tasks behind the target group (None: its desired count, at least 1)."""
+    service = _service(ctx)
+    if service is None:
+        return failed(f"There is no ACTIVE service {SERVICE} in the cluster {CLUSTER}.")
+    if service.get("launchType") != "FARGATE":
+        return failed(f"{SERVICE} does not use the FARGATE launch type.")
+    lbs = service.get("loadBalancers", [])
+    tg = _target_group(ctx)
+    if tg is None or not any(
+        lb.get("targetGroupArn") == tg["TargetGroupArn"]
+        and lb.get("containerName") == "hello"
+        and lb.get("containerPort") == 80
+        for lb in lbs
+    ):
+        return failed(f"{SERVICE} is not attached to {TARGET_GROUP} with container 'hello' and port 80.")
+    groups = service.get("networkConfiguration", {}).get("awsvpcConfiguration", {}).get("securityGroups", [])
+    tasks_sg = _group(ctx, TASKS_SG)
+    if tasks_sg is None or tasks_sg["GroupId"] not in groups:
+        return failed(f"{SERVICE}'s tasks do not use the security group {TASKS_SG}.")
+    if count is None:
+        count = max(1, int(service["desiredCount"]))
+    if service["desiredCount"] != count:
+        return failed(f"{SERVICE} wants {service['desiredCount']} tasks; this step needs {count}.")
+    if service["runningCount"] != count:
+        return failed(
+            f"{service['runningCount']} of {count} tasks are RUNNING so far; give the service a moment."
+        )
+    healthy = _healthy_targets(ctx)
+    if healthy < count:
+        return failed(f"{healthy} of {count} targets in {TARGET_GROUP} are healthy so far.")
+    return passed(f"{count} task{'s' if count > 1 else ''} RUNNING and healthy behind {LOAD_BALANCER}.")
+
+
+@checkpoints.checkpoint(
+    "service-running",
+    "A Fargate service runs one task behind the load balancer",
+    points=3,
+    hints=[
+        f"ecs.create_service(cluster='{CLUSTER}', serviceName='{SERVICE}', taskDefinition='{FAMILY}', desiredCount=1, launchType='FARGATE', ...)",
+        f"networkConfiguration: your two subnets, securityGroups=[the id of {TASKS_SG}], assignPublicIp='ENABLED'.",
+        "loadBalancers=[{'targetGroupArn': ..., 'containerName': 'hello', 'containerPort': 80}]; then wait with the services_stable waiter.",
+    ],
+)
+def service_running(ctx: CheckContext) -> Outcome:
+    return ctx.eventually(lambda: _service_at(ctx, None))
+
+
+@checkpoints.solution("service-running")
+def make_service(sandbox: Sandbox) -> None:
+    ec2, ecs, elbv2 = sandbox.client("ec2"), sandbox.client("ecs"), sandbox.client("elbv2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    tasks_sg = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [TASKS_SG]}])[
+        "SecurityGroups"
+    ][0]["GroupId"]
+    tg = elbv2.describe_target_groups(Names=[TARGET_GROUP])["TargetGroups"][0]["TargetGroupArn"]
+    ecs.create_service(
+        cluster=CLUSTER,
+        serviceName=SERVICE,
+        taskDefinition=FAMILY,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": _two_subnets(ec2, vpc),
+                "securityGroups": [tasks_sg],
+                "assignPublicIp": "ENABLED",
+            }
+        },
+        loadBalancers=[{"targetGroupArn": tg, "containerName": "hello", "containerPort": 80}],
+    )
+    _wait_stable(sandbox)
+
+
+def _wait_stable(sandbox: Sandbox) -> None:
+    """Wait until the service runs its desired count, all healthy behind the target group."""
+    from labkit.testing import advance_until
+
+    ecs, elbv2 = sandbox.client("ecs"), sandbox.client("elbv2")
+
+    def steady() -> bool:
+        service = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+        if len(service["deployments"]) != 1 or service["runningCount"] != service["desiredCount"]:
+            return False
+        tg = elbv2.describe_target_groups(Names=[TARGET_GROUP])["TargetGroups"][0]["TargetGroupArn"]
+        health = elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+        return sum(1 for h in health if h["TargetHealth"]["State"] == "healthy") == service["desiredCount"]
+
+    if sandbox.clock_mode == "manual":
+        advance_until(sandbox, steady, step=5, limit=1800, what=f"{SERVICE} reaching a steady state")
+        return
+    deadline = time.monotonic() + 300
+    while not steady() and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+@checkpoints.checkpoint(
+    "service-scaled",
+    "The service runs three tasks",
+    points=2,
+    hints=[
+        f"ecs.update_service(cluster='{CLUSTER}', service='{SERVICE}', desiredCount=3), then wait for it to be stable."
+    ],
+)
+def service_scaled(ctx: CheckContext) -> Outcome:
+    return ctx.eventually(lambda: _service_at(ctx, 3))
+
+
+@checkpoints.solution("service-scaled")
+def scale_service(sandbox: Sandbox) -> None:
+    sandbox.client("ecs").update_service(cluster=CLUSTER, service=SERVICE, desiredCount=3)
+    _wait_stable(sandbox)
+
+
+@checkpoints.checkpoint(
+    "three-servers-answer",
+    "Requests to the load balancer reach three different tasks",
+    points=3,
+    hints=[
+        "sb.listener_url(load_balancer_arn, 80) gives the listener's address; fetch it a few times.",
+        "Each answer of nginxdemos/hello names the server address of the task that served it.",
+    ],
+)
+def three_servers_answer(ctx: CheckContext) -> Outcome:
+    lb = _load_balancer(ctx)
+    if lb is None:
+        return failed(f"There is no load balancer named {LOAD_BALANCER}.")
+    try:
+        url = ctx.sandbox.listener_url(lb["LoadBalancerArn"], 80)
+    except Exception:  # noqa: BLE001 - no listener is the learner's gap, said in their terms
+        return failed(f"{LOAD_BALANCER} has no listener on port 80 to send requests to.")
+
+    def look() -> Outcome:
+        servers = set()
+        for _ in range(6):
+            status, body = ctx.http_get(url)
+            if status != 200:
+                return failed(f"The load balancer answered HTTP {status}: no healthy task is serving yet.")
+            found = SERVER_ADDRESS.search(body)
+            if found:
+                servers.add(found.group(1))
+        if len(servers) < 3:
+            return failed(
+                f"Six requests reached {len(servers)} different task(s); with three tasks they reach three."
+            )
+        return passed(f"Six requests reached three tasks: {', '.join(sorted(servers))}.")
+
+    return ctx.eventually(look)
+
+
+@checkpoints.solution("three-servers-answer")
+def nothing_more(sandbox: Sandbox) -> None:
+    """Three healthy tasks behind the listener answer by themselves: the earlier steps are enough."""

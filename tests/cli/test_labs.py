@@ -1,0 +1,53 @@
+"""`labkit labs` and `labkit check` as a user types them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import labkit
+from labkit.sandbox.server import start_server
+from tests.conftest import run_labkit
+
+pytestmark = pytest.mark.slow
+
+
+def test_labs_lists_the_labs() -> None:
+    """`labkit labs` prints the id, minutes, checkpoint count and title of nginx-alb."""
+    done = run_labkit("labs")
+    assert done.returncode == 0, done.stderr
+    assert "nginx-alb" in done.stdout
+    assert "45 min" in done.stdout
+    listed = json.loads(run_labkit("labs", "--json").stdout)
+    assert "service-scaled" in next(lab for lab in listed if lab["id"] == "nginx-alb")["checkpoints"]
+
+
+def test_check_without_a_server_says_so() -> None:
+    """`labkit check` needs the sandbox server and says so in one line."""
+    done = run_labkit("check", "nginx-alb")
+    assert done.returncode == 1
+    assert done.stderr.startswith("labkit: no sandbox server is running")
+
+
+def test_check_grades_the_server_sandbox() -> None:
+    """After building the lab in the server sandbox, `labkit check --json` reports every checkpoint passed."""
+    start_server(clock="manual")
+    empty = run_labkit("check", "nginx-alb", "--json")
+    assert empty.returncode == 1
+    assert json.loads(empty.stdout)["score"] == 0
+    with labkit.open_sandbox("server") as sb:
+        session = labkit.open_lab("nginx-alb", sandbox=sb)
+        session.catch_up(to="three-servers-answer")
+    done = run_labkit("check", "nginx-alb", "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 0, done.stdout
+    assert report["score"] == report["possible"]
+    assert {c["status"] for c in report["checkpoints"]} == {"passed"}
+
+
+def test_check_an_unknown_lab_is_a_usage_error() -> None:
+    """A mistyped lab is exit code 2 with the list of labs."""
+    done = run_labkit("check", "nginx")
+    assert done.returncode == 2
+    assert "nginx-alb" in done.stderr

@@ -1,0 +1,117 @@
+"""Checkpoints and grading: outcomes, the read-only guard, not-graded faults, report formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from labkit.checkpoints import CheckContext, CheckpointSet, passed
+from labkit.errors import LabkitError
+from labkit.grading import grade, run_checkpoint
+from labkit.labs import load_lab
+from labkit.sandbox.embedded import EmbeddedSandbox
+
+FIXTURES = Path(__file__).parent / "fixtures" / "labs"
+
+
+@pytest.fixture
+def tiny() -> CheckpointSet:
+    return load_lab("tiny", FIXTURES).checkpoints
+
+
+def test_a_learner_mistake_is_a_failed_result_with_a_message(
+    tiny: CheckpointSet, sandbox: EmbeddedSandbox
+) -> None:
+    """Without the cluster, the check fails, scores 0 and says what is missing."""
+    result = run_checkpoint(tiny.get("cluster-created"), CheckContext(sandbox))
+    assert (result.status, result.points, result.possible) == ("failed", 0, 2)
+    assert result.message == "There is no cluster named tiny."
+
+
+def test_a_passing_check_scores_its_points(tiny: CheckpointSet, sandbox: EmbeddedSandbox) -> None:
+    """With the cluster, the check passes with 2 of 2 points."""
+    sandbox.client("ecs").create_cluster(clusterName="tiny")
+    result = run_checkpoint(tiny.get("cluster-created"), CheckContext(sandbox))
+    assert (result.status, result.points) == ("passed", 2)
+
+
+def test_a_check_cannot_change_the_sandbox(tiny: CheckpointSet, sandbox: EmbeddedSandbox) -> None:
+    """A check that calls create_cluster is not graded, and no cluster is created."""
+    result = run_checkpoint(tiny.get("writes"), CheckContext(sandbox))
+    assert result.status == "not-graded"
+    assert "may only read" in result.message
+    assert sandbox.client("ecs").list_clusters()["clusterArns"] == []
+
+
+def test_a_check_that_crashes_is_not_graded_never_passed(
+    tiny: CheckpointSet, sandbox: EmbeddedSandbox
+) -> None:
+    """An exception in a check is reported as not-graded with its type, and scores nothing."""
+    result = run_checkpoint(tiny.get("crashes"), CheckContext(sandbox))
+    assert (result.status, result.points) == ("not-graded", 0)
+    assert "KeyError" in result.message
+
+
+def test_unknown_checkpoint_ids_name_the_known_ones(tiny: CheckpointSet) -> None:
+    """Asking for a checkpoint that does not exist lists the lab's checkpoints."""
+    with pytest.raises(LabkitError, match="cluster-created, always-passes"):
+        tiny.get("nope")
+
+
+def test_duplicate_checkpoint_ids_are_refused() -> None:
+    """Two checkpoints with one id is a ValueError at definition time."""
+    checkpoints = CheckpointSet("dup")
+    checkpoints.checkpoint("a", "A")(lambda ctx: passed())
+    with pytest.raises(ValueError, match="two checkpoints named 'a'"):
+        checkpoints.checkpoint("a", "A again")(lambda ctx: passed())
+
+
+class TestReport:
+    @pytest.fixture
+    def report_json(self, tiny: CheckpointSet, sandbox: EmbeddedSandbox) -> dict[str, object]:
+        report = grade("tiny", tiny, sandbox)
+        data: dict[str, object] = json.loads(report.to_json())
+        return data
+
+    def test_the_json_schema_is_stable(self, report_json: dict[str, object]) -> None:
+        """{"lab", "score", "possible", "checkpoints": [{"id", "status", "points", "message"}]}, nothing else."""
+        assert set(report_json) == {"lab", "score", "possible", "checkpoints"}
+        assert report_json["lab"] == "tiny"
+        assert (report_json["score"], report_json["possible"]) == (1, 5)
+        checkpoints = report_json["checkpoints"]
+        assert isinstance(checkpoints, list)
+        assert [set(c) for c in checkpoints] == [{"id", "status", "points", "message"}] * 4
+        assert [c["status"] for c in checkpoints] == ["failed", "passed", "not-graded", "not-graded"]
+
+    def test_junit_xml_counts_failures_and_errors(
+        self, tiny: CheckpointSet, sandbox: EmbeddedSandbox
+    ) -> None:
+        """Failed checkpoints are failures, not-graded ones are errors, one test case each."""
+        suite = ET.fromstring(grade("tiny", tiny, sandbox).to_junit_xml())
+        assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("4", "1", "2")
+        assert [case.get("name") for case in suite.iter("testcase")] == [
+            "cluster-created",
+            "always-passes",
+            "writes",
+            "crashes",
+        ]
+
+    def test_html_and_text_show_every_checkpoint(self, tiny: CheckpointSet, sandbox: EmbeddedSandbox) -> None:
+        """The HTML table and the text summary name every checkpoint and the score."""
+        report = grade("tiny", tiny, sandbox)
+        for text in (report.to_html(), report.summary()):
+            assert "1/5" in text
+            for checkpoint_id in ("cluster-created", "always-passes", "writes", "crashes"):
+                assert checkpoint_id in text
+
+    def test_reports_contain_no_secret(self, tiny: CheckpointSet, sandbox: EmbeddedSandbox) -> None:
+        """Neither the sandbox's control token nor its (fake) secret key appears in any rendering."""
+        from labkit.sandbox.guards import FAKE_SECRET_ACCESS_KEY
+
+        report = grade("tiny", tiny, sandbox)
+        for text in (report.to_json(), report.to_junit_xml(), report.to_html(), report.summary()):
+            assert sandbox.emulator.token not in text
+            assert FAKE_SECRET_ACCESS_KEY not in text

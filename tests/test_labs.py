@@ -1,0 +1,94 @@
+"""The labs registry, and a learner's lab session: check, hints, progress, catch-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import labkit
+from labkit.lab import LabSession, Progress
+from labkit.labs import LabDefinitionError, UnknownLabError, list_labs, load_lab
+from labkit.sandbox.embedded import EmbeddedSandbox
+
+FIXTURES = Path(__file__).parent / "fixtures" / "labs"
+
+
+def test_the_course_lists_the_nginx_alb_lab() -> None:
+    """labs/ holds nginx-alb with its title, time and at least five checkpoints."""
+    labs = {lab.id: lab for lab in list_labs()}
+    lab = labs["nginx-alb"]
+    assert lab.minutes == 45
+    assert len(lab.checkpoints) >= 5
+    assert len(lab.objectives) >= 3
+
+
+def test_an_unknown_lab_names_the_known_ones() -> None:
+    """A mistyped lab id is UnknownLabError listing the labs."""
+    with pytest.raises(UnknownLabError, match="nginx-alb"):
+        load_lab("nginx-abl")
+
+
+def test_a_broken_lab_names_its_file() -> None:
+    """A checkpoints.py that fails to import is a LabDefinitionError naming the file and the error."""
+    with pytest.raises(LabDefinitionError) as caught:
+        load_lab("broken", FIXTURES)
+    assert "checkpoints.py" in str(caught.value)
+    assert "deliberately broken" in str(caught.value)
+
+
+@pytest.fixture
+def session(sandbox: EmbeddedSandbox, monkeypatch: pytest.MonkeyPatch) -> LabSession:
+    monkeypatch.setenv("LABKIT_LABS_DIR", str(FIXTURES))
+    return labkit.open_lab("tiny", sandbox=sandbox)
+
+
+def test_check_records_attempts_and_survives_a_restart(session: LabSession) -> None:
+    """Two checks are two attempts; a new session (a restarted kernel) reads the same progress."""
+    session.check("cluster-created", display=False)
+    session.sandbox.client("ecs").create_cluster(clusterName="tiny")
+    assert session.check("cluster-created", display=False).passed
+    again = Progress.load("tiny")
+    assert again.entry("cluster-created")["attempts"] == 2
+    assert again.entry("cluster-created")["status"] == "passed"
+
+
+def test_hints_are_revealed_one_at_a_time(session: LabSession) -> None:
+    """The first call shows hint 1, the next hint 2, then it stays on the last."""
+    assert session.hint("cluster-created") == "Hint 1 of 2: First hint."
+    assert session.hint("cluster-created") == "Hint 2 of 2: Second hint."
+    assert session.hint("cluster-created") == "Hint 2 of 2: Second hint."
+    assert Progress.load("tiny").entry("cluster-created")["hints_shown"] == 2
+
+
+def test_catch_up_builds_the_state_and_is_not_a_pass(session: LabSession) -> None:
+    """catch_up runs the reference steps; the check then passes, but progress shows a catch-up, 0 points."""
+    session.catch_up(to="cluster-created")
+    assert session.sandbox.client("ecs").describe_clusters(clusters=["tiny"])["clusters"]
+    report = session.progress(display=False)
+    first = report.checkpoints[0]
+    assert first.points == 0
+    assert "caught up" in first.message
+
+
+def test_plain_text_feedback_outside_a_notebook(
+    session: LabSession, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Outside Jupyter, check() prints one line with the status and a pointer to the hints."""
+    session.check("cluster-created")
+    out = capsys.readouterr().out
+    assert "cluster-created (0/2) failed: There is no cluster named tiny." in out
+    assert "lab.hint" in out
+
+
+@pytest.mark.slow
+def test_the_nginx_alb_reference_solution_passes_every_checkpoint(sandbox: EmbeddedSandbox) -> None:
+    """On a fresh sandbox every nginx-alb checkpoint fails; after catching up to the end all pass."""
+    session = labkit.open_lab("nginx-alb", sandbox=sandbox)
+    from labkit.grading import grade
+
+    before = grade("nginx-alb", session.lab.checkpoints, sandbox)
+    assert before.count("failed") == len(session.lab.checkpoints)
+    session.catch_up(to=session.lab.checkpoints.ids()[-1])
+    after = grade("nginx-alb", session.lab.checkpoints, sandbox)
+    assert after.score == after.possible, after.summary()
