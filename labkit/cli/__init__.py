@@ -39,12 +39,15 @@ def cli() -> None:
 
 def _register() -> None:
     from labkit.cli.demo import demo
-    from labkit.cli.labs import check, labs
+    from labkit.cli.labs import check, grade, labs, run, validate
     from labkit.cli.sandbox import sandbox
 
     cli.add_command(demo)
     cli.add_command(labs)
     cli.add_command(check)
+    cli.add_command(run)
+    cli.add_command(grade)
+    cli.add_command(validate)
     cli.add_command(sandbox)
 
 

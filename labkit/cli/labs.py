@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -42,4 +44,94 @@ def check(lab_id: str, mode: str, as_json: bool) -> None:
     report = check_sandbox(lab_id, mode)
     click.echo(report.to_json() if as_json else report.summary())
     if report.score < report.possible:
+        raise click.exceptions.Exit(1)
+
+
+@click.command()
+@click.argument("lab_id", metavar="LAB")
+@click.option("--solution", is_flag=True, help="Run the solution version instead of the learner version.")
+@click.option(
+    "--results",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("results"),
+    show_default=True,
+    help="Where the executed notebook is saved.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def run(lab_id: str, solution: bool, results: Path, as_json: bool) -> None:
+    """Execute LAB headlessly, grade it, print the checkpoints (exit 1 unless all pass)."""
+    from labkit.runner import run_lab
+
+    outcome = run_lab(lab_id, solution=solution, results=results)
+    _print_run(outcome, as_json)
+
+
+@click.command()
+@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--lab", "lab_id", default=None, help="The lab the notebook belongs to (default: read from the notebook)."
+)
+@click.option(
+    "--results",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("results") / "graded",
+    show_default=True,
+    help="Where the executed notebook is saved.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def grade(notebook: Path, lab_id: str | None, results: Path, as_json: bool) -> None:
+    """Run a learner's NOTEBOOK in a fresh kernel against a fresh sandbox, and grade it from outside."""
+    from labkit.errors import LabkitError
+    from labkit.labs import load_lab
+    from labkit.runner import grade_notebook, lab_of_notebook
+
+    lab_id = lab_id or lab_of_notebook(notebook)
+    if lab_id is None:
+        raise LabkitError(f"{notebook}: cannot tell which lab this is; name it with --lab")
+    outcome = grade_notebook(notebook, load_lab(lab_id), results / f"{notebook.stem}.graded.ipynb")
+    _print_run(outcome, as_json)
+
+
+def _print_run(outcome: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(outcome.to_dict(), indent=2))
+    else:
+        click.echo(outcome.report.summary())
+        if outcome.error:
+            click.echo(f"the notebook stopped: {outcome.error}")
+        click.echo(f"executed notebook: {outcome.notebook}")
+    if outcome.report.score < outcome.report.possible:
+        raise click.exceptions.Exit(1)
+
+
+@click.command()
+@click.argument("lab_ids", metavar="[LAB]...", nargs=-1)
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Labs run in parallel."
+)
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a JUnit XML report here.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def validate(lab_ids: tuple[str, ...], jobs: int, junit: Path | None, as_json: bool) -> None:
+    """Prove every lab: its solution passes every checkpoint, its learner version fails every one."""
+    from labkit.runner import validate_labs, validation_json, validation_junit
+
+    results = validate_labs(list(lab_ids) or None, jobs=jobs)
+    if junit:
+        junit.write_text(validation_junit(results), encoding="utf-8")
+    if as_json:
+        click.echo(validation_json(results))
+    else:
+        for outcome in results:
+            click.echo(f"{'ok  ' if outcome.ok else 'FAIL'} {outcome.lab}")
+            for problem in outcome.problems:
+                click.echo(f"     {problem}")
+    passed = sum(r.expectations for r in results) - sum(len(r.problems) for r in results)
+    failed = sum(len(r.problems) for r in results)
+    click.echo(f"{max(passed, 0)} passed, {failed} failed")
+    if failed:
         raise click.exceptions.Exit(1)

@@ -1,0 +1,248 @@
+"""Run lab notebooks headlessly and grade them from outside the kernel: `labkit run|grade|validate`.
+
+A notebook runs in a fresh kernel against a fresh `server` sandbox that the grader starts (in a
+state folder of its own, so runs never share an account); when the kernel is done, the grader's own
+process attaches to that sandbox and runs the checkpoints. Nothing the notebook redefines (labkit's
+functions, `check`, boto3) exists in the grader's process, so it cannot change the score.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import json
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from labkit.execute import ExecutionError, run_notebook
+from labkit.grading import GradeReport, grade
+from labkit.labs import LabInfo, list_labs, load_lab
+from labkit.notebooks import make_learner_version, make_solution_version, read_notebook, write_notebook
+
+__all__ = ["LabRun", "ValidationResult", "grade_notebook", "run_lab", "validate_labs"]
+
+Version = Literal["solution", "learner"]
+
+
+@dataclass
+class LabRun:
+    """One executed notebook and the report the grader wrote for it."""
+
+    lab: str
+    notebook: Path
+    report: GradeReport
+    duration: float
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's stable JSON form, plus the executed notebook's path and any execution error."""
+        return {**self.report.to_dict(), "notebook": str(self.notebook), "error": self.error}
+
+
+@contextlib.contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def grade_notebook(
+    notebook: Path,
+    lab: LabInfo,
+    output: Path,
+    *,
+    cell_timeout: float = 300,
+    parameters: dict[str, Any] | None = None,
+) -> LabRun:
+    """Execute `notebook` against a fresh server sandbox and grade that sandbox from this process.
+
+    Raises `NotebookError` for a notebook that cannot be read and `KernelNotFoundError`; a cell that
+    fails, hangs or kills its kernel is reported in `LabRun.error` and the checkpoints still run.
+    """
+    from labkit.sandbox.server import ServerSandbox, start_server, stop_server
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="labkit-grade-") as home:
+        state = Path(home) / "server.json"
+        start_server(clock="realtime", path=state)
+        try:
+            # The kernel finds the grader's sandbox through the state folder it inherits.
+            with _environment(LABKIT_STATE_DIR=home):
+                result = run_notebook(
+                    notebook,
+                    output,
+                    parameters={"sandbox_mode": "server", "clean_up": False, **(parameters or {})},
+                    cell_timeout=cell_timeout,
+                )
+            sandbox = ServerSandbox(region="us-east-1", state_path=state, lab=lab.id)
+            report = grade(lab.id, lab.checkpoints, sandbox, wait_seconds=10.0)
+        finally:
+            stop_server(state)
+    error = str(result.error) if result.error is not None else None
+    return LabRun(lab.id, output, report, time.monotonic() - started, error)
+
+
+def prepare_version(lab: LabInfo, version: Version, folder: Path) -> Path:
+    """Write the lab's solution or learner version into `folder`; return its path."""
+    source = read_notebook(lab.notebook)
+    notebook = (
+        make_solution_version(source, path=str(lab.notebook))
+        if version == "solution"
+        else make_learner_version(source, path=str(lab.notebook))
+    )
+    notebook.metadata.setdefault("labkit", {})["lab"] = lab.id
+    path = folder / f"{lab.id}-{version}.ipynb"
+    write_notebook(notebook, path)
+    return path
+
+
+def run_lab(
+    lab_id: str, *, solution: bool = False, results: Path = Path("results"), cell_timeout: float = 300
+) -> LabRun:
+    """`labkit run`: execute a lab's learner (or solution) version headlessly and grade it."""
+    lab = load_lab(lab_id)
+    version: Version = "solution" if solution else "learner"
+    folder = results / lab.id
+    folder.mkdir(parents=True, exist_ok=True)
+    source = prepare_version(lab, version, folder)
+    return grade_notebook(
+        source,
+        lab,
+        folder / f"{lab.id}-{version}.executed.ipynb",
+        cell_timeout=cell_timeout,
+        parameters={"solution": solution},
+    )
+
+
+def lab_of_notebook(notebook: Path) -> str | None:
+    """The lab a notebook belongs to: its `labkit.lab` metadata, else the `open_lab("...")` call in it."""
+    import re
+
+    nb = read_notebook(notebook)
+    lab = nb.metadata.get("labkit", {}).get("lab")
+    if lab:
+        return str(lab)
+    for cell in nb.cells:
+        found = re.search(r"open_lab\(\s*['\"]([\w-]+)['\"]", "".join(cell.get("source", "")))
+        if found:
+            return found.group(1)
+    return None
+
+
+# -- validate -------------------------------------------------------------------------------
+
+
+@dataclass
+class ValidationResult:
+    """Whether a lab's grader can both pass (solution) and fail (learner version)."""
+
+    lab: str
+    runs: dict[str, LabRun] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    expectations: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lab": self.lab,
+            "ok": self.ok,
+            "problems": self.problems,
+            "runs": {version: run.to_dict() for version, run in self.runs.items()},
+        }
+
+
+def _validate_one(lab_id: str, results: str, cell_timeout: float, labs_dir: str | None) -> ValidationResult:
+    """Run both versions of one lab (in a worker process) and compare them with what they must give."""
+    if labs_dir:
+        os.environ["LABKIT_LABS_DIR"] = labs_dir
+    lab = load_lab(lab_id)
+    outcome = ValidationResult(lab_id)
+    folder = Path(results) / lab_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for version, expected in (("solution", "passed"), ("learner", "failed")):
+        try:
+            source = prepare_version(lab, version, folder)  # type: ignore[arg-type]
+            run = grade_notebook(
+                source,
+                lab,
+                folder / f"{lab_id}-{version}.executed.ipynb",
+                cell_timeout=cell_timeout,
+                parameters={"solution": version == "solution"},
+            )
+        except ExecutionError as exc:
+            outcome.problems.append(f"{version} version could not run: {exc}")
+            continue
+        outcome.runs[version] = run
+        if version == "solution" and run.error:
+            outcome.problems.append(f"solution version stopped: {run.error}")
+        for result in run.report.checkpoints:
+            outcome.expectations += 1
+            if result.status != expected:
+                outcome.problems.append(
+                    f"{version} version: checkpoint {result.id} is {result.status}, expected {expected}"
+                    + (f" ({result.message})" if result.message else "")
+                )
+    return outcome
+
+
+def validate_labs(
+    lab_ids: list[str] | None = None,
+    *,
+    jobs: int = 2,
+    results: Path = Path("results") / "validate",
+    cell_timeout: float = 300,
+) -> list[ValidationResult]:
+    """`labkit validate`: every lab's solution passes every checkpoint and its learner version fails them."""
+    ids = lab_ids or [lab.id for lab in list_labs()]
+    for lab_id in ids:
+        load_lab(lab_id)  # an unknown or broken lab is an error before anything runs
+    labs_dir = os.environ.get("LABKIT_LABS_DIR")
+    # Spawned workers: a forked process that inherited running kernels can hang (DESIGN.md).
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
+        futures = [pool.submit(_validate_one, lab_id, str(results), cell_timeout, labs_dir) for lab_id in ids]
+        return [f.result() for f in futures]
+
+
+def validation_junit(results: list[ValidationResult]) -> str:
+    """JUnit XML with one suite per lab version (each checkpoint a test case)."""
+    from xml.etree import ElementTree as ET
+
+    root = ET.Element("testsuites", name="labkit validate")
+    for outcome in results:
+        for version, run in outcome.runs.items():
+            suite = ET.fromstring(run.report.to_junit_xml())
+            suite.set("name", f"labkit.{outcome.lab}.{version}")
+            if version == "learner":
+                # In the learner version a failed checkpoint is the expected result.
+                for case in suite.iter("testcase"):
+                    failure = case.find("failure")
+                    if failure is not None:
+                        case.remove(failure)
+                    else:
+                        ET.SubElement(
+                            case, "failure", message="this checkpoint should fail in the learner version"
+                        )
+            root.append(suite)
+    return ET.tostring(root, encoding="unicode")
+
+
+def validation_json(results: list[ValidationResult]) -> str:
+    """The validation results as JSON."""
+    return json.dumps([r.to_dict() for r in results], indent=2)

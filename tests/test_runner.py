@@ -1,0 +1,146 @@
+"""Headless runs graded from outside the kernel: `labkit run`, `labkit grade`, `labkit validate`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from labkit.labs import load_lab
+from labkit.runner import grade_notebook, validate_labs
+from tests.conftest import run_labkit
+
+pytestmark = pytest.mark.slow
+FIXTURES = Path(__file__).parent / "fixtures" / "labs"
+
+
+def _notebook(path: Path, *cells: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('sandbox_mode = "embedded"\nclean_up = True')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
+    nbformat.write(nb, path)
+    return path
+
+
+SETUP = 'import labkit\nlab = labkit.open_lab("tiny", mode=sandbox_mode)\necs = lab.sandbox.client("ecs")'
+
+
+@pytest.fixture
+def tiny_labs(monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LABKIT_LABS_DIR", str(FIXTURES))
+    return FIXTURES
+
+
+def test_the_course_labs_validate(tmp_path: Path) -> None:
+    """Every lab's solution passes every checkpoint and its learner version fails every one."""
+    results = validate_labs(jobs=2, results=tmp_path)
+    assert results
+    for outcome in results:
+        assert outcome.ok, outcome.problems
+        assert outcome.runs["solution"].report.score == outcome.runs["solution"].report.possible
+        assert outcome.runs["learner"].report.score == 0
+
+
+def test_validate_catches_a_checkpoint_that_cannot_fail(tiny_labs: Path, tmp_path: Path) -> None:
+    """A check that passes in the learner version, or cannot run, makes validate fail and say which."""
+    [outcome] = validate_labs(["tiny"], jobs=1, results=tmp_path)
+    assert not outcome.ok
+    problems = "\n".join(outcome.problems)
+    assert "learner version: checkpoint always-passes is passed, expected failed" in problems
+    assert "solution version: checkpoint writes is not-graded, expected passed" in problems
+
+
+def test_validate_cli_ends_with_a_count_line(tiny_labs: Path, tmp_path: Path) -> None:
+    """`labkit validate tiny --junit F` exits 1, writes JUnit XML and ends with `N passed, M failed`."""
+    junit = tmp_path / "validate.xml"
+    done = run_labkit(
+        "validate",
+        "tiny",
+        "--jobs",
+        "1",
+        "--junit",
+        str(junit),
+        env={"LABKIT_LABS_DIR": str(tiny_labs)},
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert done.stdout.strip().splitlines()[-1] == "3 passed, 5 failed"
+    assert junit.read_text().startswith("<testsuites")
+
+
+def test_grade_reports_what_the_notebook_built(tiny_labs: Path, tmp_path: Path) -> None:
+    """A notebook that creates the cluster gets that checkpoint's points, graded in the grader's process."""
+    notebook = _notebook(tmp_path / "done.ipynb", SETUP, 'ecs.create_cluster(clusterName="tiny")')
+    run = grade_notebook(notebook, load_lab("tiny"), tmp_path / "out.ipynb")
+    statuses = {r.id: r.status for r in run.report.checkpoints}
+    assert statuses["cluster-created"] == "passed"
+    assert run.error is None
+
+
+def test_tampering_in_the_notebook_cannot_raise_the_score(tiny_labs: Path, tmp_path: Path) -> None:
+    """Patching labkit's grading, check and boto3 inside the kernel changes nothing in the grader's report."""
+    tamper = (
+        "import labkit.grading, labkit.checkpoints, labkit.lab, botocore.client\n"
+        "labkit.checkpoints.failed = labkit.checkpoints.passed\n"
+        "labkit.grading.run_checkpoint = lambda *a, **k: None\n"
+        "lab.check = lambda *a, **k: 'passed'\n"
+        "botocore.client.BaseClient._make_api_call = lambda self, op, params: {'clusters': [{'status': 'ACTIVE'}]}\n"
+    )
+    notebook = _notebook(tmp_path / "tamper.ipynb", SETUP, tamper, 'print(lab.check("cluster-created"))')
+    run = grade_notebook(notebook, load_lab("tiny"), tmp_path / "out.ipynb")
+    statuses = {r.id: r.status for r in run.report.checkpoints}
+    assert statuses["cluster-created"] == "failed"
+
+
+def test_a_failing_cell_is_reported_and_the_checkpoints_still_run(tiny_labs: Path, tmp_path: Path) -> None:
+    """A cell that raises stops the notebook; the report names the cell and still grades the sandbox."""
+    notebook = _notebook(tmp_path / "broken.ipynb", SETUP, 'ecs.create_cluster(clusterName="tiny")', "1 / 0")
+    run = grade_notebook(notebook, load_lab("tiny"), tmp_path / "out.ipynb")
+    assert run.error is not None
+    assert "cell 3" in run.error
+    assert "ZeroDivisionError" in run.error
+    assert {r.id: r.status for r in run.report.checkpoints}["cluster-created"] == "passed"
+
+
+def test_grade_cli_json_has_the_stable_schema(tiny_labs: Path, tmp_path: Path) -> None:
+    """`labkit grade NOTEBOOK --json` prints lab, score, possible and the checkpoints."""
+    notebook = _notebook(tmp_path / "empty.ipynb", SETUP)
+    done = run_labkit(
+        "grade",
+        str(notebook),
+        "--json",
+        "--results",
+        str(tmp_path),
+        env={"LABKIT_LABS_DIR": str(tiny_labs)},
+        timeout=300,
+    )
+    report = json.loads(done.stdout)
+    assert done.returncode == 1
+    assert report["lab"] == "tiny"
+    assert {"lab", "score", "possible", "checkpoints"} <= set(report)
+    assert report["checkpoints"][0] == {
+        "id": "cluster-created",
+        "status": "failed",
+        "points": 0,
+        "message": "There is no cluster named tiny.",
+    }
+
+
+def test_run_saves_the_executed_notebook(tiny_labs: Path, tmp_path: Path) -> None:
+    """`labkit run tiny --solution` prints the checkpoint table and saves the executed notebook."""
+    done = run_labkit(
+        "run",
+        "tiny",
+        "--solution",
+        "--results",
+        str(tmp_path),
+        env={"LABKIT_LABS_DIR": str(tiny_labs)},
+        timeout=300,
+    )
+    assert "cluster-created" in done.stdout
+    assert (tmp_path / "tiny" / "tiny-solution.executed.ipynb").exists()
+    assert done.returncode == 1  # the fixture lab's broken checks never all pass
