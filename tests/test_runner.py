@@ -142,5 +142,9 @@ def test_run_saves_the_executed_notebook(tiny_labs: Path, tmp_path: Path) -> Non
         timeout=300,
     )
     assert "cluster-created" in done.stdout
-    assert (tmp_path / "tiny" / "tiny-solution.executed.ipynb").exists()
+    executed = tmp_path / "tiny" / "tiny-solution.executed.ipynb"
+    assert executed.exists()
     assert done.returncode == 1  # the fixture lab's broken checks never all pass
+    # In the kernel, lab.check shows an ipywidgets panel.
+    outputs = [o for c in nbformat.read(executed, as_version=4).cells for o in c.get("outputs", [])]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)

@@ -39,7 +39,7 @@ def cli() -> None:
 
 def _register() -> None:
     from labkit.cli.demo import demo
-    from labkit.cli.labs import check, grade, labs, run, validate
+    from labkit.cli.labs import assign, check, grade, labs, run, validate
     from labkit.cli.sandbox import sandbox
 
     cli.add_command(demo)
@@ -48,6 +48,7 @@ def _register() -> None:
     cli.add_command(run)
     cli.add_command(grade)
     cli.add_command(validate)
+    cli.add_command(assign)
     cli.add_command(sandbox)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -135,3 +135,24 @@ def validate(lab_ids: tuple[str, ...], jobs: int, junit: Path | None, as_json: b
     click.echo(f"{max(passed, 0)} passed, {failed} failed")
     if failed:
         raise click.exceptions.Exit(1)
+
+
+@click.command()
+@click.argument("lab_id", metavar="LAB")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build") / "labs",
+    show_default=True,
+    help="Where the two versions are written.",
+)
+def assign(lab_id: str, out: Path) -> None:
+    """Write LAB's learner version (solutions replaced by stubs) and solution version."""
+    from labkit.labs import load_lab
+    from labkit.runner import prepare_version
+
+    lab = load_lab(lab_id)
+    versions: tuple[Literal["learner"], Literal["solution"]] = ("learner", "solution")
+    for version in versions:
+        path = prepare_version(lab, version, out)
+        click.echo(f"{version:<9} {path}")

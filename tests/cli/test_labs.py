@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,15 @@ def test_check_an_unknown_lab_is_a_usage_error() -> None:
     done = run_labkit("check", "nginx")
     assert done.returncode == 2
     assert "nginx-alb" in done.stderr
+
+
+def test_assign_writes_the_learner_and_solution_versions(tmp_path: Path) -> None:
+    """`labkit assign nginx-alb` writes both versions; the learner one has no solution left in it."""
+    done = run_labkit("assign", "nginx-alb", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    learner = (tmp_path / "nginx-alb-learner.ipynb").read_text()
+    solution = (tmp_path / "nginx-alb-solution.ipynb").read_text()
+    assert "YOUR CODE HERE" in learner
+    assert 'create_cluster(clusterName=\\"nginx-lab\\")' not in learner
+    assert 'create_cluster(clusterName=\\"nginx-lab\\")' in solution
+    assert "BEGIN SOLUTION" not in solution
