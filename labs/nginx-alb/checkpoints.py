@@ -277,10 +277,7 @@ def _service(ctx: CheckContext) -> dict[str, Any] | None:
     return active[0] if active else None
 
 
-def _healthy_targets(ctx: CheckContext) -> int:
-    tg = _target_group(ctx)
-    if tg is None:
-        return 0
+def _healthy_targets(ctx: CheckContext, tg: dict[str, Any]) -> int:
     health = ctx.client("elbv2").describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
     return sum(1 for h in health["TargetHealthDescriptions"] if h["TargetHealth"]["State"] == "healthy")
 
@@ -313,7 +310,7 @@ def _service_at(ctx: CheckContext, count: int | None) -> Outcome:
         return failed(
             f"{service['runningCount']} of {count} tasks are RUNNING so far; give the service a moment."
         )
-    healthy = _healthy_targets(ctx)
+    healthy = _healthy_targets(ctx, tg)
     if healthy < count:
         return failed(f"{healthy} of {count} targets in {TARGET_GROUP} are healthy so far.")
     return passed(f"{count} task{'s' if count > 1 else ''} RUNNING and healthy behind {LOAD_BALANCER}.")
