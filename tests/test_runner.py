@@ -81,16 +81,21 @@ def test_grade_reports_what_the_notebook_built(tiny_labs: Path, tmp_path: Path) 
     assert run.error is None
 
 
-def test_tampering_in_the_notebook_cannot_raise_the_score(tiny_labs: Path, tmp_path: Path) -> None:
-    """Patching labkit's grading, check and boto3 inside the kernel changes nothing in the grader's report."""
-    tamper = (
-        "import labkit.grading, labkit.checkpoints, labkit.lab, botocore.client\n"
-        "labkit.checkpoints.failed = labkit.checkpoints.passed\n"
-        "labkit.grading.run_checkpoint = lambda *a, **k: None\n"
-        "lab.check = lambda *a, **k: 'passed'\n"
-        "botocore.client.BaseClient._make_api_call = lambda self, op, params: {'clusters': [{'status': 'ACTIVE'}]}\n"
-    )
-    notebook = _notebook(tmp_path / "tamper.ipynb", SETUP, tamper, 'print(lab.check("cluster-created"))')
+TAMPERING = {
+    "redefines-labkit": "import labkit.grading, labkit.checkpoints\n"
+    "labkit.checkpoints.failed = labkit.checkpoints.passed\n"
+    "labkit.grading.run_checkpoint = lambda *a, **k: None",
+    "monkeypatches-check": "lab.check = lambda *a, **k: 'passed'\nprint(lab.check('cluster-created'))",
+    "patches-boto3": "import botocore.client\n"
+    "botocore.client.BaseClient._make_api_call = lambda self, op, params: {'clusters': [{'status': 'ACTIVE'}]}\n"
+    "print(lab.check('cluster-created'))",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TAMPERING))
+def test_tampering_in_the_notebook_cannot_raise_the_score(tiny_labs: Path, tmp_path: Path, kind: str) -> None:
+    """What a notebook redefines in its kernel (labkit, lab.check, boto3) does not reach the grader's process."""
+    notebook = _notebook(tmp_path / f"{kind}.ipynb", SETUP, TAMPERING[kind])
     run = grade_notebook(notebook, load_lab("tiny"), tmp_path / "out.ipynb")
     statuses = {r.id: r.status for r in run.report.checkpoints}
     assert statuses["cluster-created"] == "failed"
