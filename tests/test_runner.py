@@ -98,7 +98,7 @@ def test_tampering_in_the_notebook_cannot_raise_the_score(tiny_labs: Path, tmp_p
     notebook = _notebook(tmp_path / f"{kind}.ipynb", SETUP, TAMPERING[kind])
     run = grade_notebook(notebook, load_lab("tiny"), tmp_path / "out.ipynb")
     statuses = {r.id: r.status for r in run.report.checkpoints}
-    assert statuses["cluster-created"] == "failed"
+    assert statuses["cluster-created"] == "failed", (run.report.summary(), run.error)
 
 
 def test_a_failing_cell_is_reported_and_the_checkpoints_still_run(tiny_labs: Path, tmp_path: Path) -> None:
