@@ -581,15 +581,11 @@ class EcsSimulator:
             runtime.deployments[0].record["desiredCount"] = service.desired_count
         runtime.steady = False
 
-    def new_deployment(
-        self, runtime: ServiceRuntime, task_definition: str, *, reason: str | None = None
-    ) -> DeploymentRuntime:
+    def new_deployment(self, runtime: ServiceRuntime, task_definition: str) -> DeploymentRuntime:
         """Start a deployment of `task_definition`; the previous PRIMARY becomes ACTIVE."""
         service = runtime.service
         for old in runtime.deployments:
             old.record["status"] = "ACTIVE"
-            if old.record.get("rolloutState") == "IN_PROGRESS" and reason is None:
-                old.record["rolloutState"] = "IN_PROGRESS"
         record = self._new_record(service, task_definition)
         deployment = DeploymentRuntime(record, task_definition)
         runtime.deployments.insert(0, deployment)
@@ -815,7 +811,7 @@ class EcsSimulator:
                 previous = runtime.deployments[1]
                 self.event(runtime, f"(service {runtime.name}) rolling back to deployment {previous.id}.")
                 runtime.service.task_definition = previous.task_definition
-                rollback = self.new_deployment(runtime, previous.task_definition, reason="rollback")
+                rollback = self.new_deployment(runtime, previous.task_definition)
                 rollback.record["rolloutStateReason"] = (
                     f"ECS deployment circuit breaker: rolling back to deploymentId {previous.id}."
                 )
