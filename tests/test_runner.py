@@ -86,6 +86,9 @@ TAMPERING = {
     "labkit.checkpoints.failed = labkit.checkpoints.passed\n"
     "labkit.grading.run_checkpoint = lambda *a, **k: None",
     "monkeypatches-check": "lab.check = lambda *a, **k: 'passed'\nprint(lab.check('cluster-created'))",
+    "look-alike-in-another-sandbox": "other = labkit.open_sandbox()\n"
+    "other.client('ecs').create_cluster(clusterName='tiny')\n"
+    "print(other.client('ecs').list_clusters())",
     "patches-boto3": "import botocore.client\n"
     "botocore.client.BaseClient._make_api_call = lambda self, op, params: {'clusters': [{'status': 'ACTIVE'}]}\n"
     "print(lab.check('cluster-created'))",
@@ -94,7 +97,8 @@ TAMPERING = {
 
 @pytest.mark.parametrize("kind", sorted(TAMPERING))
 def test_tampering_in_the_notebook_cannot_raise_the_score(tiny_labs: Path, tmp_path: Path, kind: str) -> None:
-    """What a notebook redefines in its kernel (labkit, lab.check, boto3) does not reach the grader's process."""
+    """What a notebook redefines in its kernel (labkit, lab.check, boto3) or builds in a sandbox of its own
+    does not reach the grader, which reads only the sandbox it started for this run."""
     notebook = _notebook(tmp_path / f"{kind}.ipynb", SETUP, TAMPERING[kind])
     run = grade_notebook(notebook, load_lab("tiny"), tmp_path / "out.ipynb")
     statuses = {r.id: r.status for r in run.report.checkpoints}
