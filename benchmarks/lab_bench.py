@@ -13,7 +13,6 @@ Run: python benchmarks/lab_bench.py [--lab nginx-alb] [--json FILE]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -22,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _report import emit
 
 
 def kernel_start_stop() -> float:
@@ -109,12 +110,8 @@ def main() -> None:
     figures = {
         "run_vs_floor": run_vs_floor(args.lab),
         "one_check": one_check(args.lab),
-        "cpus": os.cpu_count(),
     }
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(figures, args.json)
 
 
 if __name__ == "__main__":

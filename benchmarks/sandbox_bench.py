@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from _report import emit
 
 TASK_DEFINITION: dict[str, Any] = {
     "family": "web",
@@ -161,13 +162,8 @@ def main() -> None:
         "open_to_first_answer": open_to_first_answer(),
         "describe_services": describe_services_latency(args.requests),
         "server_memory": server_memory(),
-        "python": sys.version.split()[0],
-        "cpus": os.cpu_count(),
     }
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import boto3
+from _report import emit
 
 WORKER: dict[str, Any] = {
     "family": "worker",
@@ -182,13 +181,8 @@ def main() -> None:
     figures = {
         "steady_state": [steady_state(args.tasks, WORKER), steady_state(args.tasks, HELLO)],
         "per_call": per_call_overhead(args.requests),
-        "python": sys.version.split()[0],
-        "cpus": os.cpu_count(),
     }
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(figures, args.json)
 
 
 if __name__ == "__main__":
