@@ -118,8 +118,17 @@ def running_server(path: Path | None = None) -> ServerInfo | None:
     info = _read_state(path)
     if info is None:
         return None
-    if _pid_alive(info.pid) and info.control().health():
-        return info
+    control = info.control()
+    for attempt in range(3):
+        if not _pid_alive(info.pid):
+            break
+        if control.health():
+            return info
+        # A live process that does not answer may only be busy (a loaded machine): ask again.
+        time.sleep(0.5 * (attempt + 1))
+    else:
+        # Alive but silent: not ours to delete; report it as not running without removing its file.
+        return None
     path.unlink(missing_ok=True)
     return None
 
