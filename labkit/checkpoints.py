@@ -77,10 +77,37 @@ def _refuse_writes(**kwargs: Any) -> None:
 class CheckContext:
     """What a check sees: read-only clients of the sandbox, HTTP over loopback, bounded waits."""
 
-    def __init__(self, sandbox: Sandbox, *, wait_seconds: float = 5.0) -> None:
+    def __init__(
+        self, sandbox: Sandbox, *, wait_seconds: float = 5.0, session_tag: str | None = None
+    ) -> None:
         self.sandbox = sandbox
         self.wait_seconds = wait_seconds
+        # In a real account only what this session made counts: a look-alike made by hand, or by
+        # another learner, does not carry this session's tag.
+        self.session_tag = (
+            session_tag
+            if session_tag is not None
+            else (sandbox.session_id if sandbox.mode == "aws" else None)
+        )
         self._clients: dict[str, Any] = {}
+
+    def ours(self, tags: Any) -> bool:
+        """True when a resource's tags (list of key/value or Key/Value, or a dict) carry this session's tag.
+
+        Always True in an emulated sandbox: everything in its account was made in it.
+        """
+        if self.session_tag is None:
+            return True
+        from labkit.sandbox.aws import SESSION_TAG
+
+        if isinstance(tags, dict):
+            return tags.get(SESSION_TAG) == self.session_tag
+        for tag in tags or []:
+            key = tag.get("key", tag.get("Key"))
+            value = tag.get("value", tag.get("Value"))
+            if key == SESSION_TAG and value == self.session_tag:
+                return True
+        return False
 
     def client(self, service: str) -> Any:
         """A client of the sandbox that refuses any call but describe/list/get, before it is sent."""

@@ -33,6 +33,7 @@ class Progress:
     lab: str
     path: Path
     checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    aws_session: str | None = None
 
     @classmethod
     def load(cls, lab: str, folder: Path | None = None) -> Progress:
@@ -43,9 +44,10 @@ class Progress:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             checkpoints = dict(data.get("checkpoints", {}))
+            aws_session = data.get("aws_session")
         except (OSError, ValueError, AttributeError):
-            checkpoints = {}
-        return cls(lab, path, checkpoints)
+            checkpoints, aws_session = {}, None
+        return cls(lab, path, checkpoints, aws_session if isinstance(aws_session, str) else None)
 
     def entry(self, checkpoint_id: str) -> dict[str, Any]:
         """The record of one checkpoint (created empty on first use)."""
@@ -66,9 +68,8 @@ class Progress:
     def save(self) -> None:
         """Write the progress file atomically."""
         tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(
-            json.dumps({"lab": self.lab, "checkpoints": self.checkpoints}, indent=2), encoding="utf-8"
-        )
+        data = {"lab": self.lab, "checkpoints": self.checkpoints, "aws_session": self.aws_session}
+        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
         os.replace(tmp, self.path)
 
 
@@ -161,10 +162,17 @@ def open_lab(
 ) -> LabSession:
     """Open a lab with a sandbox of `mode` (or the one given); raises `UnknownLabError` for a wrong id."""
     lab = load_lab(lab_id)
+    progress = Progress.load(lab_id)
     owns = sandbox is None
     if sandbox is None:
+        if mode == "aws":
+            # Reopening the lab in a real account continues its session: same tag, same resources.
+            options.setdefault("session_id", progress.aws_session)
         sandbox = open_sandbox(mode, lab=lab_id, **options)
-    return LabSession(lab, sandbox, Progress.load(lab_id), owns_sandbox=owns)
+        if mode == "aws":
+            progress.aws_session = sandbox.session_id
+            progress.save()
+    return LabSession(lab, sandbox, progress, owns_sandbox=owns)
 
 
 def _display(obj: Any, text: str) -> None:
@@ -220,6 +228,14 @@ def check_sandbox(lab_id: str, mode: str = "server") -> GradeReport:
 
     lab = load_lab(lab_id)
     options: dict[str, Any] = {}
+    if mode == "aws":
+        # Only what the learner's lab session made (its tag) counts in a real account.
+        session = Progress.load(lab_id).aws_session
+        if session is None:
+            raise LabkitError(
+                f"no aws session of lab {lab_id} is recorded here; open the lab with mode='aws' first"
+            )
+        options["session_id"] = session
     if mode == "server":
         from labkit.sandbox.server import running_server
 

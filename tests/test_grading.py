@@ -115,3 +115,38 @@ class TestReport:
         for text in (report.to_json(), report.to_junit_xml(), report.to_html(), report.summary()):
             assert sandbox.emulator.token not in text
             assert FAKE_SECRET_ACCESS_KEY not in text
+
+
+class TestSessionTag:
+    """In a real account a check counts only what carries the lab session's tag (look-alikes do not)."""
+
+    def test_an_untagged_look_alike_does_not_count(
+        self, tiny: CheckpointSet, sandbox: EmbeddedSandbox
+    ) -> None:
+        """A cluster named right but without labkit:session=<this session> fails the check."""
+        sandbox.client("ecs").create_cluster(
+            clusterName="tiny", tags=[{"key": "labkit:session", "value": "lk-other"}]
+        )
+        nginx = load_lab("nginx-alb").checkpoints
+        sandbox.client("ecs").create_cluster(clusterName="nginx-lab")
+        context = CheckContext(sandbox, session_tag="lk-mine")
+        assert run_checkpoint(nginx.get("cluster-created"), context).status == "failed"
+
+    def test_what_this_session_made_counts(self, sandbox: EmbeddedSandbox) -> None:
+        """The same cluster with labkit:session=<this session> passes."""
+        nginx = load_lab("nginx-alb").checkpoints
+        sandbox.client("ecs").create_cluster(
+            clusterName="nginx-lab", tags=[{"key": "labkit:session", "value": "lk-mine"}]
+        )
+        context = CheckContext(sandbox, session_tag="lk-mine")
+        assert run_checkpoint(nginx.get("cluster-created"), context).status == "passed"
+
+    def test_tags_in_every_shape_are_read(self, sandbox: EmbeddedSandbox) -> None:
+        """ECS key/value lists, EC2 Key/Value lists and tag maps all say whose a resource is."""
+        context = CheckContext(sandbox, session_tag="lk-mine")
+        assert context.ours([{"key": "labkit:session", "value": "lk-mine"}])
+        assert context.ours([{"Key": "labkit:session", "Value": "lk-mine"}])
+        assert context.ours({"labkit:session": "lk-mine"})
+        assert not context.ours([{"Key": "labkit:session", "Value": "lk-other"}])
+        assert not context.ours(None)
+        assert CheckContext(sandbox).ours(None)  # emulated: everything in the account is the lab's

@@ -92,3 +92,21 @@ def test_the_nginx_alb_reference_solution_passes_every_checkpoint(sandbox: Embed
     session.catch_up(to=session.lab.checkpoints.ids()[-1])
     after = grade("nginx-alb", session.lab.checkpoints, sandbox)
     assert after.score == after.possible, after.summary()
+
+
+def test_a_lab_in_aws_mode_keeps_its_session_across_restarts(
+    labkit_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reopening a lab in a real account continues its session id, so its tags (and clean-up) stay one."""
+    from labkit.testing import FakeAws
+
+    monkeypatch.setenv("LABKIT_LABS_DIR", str(FIXTURES))
+    (labkit_home / "config.toml").write_text(
+        '[aws]\nallowed_accounts = ["111122223333"]\nregion = "eu-west-1"\n'
+    )
+    fake = FakeAws(account_id="111122223333")
+    first = labkit.open_lab("tiny", mode="aws", botocore_session=fake.session())
+    second = labkit.open_lab("tiny", mode="aws", botocore_session=fake.session())
+    assert first.sandbox.session_id == second.sandbox.session_id
+    assert Progress.load("tiny").aws_session == first.sandbox.session_id
+    assert fake.mutating == []

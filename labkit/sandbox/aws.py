@@ -118,6 +118,7 @@ def session_tags_hook(tags: dict[str, str]) -> Any:
 class AwsSandbox(Sandbox):
     """A real AWS account that passed the guards.
 
+    `session_id` continues an earlier session (its resources carry that tag); by default a new one.
     Raises `AccountNotAllowedError` (nothing mutating was sent) when the configuration allows no
     account, the account is block-listed or not allow-listed, or its identity cannot be confirmed;
     `ConfigError` when the configuration names no region.
@@ -131,6 +132,7 @@ class AwsSandbox(Sandbox):
         lab: str | None = None,
         config: LabkitConfig | None = None,
         botocore_session: botocore.session.Session | None = None,
+        session_id: str | None = None,
     ) -> None:
         config = config or load_config()
         where = str(config.path or config_path())
@@ -143,7 +145,8 @@ class AwsSandbox(Sandbox):
             raise ConfigError(where, "aws.region is required for aws mode")
         self.region = settings.region
         self.lab = lab
-        self.session_id = new_session_id()
+        # A lab reopened after a kernel restart continues its session (and so its tags).
+        self.session_id = session_id or new_session_id()
         self.tags = {SESSION_TAG: self.session_id, LAB_TAG: lab or NO_LAB}
         core = botocore_session or botocore.session.Session(profile=settings.profile)
         core.set_config_variable("region", self.region)

@@ -32,8 +32,16 @@ SERVER_ADDRESS = re.compile(r"Server(?:&nbsp;| )address:(?:</span>)?\s*(?:<span>
 
 def _group(ctx: CheckContext, name: str) -> dict[str, Any] | None:
     groups = ctx.client("ec2").describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])
-    found: list[dict[str, Any]] = groups["SecurityGroups"]
+    found: list[dict[str, Any]] = [g for g in groups["SecurityGroups"] if ctx.ours(g.get("Tags"))]
     return found[0] if found else None
+
+
+def _elb_ours(ctx: CheckContext, arn: str) -> bool:
+    """In a real account, the load balancer or target group carries this session's tag."""
+    if ctx.session_tag is None:
+        return True  # no extra call in an emulated sandbox
+    described = ctx.client("elbv2").describe_tags(ResourceArns=[arn])["TagDescriptions"]
+    return bool(described) and ctx.ours(described[0].get("Tags"))
 
 
 def _port_80_rules(group: dict[str, Any]) -> list[dict[str, Any]]:
@@ -111,9 +119,10 @@ def make_security_groups(sandbox: Sandbox) -> None:
     hints=[f"ecs.create_cluster(clusterName='{CLUSTER}')"],
 )
 def cluster_created(ctx: CheckContext) -> Outcome:
-    clusters = ctx.client("ecs").describe_clusters(clusters=[CLUSTER])["clusters"]
+    clusters = ctx.client("ecs").describe_clusters(clusters=[CLUSTER], include=["TAGS"])["clusters"]
+    clusters = [c for c in clusters if ctx.ours(c.get("tags"))]
     if not clusters or clusters[0]["status"] != "ACTIVE":
-        return failed(f"There is no ACTIVE cluster named {CLUSTER}.")
+        return failed(f"There is no ACTIVE cluster named {CLUSTER} made in this lab.")
     return passed(f"Cluster {CLUSTER} is ACTIVE.")
 
 
@@ -151,9 +160,12 @@ TASK_DEFINITION: dict[str, Any] = {
 )
 def task_definition_registered(ctx: CheckContext) -> Outcome:
     try:
-        definition = ctx.client("ecs").describe_task_definition(taskDefinition=FAMILY)["taskDefinition"]
+        described = ctx.client("ecs").describe_task_definition(taskDefinition=FAMILY, include=["TAGS"])
     except ClientError:
         return failed(f"There is no task definition of the family {FAMILY}.")
+    if not ctx.ours(described.get("tags")):
+        return failed(f"The task definition {FAMILY} was not registered in this lab.")
+    definition = described["taskDefinition"]
     if "FARGATE" not in definition.get("requiresCompatibilities", []):
         return failed(f"{FAMILY} is not registered as compatible with FARGATE.")
     if definition.get("networkMode") != "awsvpc":
@@ -185,7 +197,7 @@ def _load_balancer(ctx: CheckContext) -> dict[str, Any] | None:
         ]
     except ClientError:
         return None
-    return found[0] if found else None
+    return found[0] if found and _elb_ours(ctx, found[0]["LoadBalancerArn"]) else None
 
 
 def _target_group(ctx: CheckContext) -> dict[str, Any] | None:
@@ -195,7 +207,7 @@ def _target_group(ctx: CheckContext) -> dict[str, Any] | None:
         ]
     except ClientError:
         return None
-    return found[0] if found else None
+    return found[0] if found and _elb_ours(ctx, found[0]["TargetGroupArn"]) else None
 
 
 @checkpoints.checkpoint(
@@ -270,10 +282,12 @@ def _two_subnets(ec2: Any, vpc: str) -> list[str]:
 
 def _service(ctx: CheckContext) -> dict[str, Any] | None:
     try:
-        services = ctx.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+        services = ctx.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE], include=["TAGS"])[
+            "services"
+        ]
     except ClientError:
         return None
-    active = [s for s in services if s.get("status") == "ACTIVE"]
+    active = [s for s in services if s.get("status") == "ACTIVE" and ctx.ours(s.get("tags"))]
     return active[0] if active else None
 
 
