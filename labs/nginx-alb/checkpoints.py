@@ -190,24 +190,21 @@ def register_task_definition(sandbox: Sandbox) -> None:
     sandbox.client("ecs").register_task_definition(**TASK_DEFINITION)
 
 
-def _load_balancer(ctx: CheckContext) -> dict[str, Any] | None:
+def _elb_named(ctx: CheckContext, operation: str, name: str, key: str, arn_key: str) -> dict[str, Any] | None:
+    """The load balancer or target group called `name`, if it exists and is this lab's."""
     try:
-        found: list[dict[str, Any]] = ctx.client("elbv2").describe_load_balancers(Names=[LOAD_BALANCER])[
-            "LoadBalancers"
-        ]
+        found: list[dict[str, Any]] = getattr(ctx.client("elbv2"), operation)(Names=[name])[key]
     except ClientError:
         return None
-    return found[0] if found and _elb_ours(ctx, found[0]["LoadBalancerArn"]) else None
+    return found[0] if found and _elb_ours(ctx, found[0][arn_key]) else None
+
+
+def _load_balancer(ctx: CheckContext) -> dict[str, Any] | None:
+    return _elb_named(ctx, "describe_load_balancers", LOAD_BALANCER, "LoadBalancers", "LoadBalancerArn")
 
 
 def _target_group(ctx: CheckContext) -> dict[str, Any] | None:
-    try:
-        found: list[dict[str, Any]] = ctx.client("elbv2").describe_target_groups(Names=[TARGET_GROUP])[
-            "TargetGroups"
-        ]
-    except ClientError:
-        return None
-    return found[0] if found and _elb_ours(ctx, found[0]["TargetGroupArn"]) else None
+    return _elb_named(ctx, "describe_target_groups", TARGET_GROUP, "TargetGroups", "TargetGroupArn")
 
 
 @checkpoints.checkpoint(

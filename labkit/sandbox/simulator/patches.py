@@ -52,151 +52,123 @@ def install() -> None:
         _installed = True
 
 
+SandboxHandler = Callable[[Any, Simulator, Callable[..., Any]], Any]
+
+
+def _in_sandboxes(handler: SandboxHandler) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a moto response method: a sandbox account gets `handler`, any other account moto's own."""
+
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(self: Any) -> Any:
+            sim = simulator_for(self.current_account)
+            if sim is None:
+                return original(self)
+            return handler(self, sim, original)
+
+        return wrapped
+
+    return make
+
+
 def _install_ecs() -> None:
     from moto.core.responses import ActionResult
+    from moto.ecs.exceptions import InvalidParameterException
     from moto.ecs.responses import EC2ContainerServiceResponse as R
 
-    def sim_of(response: Any) -> Simulator | None:
-        return simulator_for(response.current_account)
+    def register_task_definition(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+        from labkit.ecs.validation import EcsValidationError, validate_register_task_definition
 
-    def register_task_definition(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any) -> Any:
-            if sim_of(self) is not None:
-                from labkit.ecs.validation import EcsValidationError, validate_register_task_definition
+        try:
+            validate_register_task_definition(self._get_params())
+        except EcsValidationError as exc:
+            raise _validation_error(exc) from None
+        result = original(self)
+        definition = self.ecs_backend.describe_task_definition(f"{self._get_params()['family']}")
+        definition.registered_at = sim.now()
+        definition.registered_by = f"arn:aws:iam::{sim.account_id}:root"
+        return result
 
-                try:
-                    validate_register_task_definition(self._get_params())
-                except EcsValidationError as exc:
-                    raise _validation_error(exc) from None
-            result = original(self)
-            sim = sim_of(self)
-            if sim is not None:
-                params = self._get_params()
-                definition = self.ecs_backend.describe_task_definition(f"{params['family']}")
-                definition.registered_at = sim.now()
-                definition.registered_by = f"arn:aws:iam::{sim.account_id}:root"
-            return result
+    def create_service(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+        _fill_default_security_group(self)
+        params = self._get_params()
+        _validate_service(self, params)
+        _validate_placement(params)
+        result = original(self)
+        service = self.ecs_backend._get_service(params.get("cluster") or "default", params["serviceName"])
+        sim.perform(lambda: sim.ecs.service_created(service, params))
+        return result
 
-        return handler
+    def update_service(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+        _fill_default_security_group(self)
+        params = self._get_params()
+        cluster = params.get("cluster") or "default"
+        service = self.ecs_backend._get_service(cluster, params["service"].split("/")[-1])
+        previous = service.task_definition
+        if params.get("taskDefinition"):
+            definition = self.ecs_backend.describe_task_definition(params["taskDefinition"])
+            _validate_service(self, {**params, "loadBalancers": service.load_balancers}, definition)
+        result = original(self)
+        if params.get("taskDefinition"):
+            # moto stores what the client sent (a family or family:revision); AWS stores the ARN.
+            service.task_definition = self.ecs_backend.describe_task_definition(params["taskDefinition"]).arn
+        sim.perform(lambda: sim.ecs.service_updated(service, params, previous))
+        return result
 
-    def create_service(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any) -> Any:
-            sim = sim_of(self)
-            if sim is None:
-                return original(self)
-            _fill_default_security_group(self)
-            params = self._get_params()
-            _validate_service(self, params)
-            _validate_placement(params)
-            result = original(self)
-            service = self.ecs_backend._get_service(params.get("cluster") or "default", params["serviceName"])
-            sim.perform(lambda: sim.ecs.service_created(service, params))
-            return result
+    def delete_service(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+        result = original(self)
+        service = self.ecs_backend._get_service(
+            self._get_param("cluster", "default"), self._get_param("service")
+        )
+        sim.perform(lambda: sim.ecs.service_deleted(service))
+        return result
 
-        return handler
+    def run_task(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+        _fill_default_security_group(self)
+        params = self._get_params()
+        _validate_placement(params)
+        tasks, failures = sim.perform(lambda: sim.ecs.run_task(params))
+        return ActionResult({"tasks": tasks, "failures": failures})
 
-    def update_service(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any) -> Any:
-            sim = sim_of(self)
-            if sim is None:
-                return original(self)
-            _fill_default_security_group(self)
-            params = self._get_params()
-            cluster = params.get("cluster") or "default"
-            service = self.ecs_backend._get_service(cluster, params["service"].split("/")[-1])
-            previous = service.task_definition
-            if params.get("taskDefinition"):
-                definition = self.ecs_backend.describe_task_definition(params["taskDefinition"])
-                _validate_service(self, {**params, "loadBalancers": service.load_balancers}, definition)
-            result = original(self)
-            if params.get("taskDefinition"):
-                # moto stores what the client sent (a family or family:revision); AWS stores the ARN.
-                service.task_definition = self.ecs_backend.describe_task_definition(
-                    params["taskDefinition"]
-                ).arn
-            sim.perform(lambda: sim.ecs.service_updated(service, params, previous))
-            return result
-
-        return handler
-
-    def delete_service(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any) -> Any:
-            result = original(self)
-            sim = sim_of(self)
-            if sim is not None:
-                service = self.ecs_backend._get_service(
-                    self._get_param("cluster", "default"), self._get_param("service")
-                )
-                sim.perform(lambda: sim.ecs.service_deleted(service))
-            return result
-
-        return handler
-
-    def run_task(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any) -> Any:
-            sim = sim_of(self)
-            if sim is None:
-                return original(self)
-            _fill_default_security_group(self)
-            params = self._get_params()
-            _validate_placement(params)
-            tasks, failures = sim.perform(lambda: sim.ecs.run_task(params))
-            return ActionResult({"tasks": tasks, "failures": failures})
-
-        return handler
-
-    def stop_task(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any) -> Any:
-            sim = sim_of(self)
-            if sim is None:
-                return original(self)
-            cluster = self._get_param("cluster", "default")
-            task = sim.perform(
-                lambda: sim.ecs.stop_task_by_user(
-                    cluster, self._get_param("task"), self._get_param("reason") or ""
-                )
+    def stop_task(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+        cluster = self._get_param("cluster", "default")
+        task = sim.perform(
+            lambda: sim.ecs.stop_task_by_user(
+                cluster, self._get_param("task"), self._get_param("reason") or ""
             )
-            if task is None:
-                from moto.ecs.exceptions import InvalidParameterException
+        )
+        if task is None:
+            raise InvalidParameterException("The referenced task was not found.")
+        return ActionResult({"task": task})
 
-                raise InvalidParameterException("The referenced task was not found.")
-            return ActionResult({"task": task})
+    def list_tasks(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+        tasks = self.ecs_backend.list_tasks(
+            self._get_param("cluster", "default"),
+            self._get_param("containerInstance"),
+            self._get_param("family"),
+            self._get_param("startedBy"),
+            None,
+            # ListTasks shows tasks whose desired status is RUNNING unless asked otherwise.
+            self._get_param("desiredStatus") or "RUNNING",
+        )
+        service_name = self._get_param("serviceName")
+        if service_name:
+            group = f"service:{service_name.split('/')[-1]}"
+            tasks = [t for t in tasks if t.group == group]
+        launch_type = self._get_param("launchType")
+        if launch_type:
+            tasks = [t for t in tasks if t.launch_type == launch_type]
+        return ActionResult({"taskArns": [t.task_arn for t in tasks]})
 
-        return handler
-
-    def list_tasks(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any) -> Any:
-            sim = sim_of(self)
-            if sim is None:
-                return original(self)
-            backend = self.ecs_backend
-            tasks = backend.list_tasks(
-                self._get_param("cluster", "default"),
-                self._get_param("containerInstance"),
-                self._get_param("family"),
-                self._get_param("startedBy"),
-                None,
-                # ListTasks shows tasks whose desired status is RUNNING unless asked otherwise.
-                self._get_param("desiredStatus") or "RUNNING",
-            )
-            service_name = self._get_param("serviceName")
-            if service_name:
-                group = f"service:{service_name.split('/')[-1]}"
-                tasks = [t for t in tasks if t.group == group]
-            launch_type = self._get_param("launchType")
-            if launch_type:
-                tasks = [t for t in tasks if t.launch_type == launch_type]
-            return ActionResult({"taskArns": [t.task_arn for t in tasks]})
-
-        return handler
-
-    _wrap(R, "register_task_definition", register_task_definition)
-    _wrap(R, "create_service", create_service)
-    _wrap(R, "update_service", update_service)
-    _wrap(R, "delete_service", delete_service)
-    _wrap(R, "run_task", run_task)
-    _wrap(R, "stop_task", stop_task)
-    _wrap(R, "list_tasks", list_tasks)
+    for handler in (
+        register_task_definition,
+        create_service,
+        update_service,
+        delete_service,
+        run_task,
+        stop_task,
+        list_tasks,
+    ):
+        _wrap(R, handler.__name__, _in_sandboxes(handler))
 
 
 def _fill_default_security_group(response: Any) -> None:
