@@ -27,22 +27,22 @@ def script_for(blocks: list[CodeBlock]) -> tuple[str, dict[int, str]]:
     """A bash script running every command in order, and its line numbers mapped to `file:line`.
 
     `aws` and `labkit` are the AWS CLI and labkit of the Python running the tests; the first command
-    that exits non-zero stops the script and names its script line (the ERR trap).
+    that exits non-zero stops the script; the last `labkit-book-step=N` line on stderr names it.
     """
     python = shlex.quote(sys.executable)
     header = [
         f'aws() {{ {python} -m awscli "$@"; }}',
         f'labkit() {{ {python} -m labkit "$@"; }}',
         "export -f aws labkit",
-        "trap 'echo \"labkit-book-failed-line=$LINENO\" >&2' ERR",
-        "set -eE -o pipefail",
+        "set -e -o pipefail",
     ]
     lines = list(header)
     where: dict[int, str] = {}
     for block in blocks:
         for number, command in shell_commands(block):
+            where[len(where) + 1] = f"{block.path.relative_to(REPO)}:{number}"
+            lines.append(f"echo labkit-book-step={len(where)} >&2")
             lines.append(command)
-            where[len(lines)] = f"{block.path.relative_to(REPO)}:{number}"
     return "\n".join(lines) + "\n", where
 
 
@@ -71,9 +71,13 @@ def test_runnable_blocks_exit_zero(page: Path, tmp_path: Path) -> None:
     finally:
         stop_server()
     if done.returncode != 0:
-        failed = [line for line in done.stderr.splitlines() if line.startswith("labkit-book-failed-line=")]
-        location = where.get(int(failed[-1].split("=")[1]), "?") if failed else "?"
-        pytest.fail(f"{location}: exit {done.returncode}\n{done.stderr[-2000:]}")
+        pytest.fail(f"{_failed_step(done.stderr, where)}: exit {done.returncode}\n{done.stderr[-2000:]}")
+
+
+def _failed_step(stderr: str, where: dict[int, str]) -> str:
+    """The `file:line` of the last step the script started (the one that failed), from its stderr."""
+    steps = [line for line in stderr.splitlines() if line.startswith("labkit-book-step=")]
+    return where.get(int(steps[-1].split("=")[1]), "?") if steps else "?"
 
 
 def test_a_failing_line_is_named(tmp_path: Path) -> None:
@@ -86,5 +90,4 @@ def test_a_failing_line_is_named(tmp_path: Path) -> None:
     script, where = script_for(blocks)
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode != 0
-    failed = [line for line in done.stderr.splitlines() if line.startswith("labkit-book-failed-line=")]
-    assert where[int(failed[-1].split("=")[1])] == "book/x.md:4"
+    assert _failed_step(done.stderr, where) == "book/x.md:4"
