@@ -119,6 +119,11 @@ def check_aws_command(args: list[str], *, validate_values: bool = True) -> str |
                     path.append(parsed.operation)
                     command = command._get_command_table()[parsed.operation]
                 elif isinstance(command, ServiceOperation):
+                    if {"--cli-input-json", "--cli-input-yaml"} & set(remaining):
+                        # As the CLI does (customizations/cliinputjson.py): the file supplies the
+                        # required members, so none is required on the command line.
+                        for argument in command.arg_table.values():
+                            argument.required = False
                     parser = command._create_operation_parser(command.arg_table)
                     parsed, remaining = parser.parse_known_args(remaining)
                     if remaining:

@@ -6,7 +6,7 @@ The book's conventions (checked by the tests in this folder):
   name) or a non-API kind: `<!-- shape: iam-policy -->`, `<!-- shape: ecr-lifecycle-policy -->`,
   `<!-- shape: event-pattern -->`, `<!-- shape: event -->`;
 - every line starting with `aws ` in a ```bash, ```console or ```shell block is a valid AWS CLI command;
-- a ```bash block preceded by `<!-- runnable -->` runs, line by line, against a fresh sandbox server.
+- a ```bash block preceded by `<!-- runnable -->` runs, as one script, against a fresh sandbox server.
 
 "Preceded by" means the nearest non-blank line above the opening fence. Fences whose info string is a
 MyST directive (```` ```{admonition} ````, `:::{note}`) are not code: their bodies are scanned for code

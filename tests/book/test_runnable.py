@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from labkit.sandbox.server import start_server, stop_server
-from tests.book.blocks import CodeBlock, book_pages, code_blocks, shell_commands
+from tests.book.blocks import CodeBlock, book_pages, code_blocks
 from tests.conftest import REPO, run_labkit
 
 pytestmark = pytest.mark.slow
@@ -24,25 +24,29 @@ def runnable_blocks(page: Path) -> list[CodeBlock]:
 
 
 def script_for(blocks: list[CodeBlock]) -> tuple[str, dict[int, str]]:
-    """A bash script running every command in order, and its line numbers mapped to `file:line`.
+    """A bash script of the blocks' text as shown, and its line numbers mapped to `file:line`.
 
-    `aws` and `labkit` are the AWS CLI and labkit of the Python running the tests; the first command
-    that exits non-zero stops the script; the last `labkit-book-step=N` line on stderr names it.
+    The blocks run verbatim (here-documents and `\\` continuations intact); `aws` and `labkit` are the
+    AWS CLI and labkit of the Python running the tests; the first command that exits non-zero stops the
+    script, and an ERR trap prints `labkit-book-line=N` (the script's line) on stderr.
     """
     python = shlex.quote(sys.executable)
-    header = [
+    lines = [
         f'aws() {{ {python} -m awscli "$@"; }}',
         f'labkit() {{ {python} -m labkit "$@"; }}',
         "export -f aws labkit",
-        "set -e -o pipefail",
+        "set -e -E -o pipefail",
+        "trap 'echo labkit-book-line=$LINENO >&2' ERR",
     ]
-    lines = list(header)
     where: dict[int, str] = {}
     for block in blocks:
-        for number, command in shell_commands(block):
-            where[len(where) + 1] = f"{block.path.relative_to(REPO)}:{number}"
-            lines.append(f"echo labkit-book-step={len(where)} >&2")
-            lines.append(command)
+        first = None  # a command continued with `\\` is named by its first line, as bash runs it
+        for number, text in block.lines():
+            first = first or number
+            lines.append(text)
+            where[len(lines)] = f"{block.path.relative_to(REPO)}:{first}"
+            if not text.rstrip().endswith("\\"):
+                first = None
     return "\n".join(lines) + "\n", where
 
 
@@ -75,9 +79,9 @@ def test_runnable_blocks_exit_zero(page: Path, tmp_path: Path) -> None:
 
 
 def _failed_step(stderr: str, where: dict[int, str]) -> str:
-    """The `file:line` of the last step the script started (the one that failed), from its stderr."""
-    steps = [line for line in stderr.splitlines() if line.startswith("labkit-book-step=")]
-    return where.get(int(steps[-1].split("=")[1]), "?") if steps else "?"
+    """The `file:line` of the command that failed first, from the script's stderr."""
+    steps = [line for line in stderr.splitlines() if line.startswith("labkit-book-line=")]
+    return where.get(int(steps[0].split("=")[1]), "?") if steps else "?"
 
 
 def test_a_failing_line_is_named(tmp_path: Path) -> None:
