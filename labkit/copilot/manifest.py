@@ -260,7 +260,9 @@ def _merge(base: Any, override: Any) -> Any:
     if isinstance(base, dict) and isinstance(override, dict):
         merged = {key: copy.deepcopy(value) for key, value in base.items()}
         for key, value in override.items():
-            merged[key] = _merge(base.get(key), value) if key in base else copy.deepcopy(value)
+            if value is None:
+                continue
+            merged[key] = _merge(base[key], value) if key in base else copy.deepcopy(value)
         return merged
     return copy.deepcopy(override)
 
