@@ -20,8 +20,11 @@ config store does:
   and an EventBridge rule whose target runs the task on the cluster;
 - `image.build`: an ECR repository `<app>/<svc>` (labkit builds no image: push one yourself).
 
-What Copilot makes and this does not: the CloudFormation stacks and their Lambda functions, IAM
-roles (execution, task, autoscaling), CloudWatch log groups, the service discovery namespace, NAT
+Each workload also gets Copilot's two IAM roles for its tasks: an execution role (allowed
+what AmazonECSTaskExecutionRolePolicy allows, so Fargate can pull from ECR and read secrets) and a task role.
+
+What Copilot makes and this does not: the CloudFormation stacks and their Lambda functions, the
+autoscaling and EventBridge roles, CloudWatch log groups, the service discovery namespace, NAT
 gateways, and the Step Functions state machine between a job's rule and its task (the rule here
 targets ECS directly).
 """
@@ -454,6 +457,59 @@ def _image(sandbox: Sandbox, manifest: Manifest, app: str, tags: dict[str, str])
     return f"{repo['repositoryUri']}:latest", str(repo["repositoryUri"])
 
 
+_TASKS_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+# What AmazonECSTaskExecutionRolePolicy grants (ECR pulls, log writes), and the secret reads
+# Copilot adds. Written inline: the emulator does not load AWS managed policies.
+_EXECUTION_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:GetAuthorizationToken",
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "ssm:GetParameters",
+                    "secretsmanager:GetSecretValue",
+                ],
+                "Resource": "*",
+            }
+        ],
+    }
+)
+
+
+def _role(sandbox: Sandbox, name: str, tags: dict[str, str], policy: str | None) -> str:
+    """An IAM role ECS tasks assume (Copilot's ExecutionRole and TaskRole); created once."""
+    iam = sandbox.client("iam")
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+    arn = str(
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=_TASKS_TRUST, Tags=_kv(tags))["Role"]["Arn"]
+    )
+    if policy is not None:
+        iam.put_role_policy(RoleName=name, PolicyName="ExecutionRolePolicy", PolicyDocument=policy)
+    return arn
+
+
 def _register_task_definition(
     sandbox: Sandbox, manifest: Manifest, environment: Environment, image: str, queue_url: str | None
 ) -> str:
@@ -469,8 +525,15 @@ def _register_task_definition(
     if secrets:
         container["secrets"] = secrets
     tags = _tags(environment.app, environment.name, manifest.name)
+    prefix = _family(environment.app, environment.name, manifest.name)
+    # Fargate needs an execution role to pull from ECR and to read secrets; the task role is the
+    # identity the application's own AWS calls use.
+    execution_role = _role(sandbox, f"{prefix}-ExecutionRole"[:64], tags, _EXECUTION_POLICY)
+    task_role = _role(sandbox, f"{prefix}-TaskRole"[:64], tags, None)
     definition = sandbox.client("ecs").register_task_definition(
         family=_family(environment.app, environment.name, manifest.name),
+        executionRoleArn=execution_role,
+        taskRoleArn=task_role,
         requiresCompatibilities=["FARGATE"],
         networkMode="awsvpc",
         cpu=str(manifest.cpu),
@@ -993,6 +1056,12 @@ def show(
     for repo in ecr.describe_repositories()["repositories"]:
         tags = _as_dict(ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"]).get("tags"))
         keep("ecr-repository", repo["repositoryName"], repo["repositoryArn"], tags)
+
+    iam = sandbox.client("iam")
+    for page in iam.get_paginator("list_roles").paginate():
+        for role in page.get("Roles", []):
+            tags = _as_dict(iam.list_role_tags(RoleName=role["RoleName"]).get("Tags"))
+            keep("iam-role", role["RoleName"], role["Arn"], tags)
     return found
 
 
@@ -1080,6 +1149,11 @@ def delete(
     for definition in of("task-definition"):
         ecs.deregister_task_definition(taskDefinition=definition.arn)
         ecs.delete_task_definitions(taskDefinitions=[definition.arn])
+    iam = sandbox.client("iam")
+    for role in of("iam-role"):
+        for policy_name in iam.list_role_policies(RoleName=role.name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=role.name, PolicyName=policy_name)
+        _ignore_missing(iam.delete_role, RoleName=role.name)
 
     sqs, sns = sandbox.client("sqs"), sandbox.client("sns")
     for queue in of("sqs-queue"):
