@@ -29,6 +29,7 @@ from labkit.copilot.deploy import (
     service_url,
     show,
 )
+from labkit.copilot.commands import format_deployment, format_resources
 from labkit.copilot.manifest import (
     Count,
     HealthCheck,
@@ -59,6 +60,8 @@ __all__ = [
     "deploy",
     "deploy_environment",
     "find_environment",
+    "format_deployment",
+    "format_resources",
     "load_manifest",
     "parse_manifest",
     "read_manifest",

@@ -513,10 +513,13 @@ def _healthcheck(raw: Any, source: str | None) -> HealthCheck:
                 f"{check['timeout']} is out of range: a target group waits 2s to 120s",
                 source,
             )
-    if timeout is not None and timeout >= (interval if interval is not None else 30):
+    # ELB's defaults for an HTTP target group: a check every 30 s that times out after 5 s.
+    effective_interval = interval if interval is not None else 30
+    effective_timeout = timeout if timeout is not None else 5
+    if effective_timeout >= effective_interval:
         raise ManifestError(
-            f"{prefix}.timeout",
-            f"{timeout}s must be smaller than the interval ({interval if interval is not None else 30}s)",
+            f"{prefix}.timeout" if timeout is not None else f"{prefix}.interval",
+            f"the timeout ({effective_timeout}s) must be smaller than the interval ({effective_interval}s)",
             source,
         )
     grace = DEFAULT_GRACE_PERIOD

@@ -67,7 +67,7 @@ SERVER_ADDRESS = re.compile(r"Server(?:&nbsp;| )address:(?:</span>)?\s*(?:<span>
 
 
 def _get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - a loopback listener URL
+    with urllib.request.urlopen(url, timeout=10) as response:
         return str(response.read().decode())
 
 
