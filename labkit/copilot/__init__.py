@@ -14,6 +14,7 @@ Copilot's tags (`show`) and deletes them in dependency order (`delete`).
 
 from __future__ import annotations
 
+from labkit.copilot.commands import format_deployment, format_resources
 from labkit.copilot.deploy import (
     APP_TAG,
     ENV_TAG,
@@ -29,7 +30,6 @@ from labkit.copilot.deploy import (
     service_url,
     show,
 )
-from labkit.copilot.commands import format_deployment, format_resources
 from labkit.copilot.manifest import (
     Count,
     HealthCheck,
