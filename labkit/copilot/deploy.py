@@ -25,8 +25,8 @@ what AmazonECSTaskExecutionRolePolicy allows, so Fargate can pull from ECR and r
 
 What Copilot makes and this does not: the CloudFormation stacks and their Lambda functions, the
 autoscaling and EventBridge roles, CloudWatch log groups, the service discovery namespace, NAT
-gateways, and the Step Functions state machine between a job's rule and its task (the rule here
-targets ECS directly).
+gateways, the Step Functions state machine between a job's rule and its task (the rule here
+targets ECS directly), and Fargate Spot (`count.range.spot_from` is validated; tasks run on FARGATE).
 """
 
 from __future__ import annotations
@@ -202,7 +202,10 @@ def _wait(sandbox: Sandbox, condition: Callable[[], bool], what: str, limit: flo
     if sandbox.clock_mode == "manual":
         from labkit.testing import advance_until
 
-        advance_until(sandbox, condition, step=5, limit=limit, what=what)
+        try:
+            advance_until(sandbox, condition, step=5, limit=limit, what=what)
+        except TimeoutError as exc:
+            raise CopilotError(str(exc)) from None
         return
     deadline = time.monotonic() + (limit if sandbox.mode == "aws" else 300)
     while not condition():
@@ -1109,7 +1112,8 @@ def delete(
 
     aas = sandbox.client("application-autoscaling")
     for policy in of("scaling-policy"):
-        resource_id = next(r.name for r in of("scalable-target") if r.service == policy.service)
+        # A policy ARN ends ":resource/ecs/<resource id>:policyName/<name>".
+        resource_id = policy.arn.split(":resource/ecs/", 1)[-1].rsplit(":policyName/", 1)[0]
         _ignore_missing(
             aas.delete_scaling_policy,
             PolicyName=policy.name,
