@@ -407,8 +407,17 @@ def deploy_environment(sandbox: Sandbox, app: str, env: str) -> Environment:
 # -- workloads ----------------------------------------------------------------------------------
 
 
+def _exports(sandbox: Sandbox) -> dict[str, str]:
+    """The account's CloudFormation exports, by name (what `from_cfn` reads)."""
+    return {
+        e["Name"]: e["Value"]
+        for page in sandbox.client("cloudformation").get_paginator("list_exports").paginate()
+        for e in page.get("Exports", [])
+    }
+
+
 def _container_environment(
-    manifest: Manifest, environment: Environment, queue_url: str | None
+    sandbox: Sandbox, manifest: Manifest, environment: Environment, queue_url: str | None
 ) -> list[dict[str, str]]:
     # envvars-common.yml: the variables Copilot injects into every workload's main container.
     values = {
@@ -422,6 +431,12 @@ def _container_environment(
     if manifest.type == WORKER_SERVICE and queue_url is not None:
         values["COPILOT_QUEUE_URI"] = queue_url
     values.update(manifest.variables)
+    if manifest.variable_imports:
+        exports = _exports(sandbox)
+        for name, export in manifest.variable_imports.items():
+            if export not in exports:
+                raise CopilotError(f"variables.{name}.from_cfn: no CloudFormation export named {export}")
+            values[name] = exports[export]
     return [{"name": k, "value": v} for k, v in values.items()]
 
 
@@ -432,11 +447,7 @@ def _container_secrets(sandbox: Sandbox, manifest: Manifest) -> list[dict[str, s
         if secret["kind"] == "secretsmanager" and not value.startswith("arn:"):
             value = f"arn:aws:secretsmanager:{sandbox.region}:{sandbox.account_id}:secret:{value}"
         elif secret["kind"] == "from_cfn":
-            exports = {
-                e["Name"]: e["Value"]
-                for page in sandbox.client("cloudformation").get_paginator("list_exports").paginate()
-                for e in page.get("Exports", [])
-            }
+            exports = _exports(sandbox)
             if value not in exports:
                 raise CopilotError(f"secrets.{name}.from_cfn: no CloudFormation export named {value}")
             value = exports[value]
@@ -520,7 +531,7 @@ def _register_task_definition(
         "name": manifest.name,
         "image": image,
         "essential": True,
-        "environment": _container_environment(manifest, environment, queue_url),
+        "environment": _container_environment(sandbox, manifest, environment, queue_url),
     }
     if manifest.port is not None:
         container["portMappings"] = [{"containerPort": manifest.port, "protocol": "tcp"}]

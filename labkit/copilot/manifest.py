@@ -165,6 +165,8 @@ class Manifest:
     http_path: str | None = None
     healthcheck: HealthCheck | None = None
     variables: dict[str, str] = field(default_factory=dict)
+    #: Variables whose value is a CloudFormation export's (`NAME: {from_cfn: EXPORT}`).
+    variable_imports: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     subscribe: tuple[TopicSubscription, ...] = ()
     schedule: str | None = None
@@ -278,7 +280,32 @@ def apply_environment(data: dict[str, Any], env: str | None) -> dict[str, Any]:
     if not isinstance(overrides, dict):
         raise ManifestError(f"environments.{env}", "an environment override is a mapping of fields")
     merged: dict[str, Any] = _merge(base, overrides)
+    _exclusive_overrides(merged, overrides, env)
     return merged
+
+
+def _exclusive_overrides(merged: dict[str, Any], overrides: dict[str, Any], env: str) -> None:
+    """Copilot's imageTransformer and advancedCountTransformer (manifest/transform.go): setting one
+    of two exclusive fields in an override unsets the other inherited from the base."""
+    image = overrides.get("image")
+    if isinstance(image, dict) and isinstance(merged.get("image"), dict):
+        if image.get("build") is not None and image.get("location") is not None:
+            raise ManifestError(
+                f"environments.{env}.image",
+                "invalid manifest: image.build is mutually exclusive with image.location "
+                "and shouldn't be specified at the same time",
+            )
+        if image.get("build") is not None:
+            merged["image"].pop("location", None)
+        if image.get("location") is not None:
+            merged["image"].pop("build", None)
+    count = overrides.get("count")
+    if isinstance(count, dict) and isinstance(merged.get("count"), dict):
+        if count.get("spot") is not None:
+            for key in ("range", "cooldown", *_ALL_SCALING_FIELDS):
+                merged["count"].pop(key, None)
+        if any(count.get(key) is not None for key in ("range", *_ALL_SCALING_FIELDS)):
+            merged["count"].pop("spot", None)
 
 
 # -- the rules ----------------------------------------------------------------------------------
@@ -382,7 +409,7 @@ def parse_manifest(data: dict[str, Any], env: str | None = None, source: str | N
     http_path, healthcheck = _http(merged, kind, source)
     cpu, memory = _task_size(merged, source)
     count = _count(merged, kind, http_path is not None, source)
-    variables = _variables(merged.get("variables"), source)
+    variables, variable_imports = _variables(merged.get("variables"), source)
     secrets = _secrets(merged.get("secrets"), source)
     subscribe = _subscribe(merged, kind, source)
     schedule = _schedule(merged, kind, source)
@@ -398,6 +425,7 @@ def parse_manifest(data: dict[str, Any], env: str | None = None, source: str | N
         http_path=http_path,
         healthcheck=healthcheck,
         variables=variables,
+        variable_imports=variable_imports,
         secrets=secrets,
         subscribe=subscribe,
         schedule=schedule,
@@ -680,24 +708,26 @@ def _range(raw: Any, source: str | None) -> tuple[int | None, int | None, int | 
     return low, high, spot
 
 
-def _variables(raw: Any, source: str | None) -> dict[str, str]:
+def _variables(raw: Any, source: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """The plain variables, and those imported from a CloudFormation export (`from_cfn`)."""
     if raw is None:
-        return {}
+        return {}, {}
     variables = _mapping(raw, "variables", source)
     result: dict[str, str] = {}
+    imports: dict[str, str] = {}
     for name, value in variables.items():
         if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
             raise ManifestError("variables", f"{name!r} is not an environment variable name", source)
         if isinstance(value, dict):
-            raise ManifestError(
-                f"variables.{name}",
-                "from_cfn needs a CloudFormation export, which the sandbox has none of",
-                source,
-            )
+            export = value.get("from_cfn")
+            if len(value) != 1 or not isinstance(export, str) or not export:
+                raise ManifestError(f"variables.{name}", "a mapping value is {from_cfn: EXPORT_NAME}", source)
+            imports[name] = export
+            continue
         if value is None or isinstance(value, list):
             raise ManifestError(f"variables.{name}", "must be a string, number or boolean", source)
         result[name] = str(value).lower() if isinstance(value, bool) else str(value)
-    return result
+    return result, imports
 
 
 def _secrets(raw: Any, source: str | None) -> dict[str, dict[str, str]]:

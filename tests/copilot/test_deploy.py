@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.request
 
@@ -247,6 +248,38 @@ def test_build_makes_an_ecr_repository_named_app_slash_service(sandbox: Embedded
         "containerDefinitions"
     ][0]["image"]
     assert image == f"{repo['repositoryUri']}:latest"
+
+
+def test_from_cfn_reads_cloudformation_exports_and_a_missing_one_is_an_error(
+    sandbox: EmbeddedSandbox,
+) -> None:
+    """`from_cfn` variables and secrets take an export's value; an export that does not exist stops the deploy."""
+    deploy_environment(sandbox, "demo", "test")
+    manifest = (
+        "name: jobs\ntype: Backend Service\nimage:\n  location: busybox\n"
+        "variables:\n  TABLE:\n    from_cfn: demo-test-Table\n"
+        "secrets:\n  DB:\n    from_cfn: demo-test-DbSecret\n"
+    )
+    with pytest.raises(
+        CopilotError, match=r"variables\.TABLE\.from_cfn: no CloudFormation export named demo-test-Table"
+    ):
+        deploy(sandbox, load_manifest(manifest), "demo", "test")
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "Table": {"Value": "orders", "Export": {"Name": "demo-test-Table"}},
+            "Secret": {"Value": "/demo/test/db", "Export": {"Name": "demo-test-DbSecret"}},
+        },
+    }
+    sandbox.client("cloudformation").create_stack(
+        StackName="demo-test-addons", TemplateBody=json.dumps(template)
+    )
+    deploy(sandbox, load_manifest(manifest), "demo", "test")
+    container = sandbox.client("ecs").describe_task_definition(taskDefinition="demo-test-jobs")[
+        "taskDefinition"
+    ]["containerDefinitions"][0]
+    assert {"name": "TABLE", "value": "orders"} in container["environment"]
+    assert container["secrets"] == [{"name": "DB", "valueFrom": "/demo/test/db"}]
 
 
 def test_deploying_to_an_environment_that_is_not_there_says_so(sandbox: EmbeddedSandbox) -> None:

@@ -263,6 +263,9 @@ def test_variables_are_scalars_with_variable_names() -> None:
     assert manifest.variables == {"LOG_LEVEL": "info", "DEBUG": "true", "WORKERS": "4"}
     assert _error(_with(WEB, variables={"LIST": [1, 2]})).field == "variables.LIST"
     assert _error(_with(WEB, variables={"1BAD": "x"})).field == "variables"
+    imported = parse_manifest(_with(WEB, variables={"TABLE": {"from_cfn": "demo-test-Table"}}))
+    assert imported.variable_imports == {"TABLE": "demo-test-Table"}
+    assert _error(_with(WEB, variables={"TABLE": {"from": "x"}})).field == "variables.TABLE"
 
 
 def test_secrets_are_ssm_names_secrets_manager_or_cloudformation_exports() -> None:
@@ -390,6 +393,33 @@ def test_environment_overrides_merge_maps_and_replace_the_rest() -> None:
     assert manifest.healthcheck is not None
     assert manifest.healthcheck.interval == 30
     assert parse_manifest(data, env="test").count.desired == 1
+
+
+def test_an_override_of_location_unsets_the_base_build_and_back() -> None:
+    """Copilot's image transformer: an environment's `image.location` replaces the base `image.build`."""
+    built = _with(
+        WEB,
+        image={"build": "Dockerfile", "port": 80},
+        environments={"prod": {"image": {"location": "nginx"}}},
+    )
+    prod = parse_manifest(built, env="prod")
+    assert (prod.image, prod.build, prod.port) == ("nginx", None, 80)
+    assert parse_manifest(built).build == "Dockerfile"
+    located = _with(WEB, environments={"prod": {"image": {"build": "Dockerfile"}}})
+    assert parse_manifest(located, env="prod").image is None
+    both = _with(WEB, environments={"prod": {"image": {"build": "Dockerfile", "location": "nginx"}}})
+    error = _error(both, env="prod")
+    assert error.field == "environments.prod.image"
+    assert "mutually exclusive" in str(error)
+
+
+def test_an_override_of_spot_unsets_the_base_autoscaling() -> None:
+    """Copilot's advanced count transformer: `count.spot` in an override drops the inherited range and targets."""
+    data = _with(
+        WEB, count={"range": "1-4", "cpu_percentage": 70}, environments={"test": {"count": {"spot": 2}}}
+    )
+    count = parse_manifest(data, env="test").count
+    assert (count.desired, count.autoscaling) == (2, False)
 
 
 def test_an_override_can_break_a_rule_and_is_reported_for_that_environment() -> None:
