@@ -896,6 +896,15 @@ def _stable(sandbox: Sandbox, environment: Environment, manifest: Manifest, resu
 # -- show ---------------------------------------------------------------------------------------
 
 
+def _all(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
+    """Every item of a listing, through its paginator where the API has one."""
+    if client.can_paginate(operation):
+        return [
+            item for page in client.get_paginator(operation).paginate(**kwargs) for item in page.get(key, [])
+        ]
+    return list(getattr(client, operation)(**kwargs).get(key, []))
+
+
 def _matches(tags: dict[str, str], app: str | None, env: str | None, name: str | None) -> bool:
     if APP_TAG not in tags:
         return False
@@ -954,7 +963,7 @@ def show(
             keep(kind, tags.get("Name", item.get("GroupName", item[id_key])), item[id_key], tags)
 
     ecs = sandbox.client("ecs")
-    cluster_arns = ecs.list_clusters()["clusterArns"]
+    cluster_arns = _all(ecs, "list_clusters", "clusterArns")
     clusters = (
         ecs.describe_clusters(clusters=cluster_arns, include=["TAGS"])["clusters"] if cluster_arns else []
     )
@@ -963,7 +972,7 @@ def show(
         if APP_TAG not in tags or cluster.get("status") != "ACTIVE":
             continue
         keep("cluster", cluster["clusterName"], cluster["clusterArn"], tags)
-        service_arns = ecs.list_services(cluster=cluster["clusterArn"])["serviceArns"]
+        service_arns = _all(ecs, "list_services", "serviceArns", cluster=cluster["clusterArn"])
         for start in range(0, len(service_arns), 10):
             for service in ecs.describe_services(
                 cluster=cluster["clusterArn"], services=service_arns[start : start + 10], include=["TAGS"]
@@ -976,12 +985,15 @@ def show(
                         _as_dict(service.get("tags")),
                     )
 
-    for arn in ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"]:
+    for arn in _all(ecs, "list_task_definitions", "taskDefinitionArns", status="ACTIVE"):
+        # Copilot's families are <app>-<env>-<svc>: skip describing the others.
+        if app is not None and not arn.rsplit("/", 1)[-1].startswith(f"{app}-"):
+            continue
         described = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
         keep("task-definition", arn.rsplit("/", 1)[-1], arn, _as_dict(described.get("tags")))
 
     elbv2 = sandbox.client("elbv2")
-    lbs = elbv2.describe_load_balancers()["LoadBalancers"]
+    lbs = _all(elbv2, "describe_load_balancers", "LoadBalancers")
     lb_tags = _elb_tags(elbv2, [lb["LoadBalancerArn"] for lb in lbs])
     for lb in lbs:
         tags = lb_tags.get(lb["LoadBalancerArn"], {})
@@ -1015,7 +1027,7 @@ def show(
                     rule["RuleArn"],
                     rule_tags.get(rule["RuleArn"], {}),
                 )
-    groups = elbv2.describe_target_groups()["TargetGroups"]
+    groups = _all(elbv2, "describe_target_groups", "TargetGroups")
     group_tags = _elb_tags(elbv2, [g["TargetGroupArn"] for g in groups])
     for group in groups:
         keep(
@@ -1027,7 +1039,7 @@ def show(
 
     services = {r.arn.rsplit("/", 1)[-1]: r for r in found if r.kind == "service"}
     aas = sandbox.client("application-autoscaling")
-    for target in aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]:
+    for target in _all(aas, "describe_scalable_targets", "ScalableTargets", ServiceNamespace="ecs"):
         owner = services.get(target["ResourceId"].rsplit("/", 1)[-1])
         if owner is None:
             continue
@@ -1056,18 +1068,18 @@ def show(
             )
 
     events = sandbox.client("events")
-    for rule in events.list_rules()["Rules"]:
+    for rule in _all(events, "list_rules", "Rules"):
         tags = _as_dict(events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags"))
         keep("events-rule", rule["Name"], rule["Arn"], tags)
 
     sqs = sandbox.client("sqs")
-    for url in sqs.list_queues().get("QueueUrls", []):
+    for url in _all(sqs, "list_queues", "QueueUrls"):
         keep(
             "sqs-queue", url.rsplit("/", 1)[-1], url, _as_dict(sqs.list_queue_tags(QueueUrl=url).get("Tags"))
         )
 
     ecr = sandbox.client("ecr")
-    for repo in ecr.describe_repositories()["repositories"]:
+    for repo in _all(ecr, "describe_repositories", "repositories"):
         tags = _as_dict(ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"]).get("tags"))
         keep("ecr-repository", repo["repositoryName"], repo["repositoryArn"], tags)
 
@@ -1148,7 +1160,7 @@ def delete(
         _ignore_missing(events.delete_rule, Name=rule.name)
 
     ecs = sandbox.client("ecs")
-    clusters = {arn.rsplit("/", 1)[-1] for arn in ecs.list_clusters()["clusterArns"]}
+    clusters = {arn.rsplit("/", 1)[-1] for arn in _all(ecs, "list_clusters", "clusterArns")}
     stopping: list[tuple[str, str]] = []
     for service in of("service"):
         cluster = service.arn.split("/")[-2]
