@@ -8,6 +8,12 @@ ECS Fargate size table in `labkit.ecs.validation`), so the mistake is found befo
 `copilot svc deploy` finds it when the stack update fails.
 
 Every error is a `ManifestError` that names the field (`http.healthcheck.interval: ...`).
+
+Read and checked: `name`, `type`, `image` (`build`/`location`, `port`), `http` (`path`,
+`healthcheck`), `cpu`, `memory`, `count`, `variables`, `secrets`, `environments`,
+`subscribe.topics`, `on.schedule`, `retries`, `timeout`. Other fields (`sidecars`, `storage`,
+`logging`, `network`, `platform`, `exec`, `deployment`, `publish`, `taskdef_overrides`...) are
+read and ignored, as Copilot ignores fields it does not know.
 """
 
 from __future__ import annotations
@@ -313,15 +319,18 @@ def _exclusive_overrides(merged: dict[str, Any], overrides: dict[str, Any], env:
 
 def validate_name(value: Any, what: str = "service") -> str:
     """Copilot's basicNameValidation; returns the name or raises `ValueError` with its message."""
+    problem = None
     if not isinstance(value, str):
-        raise ValueError("value must be a string")
-    if value == "":
-        raise ValueError("value must not be empty")
-    if len(value) > 255:
-        raise ValueError("value must not exceed 255 characters")
-    if not _NAME_FORMAT.match(value) or _PUNCTUATION.search(value) or _TRAILING_PUNCTUATION.search(value):
-        raise ValueError(f"{what} name {value} is invalid: {_BAD_NAME}")
-    return value
+        problem = "value must be a string"
+    elif value == "":
+        problem = "value must not be empty"
+    elif len(value) > 255:
+        problem = "value must not exceed 255 characters"
+    elif not _NAME_FORMAT.match(value) or _PUNCTUATION.search(value) or _TRAILING_PUNCTUATION.search(value):
+        problem = _BAD_NAME
+    if problem is not None:
+        raise ValueError(f"{what} name {value} is invalid: {problem}")
+    return str(value)
 
 
 def parse_duration(value: Any) -> float:
