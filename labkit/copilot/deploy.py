@@ -73,8 +73,6 @@ SERVICE_TAG = "copilot-service"
 VPC_CIDR = "10.0.0.0/16"
 PUBLIC_CIDRS = ("10.0.0.0/24", "10.0.1.0/24")
 PRIVATE_CIDRS = ("10.0.2.0/24", "10.0.3.0/24")
-#: Copilot's target group deregistration delay (ECS's default is 300 s).
-DEREGISTRATION_DELAY = 60
 #: Copilot's rule priority function gives root-path rules priorities from here downward, so they
 #: are evaluated after every more specific path.
 ROOT_RULE_PRIORITY = 50000
@@ -595,8 +593,8 @@ def _target_group(sandbox: Sandbox, manifest: Manifest, environment: Environment
     elbv2.modify_target_group_attributes(
         TargetGroupArn=arn,
         Attributes=[
-            {"Key": "deregistration_delay.timeout_seconds", "Value": str(DEREGISTRATION_DELAY)},
-            {"Key": "stickiness.enabled", "Value": "false"},
+            {"Key": "deregistration_delay.timeout_seconds", "Value": str(check.deregistration_delay)},
+            {"Key": "stickiness.enabled", "Value": "true" if check.stickiness else "false"},
         ],
     )
     return arn

@@ -10,7 +10,7 @@ ECS Fargate size table in `labkit.ecs.validation`), so the mistake is found befo
 Every error is a `ManifestError` that names the field (`http.healthcheck.interval: ...`).
 
 Read and checked: `name`, `type`, `image` (`build`/`location`, `port`), `http` (`path`,
-`healthcheck`), `cpu`, `memory`, `count`, `variables`, `secrets`, `environments`,
+`healthcheck`, `deregistration_delay`, `stickiness`), `cpu`, `memory`, `count`, `variables`, `secrets`, `environments`,
 `subscribe.topics`, `on.schedule`, `retries`, `timeout`. Other fields (`sidecars`, `storage`,
 `logging`, `network`, `platform`, `exec`, `deployment`, `publish`, `taskdef_overrides`...) are
 read and ignored, as Copilot ignores fields it does not know.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,8 @@ DEFAULT_CPU = 256
 DEFAULT_MEMORY = 512
 # Copilot's HTTP health check grace period when `grace_period` is not given.
 DEFAULT_GRACE_PERIOD = 60
+# Copilot's target group deregistration delay (ECS's default is 300 s).
+DEFAULT_DEREGISTRATION_DELAY = 60
 # The autoscaling fields each workload type accepts (AdvancedCount.validScalingFields).
 _SCALING_FIELDS = {
     LOAD_BALANCED_WEB_SERVICE: ("cpu_percentage", "memory_percentage", "requests", "response_time"),
@@ -125,6 +127,9 @@ class HealthCheck:
     interval: int | None = None
     timeout: int | None = None
     grace_period: int = DEFAULT_GRACE_PERIOD
+    #: `http.deregistration_delay` and `http.stickiness`, target group attributes.
+    deregistration_delay: int = 60
+    stickiness: bool = False
 
 
 @dataclass(frozen=True)
@@ -503,7 +508,20 @@ def _http(data: dict[str, Any], kind: str, source: str | None) -> tuple[str | No
             "A-Z, a-z, 0-9, _ - . $ / ~ \" ' @ : + & * ?",
             source,
         )
-    return path, _healthcheck(http.get("healthcheck"), source)
+    check = _healthcheck(http.get("healthcheck"), source)
+    delay = DEFAULT_DEREGISTRATION_DELAY
+    if http.get("deregistration_delay") is not None:
+        delay = _whole_seconds(http["deregistration_delay"], "http.deregistration_delay", source)
+        if not 0 <= delay <= 3600:
+            raise ManifestError(
+                "http.deregistration_delay",
+                f"{http['deregistration_delay']} is out of range: 0s to 3600s",
+                source,
+            )
+    stickiness = http.get("stickiness", False)
+    if not isinstance(stickiness, bool):
+        raise ManifestError("http.stickiness", "must be true or false", source)
+    return path, replace(check, deregistration_delay=delay, stickiness=stickiness)
 
 
 def _healthcheck(raw: Any, source: str | None) -> HealthCheck:

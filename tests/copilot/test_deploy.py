@@ -127,6 +127,11 @@ def test_a_web_service_gets_copilots_task_definition_service_target_group_and_ru
     group = elbv2.describe_target_groups(TargetGroupArns=[result.target_group_arn])["TargetGroups"][0]
     assert (group["TargetType"], group["HealthCheckPath"], group["HealthyThresholdCount"]) == ("ip", "/", 2)
     assert (group["HealthCheckIntervalSeconds"], group["HealthCheckTimeoutSeconds"]) == (10, 5)
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_target_group_attributes(TargetGroupArn=result.target_group_arn)["Attributes"]
+    }
+    assert attributes["deregistration_delay.timeout_seconds"] == "60"
     rule = elbv2.describe_rules(RuleArns=[result.listener_rule_arn])["Rules"][0]
     assert rule["Conditions"][0]["Field"] == "path-pattern"
     assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == ["/*"]

@@ -156,6 +156,16 @@ def test_health_check_fields_are_checked_with_the_target_groups_limits(
     assert str(error).startswith(f"http.healthcheck.{key}: ")
 
 
+def test_deregistration_delay_and_stickiness() -> None:
+    """`http.deregistration_delay` is 0s to 3600s (Copilot's default 60s); `http.stickiness` is a boolean."""
+    check = parse_manifest(_with(WEB, http__deregistration_delay="30s", http__stickiness=True)).healthcheck
+    assert check is not None
+    assert (check.deregistration_delay, check.stickiness) == (30, True)
+    assert parse_manifest(WEB).healthcheck.deregistration_delay == 60  # type: ignore[union-attr]
+    assert _error(_with(WEB, http__deregistration_delay="2h")).field == "http.deregistration_delay"
+    assert _error(_with(WEB, http__stickiness="yes")).field == "http.stickiness"
+
+
 def test_the_health_check_timeout_must_be_shorter_than_the_interval() -> None:
     """A timeout of 10s with an interval of 10s is refused on `http.healthcheck.timeout`."""
     error = _error(_with(WEB, http__healthcheck={"interval": "10s", "timeout": "10s"}))
