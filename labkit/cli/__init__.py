@@ -38,6 +38,7 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from labkit.cli.copilot import copilot
     from labkit.cli.demo import demo
     from labkit.cli.labs import assign, check, grade, labs, run, validate
     from labkit.cli.sandbox import sandbox
@@ -50,6 +51,7 @@ def _register() -> None:
     cli.add_command(validate)
     cli.add_command(assign)
     cli.add_command(sandbox)
+    cli.add_command(copilot)
 
 
 _register()

@@ -80,7 +80,8 @@ class ListenerProxy:
     checks is skipped from the next request on. `before_request()` runs first (from the serving
     threads, possibly several at once). `protocol` only sets `X-Forwarded-Proto`: the loopback
     port speaks plain HTTP either way. `idle_timeout` is how long a target may take to answer
-    (60 s on an ALB) before the client gets a 504.
+    (60 s on an ALB) before the client gets a 504. With `route`, the targets are asked per request
+    as `route(host, path)` instead (listener rules choose the target group by path and host).
 
     Raises `ValueError` for a protocol other than HTTP or HTTPS and `PortInUseError` when `port`
     is taken.
@@ -94,12 +95,14 @@ class ListenerProxy:
         protocol: str = "HTTP",
         before_request: Callable[[], None] | None = None,
         idle_timeout: float = 60.0,
+        route: Callable[[str, str], Sequence[Target]] | None = None,
     ) -> None:
         if protocol.upper() not in ("HTTP", "HTTPS"):
             raise ValueError(f"an Application Load Balancer listener is HTTP or HTTPS, not {protocol!r}")
         self.protocol = protocol.upper()
         self.idle_timeout = idle_timeout
         self._healthy_targets = healthy_targets
+        self._route = route
         self._before_request = before_request
         self._turns = itertools.count()
         self._turns_lock = threading.Lock()
@@ -134,7 +137,12 @@ class ListenerProxy:
         try:
             if self._before_request is not None:
                 self._before_request()
-            target = self.next_target(list(self._healthy_targets()))
+            if self._route is not None:
+                host = str(environ.get("HTTP_HOST", "")).rsplit(":", 1)[0]
+                candidates = self._route(host, str(environ.get("PATH_INFO", "/")) or "/")
+            else:
+                candidates = self._healthy_targets()
+            target = self.next_target(list(candidates))
         except Exception:
             # A failure of the emulator, not of a target: say so in the log, answer as an ALB would.
             _logger.exception("the listener on port %s could not choose a target", self.port)

@@ -303,3 +303,26 @@ def test_closing_a_listener_frees_its_port() -> None:
     listener.close()
     with ListenerProxy(list, port=port) as again:
         assert again.url == f"http://127.0.0.1:{port}"
+
+
+def test_a_route_chooses_the_targets_per_request_by_host_and_path() -> None:
+    """With `route`, each request's targets come from route(host, path): here /api and / reach different tasks."""
+    api = TaskServer(make_context("nginxdemos/hello", "api", "10.0.0.5"))
+    web = TaskServer(make_context("nginxdemos/hello", "web", "10.0.0.6"))
+    seen: list[tuple[str, str]] = []
+
+    def route(host: str, path: str) -> list[Target]:
+        seen.append((host, path))
+        chosen = api if path.startswith("/api") else web
+        return [Target(target_id=chosen.context.private_ip, port=80, url=chosen.url)]
+
+    try:
+        with ListenerProxy(lambda: [], route=route) as proxy:
+            _, _, page = request(proxy.url, "/api/items?x=1")
+            assert server_address(page) == "10.0.0.5:80"
+            _, _, page = request(proxy.url, "/", headers={"Host": "demo.example.com"})
+            assert server_address(page) == "10.0.0.6:80"
+        assert seen == [("127.0.0.1", "/api/items"), ("demo.example.com", "/")]
+    finally:
+        api.close()
+        web.close()

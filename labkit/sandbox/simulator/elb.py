@@ -4,14 +4,16 @@ A target is `initial` until `HealthyThresholdCount` consecutive checks pass at t
 interval, `unhealthy` after `UnhealthyThresholdCount` failures, and `draining` for the
 deregistration delay once deregistered. A check is a real HTTP request to the stand-in server of
 the task behind the target, on the target group's health check path and matcher. Each listener
-has a loopback port that forwards requests round-robin to the healthy targets of its default
-forward action.
+has a loopback port that forwards requests round-robin to the healthy targets of the target
+group its rules choose: rules in priority order, the first whose conditions all match (path-pattern
+and host-header; a rule with another condition type never matches here), else the default action.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -240,6 +242,7 @@ class ElbSimulator:
             lambda: self.healthy_targets(arn),
             before_request=self.sim.catch_up,
             protocol=str(listener.protocol or "HTTP"),
+            route=lambda host, path: self.healthy_targets(arn, path=path, host=host),
         )
 
     def listener_deleted(self, listener_arn: str) -> None:
@@ -253,8 +256,11 @@ class ElbSimulator:
         for arn in listener_arns:
             self.listener_deleted(arn)
 
-    def _forward_groups(self, listener_arn: str) -> list[str]:
-        """The target groups a listener's default forward action sends to."""
+    def _forward_groups(
+        self, listener_arn: str, path: str | None = None, host: str | None = None
+    ) -> list[str]:
+        """The target groups a request to `path` on `host` is forwarded to (the default action's
+        when no path is given or no rule matches)."""
         listener = next(
             (
                 lb.listeners[listener_arn]
@@ -265,20 +271,30 @@ class ElbSimulator:
         )
         if listener is None:
             return []
+        actions = listener.default_actions
+        if path is not None:
+            rules = [rule for rule in listener.rules.values() if not getattr(rule, "is_default", False)]
+            for rule in sorted(rules, key=lambda r: int(r.priority)):
+                if _rule_matches(rule.conditions, path, host or ""):
+                    actions = rule.actions
+                    break
         groups: list[str] = []
-        for action in listener.default_actions:
+        for action in actions:
             if action.data.get("TargetGroupArn"):
                 groups.append(action.data["TargetGroupArn"])
             for tg in (action.data.get("ForwardConfig") or {}).get("TargetGroups", []) or []:
                 groups.append(tg["TargetGroupArn"])
         return groups
 
-    def healthy_targets(self, listener_arn: str) -> list[Target]:
-        """The targets a listener forwards to: healthy ones; all registered ones when none is (fail open)."""
+    def healthy_targets(
+        self, listener_arn: str, *, path: str | None = None, host: str | None = None
+    ) -> list[Target]:
+        """The targets a listener forwards to (for a request to `path` on `host`, the rule's):
+        healthy ones; all registered ones when none is (fail open)."""
         from labkit.dataplane.listener import Target
 
         with self.sim.lock:
-            groups = set(self._forward_groups(listener_arn))
+            groups = set(self._forward_groups(listener_arn, path, host))
             candidates = [r for r in self.records.values() if r.key[0] in groups and r.active]
             healthy = [r for r in candidates if r.state == "healthy"]
             # An ALB whose targets are all unhealthy routes to all of them ("fails open").
@@ -316,3 +332,26 @@ class ElbSimulator:
         for proxy in self.listeners.values():
             proxy.close()
         self.listeners.clear()
+
+
+def _pattern(value: str, *, ignore_case: bool) -> re.Pattern[str]:
+    """An ALB condition value: `*` matches any characters, `?` exactly one; nothing else is special."""
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value)
+    return re.compile(f"^{body}$", re.IGNORECASE if ignore_case else 0)
+
+
+def _rule_matches(conditions: list[dict[str, Any]], path: str, host: str) -> bool:
+    """True when every condition matches (path patterns are case-sensitive, host names are not)."""
+    for condition in conditions:
+        field = condition.get("Field")
+        if field == "path-pattern":
+            values = (condition.get("PathPatternConfig") or {}).get("Values") or condition.get("Values") or []
+            subject, ignore_case = path, False
+        elif field == "host-header":
+            values = (condition.get("HostHeaderConfig") or {}).get("Values") or condition.get("Values") or []
+            subject, ignore_case = host, True
+        else:
+            return False  # http-header, query-string, method and source-ip are not routed here
+        if not any(_pattern(str(v), ignore_case=ignore_case).match(subject) for v in values):
+            return False
+    return True
