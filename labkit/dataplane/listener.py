@@ -71,6 +71,8 @@ class Target:
     port: int
     #: The loopback URL of the `TaskServer` that stands for the target.
     url: str
+    #: The target group the target is registered in (requests are counted per target group).
+    target_group_arn: str = ""
 
 
 class ListenerProxy:
@@ -80,7 +82,8 @@ class ListenerProxy:
     checks is skipped from the next request on. `before_request()` runs first (from the serving
     threads, possibly several at once). `protocol` only sets `X-Forwarded-Proto`: the loopback
     port speaks plain HTTP either way. `idle_timeout` is how long a target may take to answer
-    (60 s on an ALB) before the client gets a 504.
+    (60 s on an ALB) before the client gets a 504. `on_forward(target)` is told of each request
+    forwarded to a target (how the sandbox counts requests for CloudWatch).
 
     Raises `ValueError` for a protocol other than HTTP or HTTPS and `PortInUseError` when `port`
     is taken.
@@ -94,6 +97,7 @@ class ListenerProxy:
         protocol: str = "HTTP",
         before_request: Callable[[], None] | None = None,
         idle_timeout: float = 60.0,
+        on_forward: Callable[[Target], None] | None = None,
     ) -> None:
         if protocol.upper() not in ("HTTP", "HTTPS"):
             raise ValueError(f"an Application Load Balancer listener is HTTP or HTTPS, not {protocol!r}")
@@ -101,6 +105,7 @@ class ListenerProxy:
         self.idle_timeout = idle_timeout
         self._healthy_targets = healthy_targets
         self._before_request = before_request
+        self._on_forward = on_forward
         self._turns = itertools.count()
         self._turns_lock = threading.Lock()
         self._server = serve_on_loopback(self._app, port, name=f"labkit-listener-{port or 'auto'}")
@@ -144,6 +149,11 @@ class ListenerProxy:
         if not is_loopback_url(target.url):
             _logger.error("refused to forward to target %s at %s: not loopback", target.target_id, target.url)
             return self._elb_error(502, start_response)
+        if self._on_forward is not None:
+            try:
+                self._on_forward(target)
+            except Exception:
+                _logger.exception("the listener on port %s could not count a request", self.port)
         try:
             status, headers, body = self._forward(environ, target)
         except TimeoutError:

@@ -26,8 +26,11 @@ from labkit.sandbox import clock as clocks
 from labkit.sandbox.clock import SandboxClock
 
 if TYPE_CHECKING:
+    from labkit.sandbox.simulator.alarms import AlarmSimulator
+    from labkit.sandbox.simulator.autoscaling import AutoScalingSimulator
     from labkit.sandbox.simulator.ecs import EcsSimulator
     from labkit.sandbox.simulator.elb import ElbSimulator
+    from labkit.sandbox.simulator.metrics import MetricsSimulator
 
 __all__ = ["FrozenClock", "Simulator", "simulator_for"]
 
@@ -74,6 +77,13 @@ class Simulator:
 
         self.ecs: EcsSimulator = EcsSimulator(self)
         self.elb: ElbSimulator = ElbSimulator(self)
+        from labkit.sandbox.simulator.alarms import AlarmSimulator
+        from labkit.sandbox.simulator.autoscaling import AutoScalingSimulator
+        from labkit.sandbox.simulator.metrics import MetricsSimulator
+
+        self.metrics: MetricsSimulator = MetricsSimulator(self)
+        self.alarms: AlarmSimulator = AlarmSimulator(self)
+        self.autoscaling: AutoScalingSimulator = AutoScalingSimulator(self)
         with _REGISTRY_LOCK:
             _REGISTRY[account_id] = self
 
