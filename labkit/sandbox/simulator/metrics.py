@@ -8,8 +8,8 @@ CloudWatch backend so `get_metric_statistics`, `get_metric_data` and `list_metri
   RUNNING tasks, each task capped at 100 % (a task cannot use more than it has). One sample per
   running task, so Average is the service average, Maximum the busiest task. A service with no
   running task publishes nothing (missing data), as on AWS.
-- `AWS/ApplicationELB` `RequestCount` (per `LoadBalancer`, and per `TargetGroup`+`LoadBalancer`)
-  and `RequestCountPerTarget` (per `TargetGroup`, and per `TargetGroup`+`LoadBalancer`): real
+- `AWS/ApplicationELB` `RequestCount` per `LoadBalancer` and `RequestCountPerTarget` per
+  `TargetGroup` (`targetgroup/name/id`, what target tracking watches): real
   requests forwarded by the sandbox's listeners plus the load model's request rate, Sum per
   minute; RequestCountPerTarget is the target group's requests divided by its healthy targets.
   As on AWS, nothing is published for a minute without requests.
@@ -441,17 +441,8 @@ class MetricsSimulator:
             targets = healthy.get(group_arn) or registered.get(group_arn) or 1
             group_dim = ("TargetGroup", target_group_dimension(group_arn))
             data.append(("AWS/ApplicationELB", "RequestCountPerTarget", [group_dim], _one(total / targets)))
+            # Only one dimension set per metric: moto's statistics match dimension subsets, not exact sets.
             for lb_arn, requests in row.items():
-                lb_dim = ("LoadBalancer", load_balancer_dimension(lb_arn))
-                data.append(
-                    (
-                        "AWS/ApplicationELB",
-                        "RequestCountPerTarget",
-                        [group_dim, lb_dim],
-                        _one(requests / targets),
-                    )
-                )
-                data.append(("AWS/ApplicationELB", "RequestCount", [group_dim, lb_dim], _one(requests)))
                 per_lb[lb_arn] = per_lb.get(lb_arn, 0.0) + requests
         for lb_arn, requests in per_lb.items():
             lb_dim = ("LoadBalancer", load_balancer_dimension(lb_arn))
