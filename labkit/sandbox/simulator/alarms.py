@@ -395,7 +395,11 @@ class AlarmSimulator:
             items = [i for i in items if i["Timestamp"] >= _aware(start)]
         if end is not None:
             items = [i for i in items if i["Timestamp"] <= _aware(end)]
-        items.sort(key=lambda i: i["Timestamp"], reverse=params.get("ScanBy") != "TimestampAscending")
+        # Items recorded at one instant keep the order they happened in.
+        order = {id(item): index for index, item in enumerate(items)}
+        items.sort(
+            key=lambda i: (i["Timestamp"], order[id(i)]), reverse=params.get("ScanBy") != "TimestampAscending"
+        )
         offset = int(params.get("NextToken") or 0)
         limit = int(params.get("MaxRecords") or 100)
         page = items[offset : offset + limit]
