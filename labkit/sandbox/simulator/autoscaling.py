@@ -549,6 +549,26 @@ def _install_cloudwatch() -> None:
 
         return handler
 
+    def get_filtered_metrics(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any, metric_name: str, namespace: str, dimensions: list[dict[str, str]]) -> Any:
+            if simulator_for(self.account_id) is None:
+                return original(self, metric_name, namespace, dimensions)
+            # ListMetrics lists each metric (namespace, name, dimension set) once; moto repeats
+            # metrics with two or more dimensions, comparing every datapoint with every metric.
+            seen: set[Any] = set()
+            unique = []
+            for datum in self.get_all_metrics():
+                if not datum.filter(namespace=namespace, name=metric_name, dimensions=dimensions):
+                    continue
+                key = (datum.namespace, datum.name, frozenset((d.name, d.value) for d in datum.dimensions))
+                if key not in seen:
+                    seen.add(key)
+                    unique.append(datum)
+            return unique
+
+        return handler
+
+    _wrap(CloudWatchBackend, "get_filtered_metrics", get_filtered_metrics)
     _wrap(CloudWatchBackend, "put_metric_alarm", put_metric_alarm)
     _wrap(CloudWatchBackend, "put_metric_data", put_metric_data)
     _wrap(CloudWatchBackend, "set_alarm_state", set_alarm_state)

@@ -261,7 +261,9 @@ class TestCooldownsAndBounds:
         )
         ins = sorted(a["StartTime"] for a in _activities(aas))
         assert len(ins) >= 2
-        assert all((later - earlier).total_seconds() >= 600 for earlier, later in zip(ins, ins[1:], strict=False))
+        assert all(
+            (later - earlier).total_seconds() >= 600 for earlier, later in zip(ins, ins[1:], strict=False)
+        )
 
     def test_capacity_stays_within_min_and_max(self, stack: Stack) -> None:
         """A load that needs 16 tasks gets MaxCapacity 3; no load leaves MinCapacity 2."""
