@@ -134,7 +134,10 @@ class Emulator:
                 unknown[0], f"unknown load setting {unknown[0]!r}; known: {', '.join(sorted(known))}"
             )
         with clocks.using(self.clock), self.simulator.lock:
-            self.simulator.catch_up()
+            # The load applies from now: what was due before happens under the old load. A manual
+            # clock that has not moved since the last catch-up has nothing to catch up on.
+            if self.simulator.caught_up_to != self.clock.now().timestamp():
+                self.simulator.catch_up()
             if not payload:
                 return self.simulator.metrics.describe()
             return self.simulator.metrics.set_load(**payload)

@@ -78,6 +78,10 @@ def _short(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%d/%m/%y %H:%M:%S")
 
 
+def _utc(epoch: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC)
+
+
 def _number(value: float) -> str:
     return repr(float(value))
 
@@ -114,16 +118,21 @@ class AlarmSimulator:
     def _evaluate_alarm(self, alarm: Any, at: int, now: dt.datetime) -> bool:
         self.evaluations += 1
         try:
+            result = self.evaluation(alarm, at, describe=False)
+            if result.state is None or result.state == alarm.state_value:
+                return False
             result = self.evaluation(alarm, at)
         except ValueError:
             return False
-        if result.state is None or result.state == alarm.state_value:
-            return False
+        assert result.state is not None
         self.set_state(alarm, result.state, result.reason, result.reason_data, now)
         return True
 
-    def evaluation(self, alarm: Any, at: int) -> Evaluation:
-        """Evaluate `alarm` for the periods that end at epoch second `at` (before it)."""
+    def evaluation(self, alarm: Any, at: int, *, describe: bool = True) -> Evaluation:
+        """Evaluate `alarm` for the periods that end at epoch second `at` (before it).
+
+        Without `describe`, the reason and its data are left empty (most evaluations change nothing).
+        """
         period = int(alarm.period or 60)
         n = int(alarm.evaluation_periods or 1)
         m = int(alarm.datapoints_to_alarm or n)
@@ -135,15 +144,20 @@ class AlarmSimulator:
             alarm.namespace, alarm.metric_name, [(d.name, d.value) for d in alarm.dimensions or []]
         )
         end = at - at % period if period >= 60 else at - at % 10
-        points: list[tuple[dt.datetime, Sample | None, float | None]] = []
+        points: list[tuple[int, Sample | None, float | None]] = []
+        found = 0
         for k in range(1, n + EXTRA_PERIODS + 1):
             start = end - k * period
             sample = self.sim.metrics.index.window(key, start, period, alarm.unit)
             value = sample.statistic(statistic) if sample is not None else None
-            points.append((dt.datetime.fromtimestamp(start, dt.UTC), sample, value))
+            points.append((start, sample, value))
+            if value is not None:
+                found += 1
+                if found >= n:
+                    break  # the most recent N real datapoints are all that is evaluated
         real = [p for p in points if p[2] is not None]
-        # (timestamp, value or None, breaching)
-        evaluated: list[tuple[dt.datetime, float | None, bool]] = []
+        # (epoch second, value or None, breaching)
+        evaluated: list[tuple[int, float | None, bool]] = []
         state: str | None
         if len(real) >= n:
             evaluated = [(t, v, breaches(operator, v, threshold)) for t, _, v in real[:n] if v is not None]
@@ -163,8 +177,10 @@ class AlarmSimulator:
             state = "INSUFFICIENT_DATA" if not real else ("ALARM" if breaching >= needed else "OK")
         else:  # ignore: only enough real datapoints move the alarm
             state = "ALARM" if breaching >= m else ("OK" if good >= n - m + 1 else None)
-        reason = self._reason(state, evaluated, n, m, operator, threshold, alarm.state_value)
         values = [v for _, v, _ in evaluated if v is not None]
+        if not describe:
+            return Evaluation(state, "", {}, values)
+        reason = self._reason(state, evaluated, n, m, operator, threshold, alarm.state_value)
         data: dict[str, Any] = {
             "version": "1.0",
             "queryDate": _stamp(dt.datetime.fromtimestamp(at, dt.UTC)),
@@ -180,7 +196,10 @@ class AlarmSimulator:
         data["recentDatapoints"] = [v for _, _, v in reversed(points[:n]) if v is not None]
         data["threshold"] = threshold
         data["evaluatedDatapoints"] = [
-            {"timestamp": _stamp(t), **({"sampleCount": s.count, "value": v} if s and v is not None else {})}
+            {
+                "timestamp": _stamp(_utc(t)),
+                **({"sampleCount": s.count, "value": v} if s and v is not None else {}),
+            }
             for t, s, v in points[:n]
         ]
         return Evaluation(state, reason, data, values)
@@ -188,7 +207,7 @@ class AlarmSimulator:
     def _reason(
         self,
         state: str | None,
-        evaluated: list[tuple[dt.datetime, float | None, bool]],
+        evaluated: list[tuple[int, float | None, bool]],
         n: int,
         m: int,
         operator: str,
@@ -200,7 +219,7 @@ class AlarmSimulator:
         phrase = _PHRASES.get(operator, operator)
         wanted = state == "ALARM"
         chosen = [e for e in evaluated if e[2] == wanted]
-        shown = ", ".join(f"{_number(v) if v is not None else 'null'} ({_short(t)})" for t, v, _ in chosen)
+        shown = ", ".join(f"{_number(v) if v is not None else 'null'} ({_short(_utc(t))})" for t, v, _ in chosen)
         verb = ("was" if len(chosen) == 1 else "were") + ("" if wanted else " not")
         if m == n:
             return (

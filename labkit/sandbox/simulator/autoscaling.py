@@ -156,7 +156,7 @@ class AutoScalingSimulator:
         current = self.capacity(policy.resource_id)
         if target is None or current is None:
             return "no scalable target"
-        values = self.sim.alarms.evaluation(alarm, int(self.sim.now().timestamp())).values
+        values = self.sim.alarms.evaluation(alarm, int(self.sim.now().timestamp()), describe=False).values
         cause = (
             f"monitor alarm {alarm.name} in state {alarm.state_value} triggered policy {policy.policy_name}"
         )

@@ -72,6 +72,10 @@ class Simulator:
         self._seq = itertools.count()
         self._now: dt.datetime | None = None
         self._closed = False
+        #: How many timeline actions have been performed (for benchmarks).
+        self.performed = 0
+        #: The clock instant (epoch seconds) of the last catch-up.
+        self.caught_up_to: float | None = None
         from labkit.sandbox.simulator.ecs import EcsSimulator
         from labkit.sandbox.simulator.elb import ElbSimulator
 
@@ -110,6 +114,7 @@ class Simulator:
                 return
             target = self.clock.now()
             limit = target.timestamp()
+            self.caught_up_to = limit
             self.elb.begin_round()
             try:
                 self._settle(target)
@@ -120,6 +125,7 @@ class Simulator:
                     while self._timeline and self._timeline[0].at == at:
                         due = heapq.heappop(self._timeline)
                         if not due.cancelled:
+                            self.performed += 1
                             self._run_at(instant, due.action)
                     self._settle(instant)
             finally:

@@ -141,6 +141,8 @@ class _Series:
     def window(self, start: int, seconds: int) -> Sample | None:
         """Everything from `start` for `seconds` seconds, merged (None when nothing fell there)."""
         step, buckets = (60, self.minutes) if start % 60 == 0 and seconds % 60 == 0 else (10, self.tens)
+        if seconds == step:
+            return buckets.get(start)  # one bucket: read as it is (callers do not change samples)
         merged: Sample | None = None
         for key in range(start, start + seconds, step):
             sample = buckets.get(key)
