@@ -444,3 +444,35 @@ def test_alarm_notifications_reach_an_sns_topic(stack: Stack) -> None:
     ]
     history = cw.describe_alarm_history(AlarmName="busy", HistoryItemType="Action")["AlarmHistoryItems"]
     assert [h["HistorySummary"] for h in history] == [f"Successfully executed action {topic}"]
+
+
+def test_a_customized_metric_drives_target_tracking(stack: Stack) -> None:
+    """A learner's own metric (put_metric_data) at twice the target doubles the service (once: the cooldown holds)."""
+    stack.create_service(desired=2, load_balanced=False)
+    aas = _register(stack, 1, 10)
+    aas.put_scaling_policy(
+        PolicyName="backlog", ServiceNamespace="ecs", ResourceId=RESOURCE, ScalableDimension=DIMENSION,
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 100.0,
+            "CustomizedMetricSpecification": {
+                "MetricName": "BacklogPerTask", "Namespace": "Lab", "Statistic": "Average",
+                "Dimensions": [{"Name": "Service", "Value": "web"}],
+            },
+            "ScaleOutCooldown": 900,
+        },
+    )  # fmt: skip
+    cw = stack.sandbox.client("cloudwatch")
+    for _ in range(3):
+        cw.put_metric_data(
+            Namespace="Lab",
+            MetricData=[
+                {
+                    "MetricName": "BacklogPerTask",
+                    "Value": 200,
+                    "Dimensions": [{"Name": "Service", "Value": "web"}],
+                }
+            ],
+        )
+        stack.sandbox.advance(60)
+    assert _desired(stack) == 4

@@ -70,3 +70,36 @@ def test_what_aws_refuses(expression: str, zone: str | None) -> None:
     """Malformed expressions and unknown time zones raise ScheduleError."""
     with pytest.raises(ScheduleError):
         parse_schedule(expression, zone)
+
+
+class TestStepArithmetic:
+    """Step adjustments and capacity changes as Application Auto Scaling computes them."""
+
+    STEPS = [
+        {"MetricIntervalUpperBound": -10, "ScalingAdjustment": -2},
+        {"MetricIntervalLowerBound": -10, "MetricIntervalUpperBound": 0, "ScalingAdjustment": -1},
+        {"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 10, "ScalingAdjustment": 1},
+        {"MetricIntervalLowerBound": 10, "ScalingAdjustment": 3},
+    ]
+
+    def test_bounds_are_inclusive_on_the_side_of_the_threshold_aws_says(self) -> None:
+        """Above the threshold the lower bound is inclusive; below it the upper bound is."""
+        from labkit.sandbox.simulator.autoscaling import choose_step
+
+        def pick(metric: float) -> int:
+            step = choose_step(self.STEPS, metric, 50.0)
+            assert step is not None
+            return int(step["ScalingAdjustment"])
+
+        assert [pick(m) for m in (50, 59.9, 60, 100, 49.9, 40.1, 40, 0)] == [1, 1, 3, 3, -1, -1, -2, -2]
+
+    def test_percent_change_rounds_toward_zero_but_moves_at_least_one(self) -> None:
+        """+25 % of 10 is +2; +5 % of 10 is +1 (0.5 rounds to 1); -25 % of 10 is -2; a minimum magnitude of 3 wins."""
+        from labkit.sandbox.simulator.autoscaling import adjusted
+
+        assert adjusted(10, "PercentChangeInCapacity", 25) == 12
+        assert adjusted(10, "PercentChangeInCapacity", 5) == 11
+        assert adjusted(10, "PercentChangeInCapacity", -25) == 8
+        assert adjusted(10, "PercentChangeInCapacity", 25, 3) == 13
+        assert adjusted(10, "ChangeInCapacity", -3) == 7
+        assert adjusted(10, "ExactCapacity", 4) == 4
