@@ -219,7 +219,9 @@ class AlarmSimulator:
         phrase = _PHRASES.get(operator, operator)
         wanted = state == "ALARM"
         chosen = [e for e in evaluated if e[2] == wanted]
-        shown = ", ".join(f"{_number(v) if v is not None else 'null'} ({_short(_utc(t))})" for t, v, _ in chosen)
+        shown = ", ".join(
+            f"{_number(v) if v is not None else 'null'} ({_short(_utc(t))})" for t, v, _ in chosen
+        )
         verb = ("was" if len(chosen) == 1 else "were") + ("" if wanted else " not")
         if m == n:
             return (

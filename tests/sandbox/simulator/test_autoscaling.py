@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import urllib.request
 import zoneinfo
@@ -261,9 +262,7 @@ class TestCooldownsAndBounds:
         )
         ins = sorted(a["StartTime"] for a in _activities(aas))
         assert len(ins) >= 2
-        assert all(
-            (later - earlier).total_seconds() >= 600 for earlier, later in zip(ins, ins[1:], strict=False)
-        )
+        assert all((later - earlier).total_seconds() >= 600 for earlier, later in itertools.pairwise(ins))
 
     def test_capacity_stays_within_min_and_max(self, stack: Stack) -> None:
         """A load that needs 16 tasks gets MaxCapacity 3; no load leaves MinCapacity 2."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import typing
 
 import pytest
 
@@ -75,7 +76,7 @@ def test_what_aws_refuses(expression: str, zone: str | None) -> None:
 class TestStepArithmetic:
     """Step adjustments and capacity changes as Application Auto Scaling computes them."""
 
-    STEPS = [
+    STEPS: typing.ClassVar[list[dict[str, float]]] = [
         {"MetricIntervalUpperBound": -10, "ScalingAdjustment": -2},
         {"MetricIntervalLowerBound": -10, "MetricIntervalUpperBound": 0, "ScalingAdjustment": -1},
         {"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 10, "ScalingAdjustment": 1},
