@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +94,9 @@ class AlarmSimulator:
         self.sim = sim
         self.history: list[dict[str, Any]] = []
         self.evaluations = 0
+        #: Called as listener(alarm, old_state, new_state, instant) on every state change (for
+        #: whoever routes CloudWatch's "Alarm State Change" events).
+        self.state_listeners: list[Callable[[Any, str, str, dt.datetime], None]] = []
 
     def _backend(self) -> Any | None:
         return self.sim.metrics._loaded("moto.cloudwatch.models", "cloudwatch_backends")
@@ -263,6 +267,8 @@ class AlarmSimulator:
             },
             now,
         )
+        for listener in list(self.state_listeners):
+            listener(alarm, old_state, state, now)
         if alarm.actions_enabled:
             for arn in self._actions_for(alarm, state):
                 self._run_action(alarm, arn, old_state, now)

@@ -475,3 +475,33 @@ def test_a_customized_metric_drives_target_tracking(stack: Stack) -> None:
         )
         stack.sandbox.advance(60)
     assert _desired(stack) == 4
+
+
+def test_times_follow_the_sandbox_clock_and_deregistering_cleans_up(stack: Stack) -> None:
+    """A day later, CreationTime is the sandbox's now; deregistering deletes the policy and its alarms."""
+    stack.create_service(desired=1, load_balanced=False)
+    stack.sandbox.advance(86400)
+    aas = _register(stack)
+    _tracking(aas, "ECSServiceAverageCPUUtilization", 50.0)
+    target = aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"][0]
+    assert abs((target["CreationTime"] - stack.sandbox.now()).total_seconds()) < 1
+    policy = aas.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"][0]
+    assert abs((policy["CreationTime"] - stack.sandbox.now()).total_seconds()) < 1
+    aas.deregister_scalable_target(ServiceNamespace="ecs", ResourceId=RESOURCE, ScalableDimension=DIMENSION)
+    assert aas.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"] == []
+    assert stack.sandbox.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
+
+
+def test_min_above_max_is_refused(stack: Stack) -> None:
+    """register_scalable_target with MinCapacity above MaxCapacity is a ValidationException."""
+    stack.create_service(desired=1, load_balanced=False)
+    aas = stack.sandbox.client("application-autoscaling")
+    with pytest.raises(ClientError) as caught:
+        aas.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId=RESOURCE,
+            ScalableDimension=DIMENSION,
+            MinCapacity=5,
+            MaxCapacity=2,
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
