@@ -393,6 +393,21 @@ class TestScheduledActions:
         stack.sandbox.advance(86400)
         assert len(_activities(aas)) == 2
 
+    def test_a_rate_action_fires_between_its_start_and_end_times(self, stack: Stack) -> None:
+        """rate(1 hour) from a StartTime 30 minutes ahead, ending 2.5 hours later, fires at +1.5 h and +2.5 h only."""
+        stack.create_service(desired=1, load_balanced=False)
+        aas = _register(stack, 1, 10)
+        start = stack.sandbox.now() + dt.timedelta(minutes=30)
+        aas.put_scheduled_action(
+            ServiceNamespace="ecs", ScheduledActionName="hourly", ResourceId=RESOURCE, ScalableDimension=DIMENSION,
+            Schedule="rate(1 hour)", StartTime=start, EndTime=start + dt.timedelta(hours=2, minutes=30),
+            ScalableTargetAction={"MinCapacity": 2},
+        )  # fmt: skip
+        stack.sandbox.advance(3600 * 6)
+        fired = sorted(a["StartTime"] for a in _activities(aas) if a["Description"].startswith("Setting min"))
+        assert [round((t - start).total_seconds()) for t in fired] == [3600, 7200]
+        assert _desired(stack) == 2
+
     def test_a_bad_schedule_is_refused(self, stack: Stack) -> None:
         """A cron with both day fields set, or an unknown time zone, is a ValidationException."""
         stack.create_service(desired=1, load_balanced=False)
