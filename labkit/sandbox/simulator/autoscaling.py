@@ -160,6 +160,12 @@ class AutoScalingSimulator:
         cause = (
             f"monitor alarm {alarm.name} in state {alarm.state_value} triggered policy {policy.policy_name}"
         )
+        bounded = self._bounds(target, current)
+        if bounded != current:
+            # A capacity changed out of band to outside min..max is brought back first (AWS does so
+            # whenever a policy is invoked).
+            self._set_capacity(target, bounded, cause)
+            current = bounded
         if policy.policy_type == "TargetTrackingScaling":
             return self._target_tracking(policy, target, alarm, values, current, cause) or "no change"
         if policy.policy_type == "StepScaling":
@@ -367,6 +373,20 @@ class AutoScalingSimulator:
         if offset + limit < len(rows):
             result["NextToken"] = str(offset + limit)
         return result
+
+    def target_registered(self, target: Any) -> None:
+        """RegisterScalableTarget brings the current capacity inside the target's min..max."""
+        current = self.capacity(target.resource_id)
+        if current is None:
+            return  # a resource that is not active keeps its capacity
+        bounded = self._bounds(target, current)
+        if bounded != current:
+            self._set_capacity(
+                target,
+                bounded,
+                f"scalable target registered with min capacity {target.min_capacity} and max capacity "
+                f"{target.max_capacity}",
+            )
 
     def target_deregistered(self, namespace: str, resource_id: str, dimension: str) -> None:
         """Deregistering a scalable target deletes its policies (and their alarms) and scheduled actions."""
@@ -699,9 +719,12 @@ def _install_application_autoscaling() -> None:
                     )
                 if low is not None and high is not None and int(low) > int(high):
                     raise AWSValidationException("Minimum capacity cannot be greater than maximum capacity")
-            return original(
+            target = original(
                 self, namespace, r_id, dimension, min_capacity, max_capacity, role_arn, suspended_state
             )
+            if sim is not None:
+                sim.perform(functools.partial(sim.autoscaling.target_registered, target))
+            return target
 
         return handler
 

@@ -397,7 +397,7 @@ class TestScheduledActions:
         """rate(1 hour) from a StartTime 30 minutes ahead, ending 2.5 hours later, fires at +1.5 h and +2.5 h only."""
         stack.create_service(desired=1, load_balanced=False)
         aas = _register(stack, 1, 10)
-        start = stack.sandbox.now() + dt.timedelta(minutes=30)
+        start = (stack.sandbox.now() + dt.timedelta(minutes=30)).replace(microsecond=0)
         aas.put_scheduled_action(
             ServiceNamespace="ecs", ScheduledActionName="hourly", ResourceId=RESOURCE, ScalableDimension=DIMENSION,
             Schedule="rate(1 hour)", StartTime=start, EndTime=start + dt.timedelta(hours=2, minutes=30),
@@ -520,3 +520,13 @@ def test_min_above_max_is_refused(stack: Stack) -> None:
             MaxCapacity=2,
         )
     assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_registering_brings_the_count_inside_min_and_max(stack: Stack) -> None:
+    """A service at 1 task registered with min 3 is set to 3 at once, as RegisterScalableTarget does on AWS."""
+    stack.create_service(desired=1, load_balanced=False)
+    aas = _register(stack, 3, 6)
+    assert _desired(stack) == 3
+    assert _activities(aas)[0]["Description"] == "Setting desired count to 3."
+    stack.sandbox.advance(60)
+    assert stack.service()["runningCount"] == 3
