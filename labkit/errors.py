@@ -13,6 +13,8 @@ __all__ = [
     "ConfigError",
     "EndpointRefusedError",
     "LabkitError",
+    "LoadError",
+    "LoadNotAvailableError",
     "PortInUseError",
     "SandboxAlreadyRunningError",
     "SandboxNotRunningError",
@@ -126,4 +128,26 @@ class ClockNotAvailableError(LabkitError):
 
     def __init__(self, mode: str) -> None:
         super().__init__(f"a sandbox in mode {mode!r} has no emulated clock to advance")
+        self.mode = mode
+
+
+class LoadError(LabkitError):
+    """A sandbox's load model was given something it cannot apply (an unknown service, a negative rate)."""
+
+    exit_code = 2
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"cannot set the load: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class LoadNotAvailableError(LabkitError):
+    """Load cannot be set on this sandbox: in a real account it comes from real traffic."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(
+            f"a sandbox in mode {mode!r} has no load model: load on a real account comes from real "
+            "traffic (send requests to the load balancer, messages to the queue)"
+        )
         self.mode = mode

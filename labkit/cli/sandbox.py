@@ -124,3 +124,57 @@ def reset() -> None:
 
     reset_server()
     click.echo("sandbox reset: the account is empty")
+
+
+@sandbox.command()
+@click.option("--cluster", default=None, help="Cluster of the service (default: default).")
+@click.option("--service", default=None, help="Service to put CPU and memory demand on.")
+@click.option(
+    "--cpu",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="CPU units the service needs in all (1024 = 1 vCPU).",
+)
+@click.option("--memory", type=click.FloatRange(min=0), default=None, help="MiB the service needs in all.")
+@click.option("--target-group", default=None, help="Target group (name or ARN) to send requests to.")
+@click.option(
+    "--requests-per-second",
+    "--rps",
+    "rps",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Requests per second.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the load model as JSON.")
+def load(
+    cluster: str | None,
+    service: str | None,
+    cpu: float | None,
+    memory: float | None,
+    target_group: str | None,
+    rps: float | None,
+    as_json: bool,
+) -> None:
+    """Put load on a service or a target group of the sandbox server (no option: show the load)."""
+    from labkit.sandbox.server import load_server
+
+    given = {
+        "cluster": cluster,
+        "service": service,
+        "cpu": cpu,
+        "memory": memory,
+        "target_group": target_group,
+        "requests_per_second": rps,
+    }
+    model = load_server({k: v for k, v in given.items() if v is not None})
+    if as_json:
+        click.echo(json.dumps(model, indent=2))
+        return
+    if not model["services"] and not model["target_groups"]:
+        click.echo("no load set: tasks are idle")
+    for row in model["services"]:
+        click.echo(
+            f"service {row['cluster']}/{row['service']}: cpu {row['cpu']:g} units, memory {row['memory']:g} MiB"
+        )
+    for row in model["target_groups"]:
+        click.echo(f"target group {row['name']}: {row['requests_per_second']:g} requests per second")

@@ -71,6 +71,8 @@ class Target:
     port: int
     #: The loopback URL of the `TaskServer` that stands for the target.
     url: str
+    #: The target group the target is registered in (requests are counted per target group).
+    target_group_arn: str = ""
 
 
 class ListenerProxy:
@@ -82,6 +84,8 @@ class ListenerProxy:
     port speaks plain HTTP either way. `idle_timeout` is how long a target may take to answer
     (60 s on an ALB) before the client gets a 504. With `route`, the targets are asked per request
     as `route(host, path)` instead (listener rules choose the target group by path and host).
+    (60 s on an ALB) before the client gets a 504. `on_forward(target)` is told of each request
+    forwarded to a target (how the sandbox counts requests for CloudWatch).
 
     Raises `ValueError` for a protocol other than HTTP or HTTPS and `PortInUseError` when `port`
     is taken.
@@ -96,6 +100,7 @@ class ListenerProxy:
         before_request: Callable[[], None] | None = None,
         idle_timeout: float = 60.0,
         route: Callable[[str, str], Sequence[Target]] | None = None,
+        on_forward: Callable[[Target], None] | None = None,
     ) -> None:
         if protocol.upper() not in ("HTTP", "HTTPS"):
             raise ValueError(f"an Application Load Balancer listener is HTTP or HTTPS, not {protocol!r}")
@@ -104,6 +109,7 @@ class ListenerProxy:
         self._healthy_targets = healthy_targets
         self._route = route
         self._before_request = before_request
+        self._on_forward = on_forward
         self._turns = itertools.count()
         self._turns_lock = threading.Lock()
         self._server = serve_on_loopback(self._app, port, name=f"labkit-listener-{port or 'auto'}")
@@ -152,6 +158,11 @@ class ListenerProxy:
         if not is_loopback_url(target.url):
             _logger.error("refused to forward to target %s at %s: not loopback", target.target_id, target.url)
             return self._elb_error(502, start_response)
+        if self._on_forward is not None:
+            try:
+                self._on_forward(target)
+            except Exception:
+                _logger.exception("the listener on port %s could not count a request", self.port)
         try:
             status, headers, body = self._forward(environ, target)
         except TimeoutError:

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import boto3
 import botocore.session
 
-from labkit.errors import LabkitError
+from labkit.errors import LabkitError, LoadNotAvailableError
 from labkit.sandbox.guards import (
     FAKE_ACCESS_KEY_ID,
     FAKE_SECRET_ACCESS_KEY,
@@ -91,6 +91,28 @@ class Sandbox(abc.ABC):
     def close(self) -> None:
         """Release what the sandbox holds; safe to call twice."""
 
+    def set_load(
+        self,
+        *,
+        cluster: str | None = None,
+        service: str | None = None,
+        cpu: float | None = None,
+        memory: float | None = None,
+        target_group: str | None = None,
+        requests_per_second: float | None = None,
+    ) -> dict[str, Any]:
+        """Put load on a service (`cpu` CPU units, `memory` MiB in all) or a target group; return the load model.
+
+        The service's RUNNING tasks share the demand, which CloudWatch's metrics show each minute.
+        Raises `LoadError` for an unknown service or target group, `LoadNotAvailableError` in a real
+        account (there, load comes from real traffic).
+        """
+        raise LoadNotAvailableError(self.mode)
+
+    def load(self) -> dict[str, Any]:
+        """The load model and the requests counted per target; raises `LoadNotAvailableError` for a real account."""
+        raise LoadNotAvailableError(self.mode)
+
     def describe(self) -> dict[str, Any]:
         """Return what a report may show about this sandbox (never a secret)."""
         return {
@@ -162,6 +184,33 @@ class EmulatedSandbox(Sandbox):
             if row["load_balancer_arn"] == load_balancer_arn and int(row["port"]) == port:
                 return str(row["url"])
         raise LabkitError(f"load balancer {load_balancer_arn} has no listener on port {port}")
+
+    def _load(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a load model change (empty: none) to the emulator; return the model."""
+        raise LoadNotAvailableError(self.mode)
+
+    def set_load(
+        self,
+        *,
+        cluster: str | None = None,
+        service: str | None = None,
+        cpu: float | None = None,
+        memory: float | None = None,
+        target_group: str | None = None,
+        requests_per_second: float | None = None,
+    ) -> dict[str, Any]:
+        given = {
+            "cluster": cluster,
+            "service": service,
+            "cpu": cpu,
+            "memory": memory,
+            "target_group": target_group,
+            "requests_per_second": requests_per_second,
+        }
+        return self._load({k: v for k, v in given.items() if v is not None})
+
+    def load(self) -> dict[str, Any]:
+        return self._load({})
 
     def exports(self) -> dict[str, str | None]:
         """Environment for other processes (AWS CLI, boto3) to reach this sandbox; None means unset."""

@@ -70,6 +70,9 @@ class EmbeddedSandbox(EmulatedSandbox):
     def listeners(self) -> list[dict[str, Any]]:
         return self.emulator.listeners()
 
+    def _load(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.emulator.set_load(payload)
+
     def close(self) -> None:
         if self._closed:
             return

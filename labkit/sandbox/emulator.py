@@ -121,6 +121,27 @@ class Emulator:
             self.simulator.catch_up()
             return self.simulator.elb.listener_urls()
 
+    def set_load(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Apply a load model change (see `Sandbox.set_load`); raises `LoadError`. Empty: just read it."""
+        from labkit.errors import LoadError
+
+        if self.simulator is None:
+            raise LoadError("sandbox", "this emulator runs no simulator")
+        known = {"cluster", "service", "cpu", "memory", "target_group", "requests_per_second"}
+        unknown = sorted(set(payload) - known)
+        if unknown:
+            raise LoadError(
+                unknown[0], f"unknown load setting {unknown[0]!r}; known: {', '.join(sorted(known))}"
+            )
+        with clocks.using(self.clock), self.simulator.lock:
+            # The load applies from now: what was due before happens under the old load. A manual
+            # clock that has not moved since the last catch-up has nothing to catch up on.
+            if self.simulator.caught_up_to != self.clock.now().timestamp():
+                self.simulator.catch_up()
+            if not payload:
+                return self.simulator.metrics.describe()
+            return self.simulator.metrics.set_load(**payload)
+
     def close(self) -> None:
         """Stop the simulator (its task servers and listener ports) and forget the account."""
         if self.simulator is not None:
@@ -224,6 +245,13 @@ class Emulator:
             return _json(start_response, 200, self.clock.describe())
         if route == "/listeners" and method == "GET":
             return _json(start_response, 200, {"listeners": self.listeners()})
+        if route == "/load" and method in ("GET", "POST"):
+            from labkit.errors import LoadError
+
+            try:
+                return _json(start_response, 200, self.set_load(payload if method == "POST" else {}))
+            except LoadError as exc:
+                return _json(start_response, 400, {"error": exc.message, "field": exc.field})
         if route == "/reset" and method == "POST":
             return _json(start_response, 200, {"reset": True, "backends_removed": self.reset()})
         if route == "/shutdown" and method == "POST" and self._on_shutdown is not None:

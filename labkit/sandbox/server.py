@@ -38,6 +38,7 @@ __all__ = [
     "ServerInfo",
     "ServerSandbox",
     "advance_server",
+    "load_server",
     "reset_server",
     "running_server",
     "server_exports",
@@ -241,6 +242,28 @@ def server_listeners(path: Path | None = None) -> list[dict[str, Any]]:
     return listeners
 
 
+def _send_load(control: ControlClient, payload: dict[str, Any]) -> dict[str, Any]:
+    from labkit.errors import LoadError
+
+    try:
+        return control.request("POST" if payload else "GET", "/load", payload or None)
+    except LabkitError as exc:
+        cause = exc.__cause__
+        if getattr(cause, "code", None) == 400:
+            try:
+                answer = json.loads(exc.message.split("): ", 1)[-1])
+                problem, field = str(answer["error"]), str(answer.get("field", "load"))
+            except (ValueError, KeyError, TypeError):
+                problem, field = exc.message, "load"
+            raise LoadError(field, problem.removeprefix("cannot set the load: ")) from None
+        raise
+
+
+def load_server(payload: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
+    """Change (or, with an empty payload, read) the running server's load model; raises `LoadError`."""
+    return _send_load(_require_server(path).control(), payload)
+
+
 def reset_server(path: Path | None = None) -> dict[str, Any]:
     """Forget everything in the running server's account."""
     return _require_server(path).control().reset()
@@ -308,6 +331,9 @@ class ServerSandbox(EmulatedSandbox):
     def listeners(self) -> list[dict[str, Any]]:
         listeners: list[dict[str, Any]] = self._control.request("GET", "/listeners")["listeners"]
         return listeners
+
+    def _load(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return _send_load(self._control, payload)
 
     def close(self) -> None:
         if self._closed:

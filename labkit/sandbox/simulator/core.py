@@ -26,8 +26,11 @@ from labkit.sandbox import clock as clocks
 from labkit.sandbox.clock import SandboxClock
 
 if TYPE_CHECKING:
+    from labkit.sandbox.simulator.alarms import AlarmSimulator
+    from labkit.sandbox.simulator.autoscaling import AutoScalingSimulator
     from labkit.sandbox.simulator.ecs import EcsSimulator
     from labkit.sandbox.simulator.elb import ElbSimulator
+    from labkit.sandbox.simulator.metrics import MetricsSimulator
 
 __all__ = ["FrozenClock", "Simulator", "simulator_for"]
 
@@ -69,11 +72,22 @@ class Simulator:
         self._seq = itertools.count()
         self._now: dt.datetime | None = None
         self._closed = False
+        #: How many timeline actions have been performed (for benchmarks).
+        self.performed = 0
+        #: The clock instant (epoch seconds) of the last catch-up.
+        self.caught_up_to: float | None = None
         from labkit.sandbox.simulator.ecs import EcsSimulator
         from labkit.sandbox.simulator.elb import ElbSimulator
 
         self.ecs: EcsSimulator = EcsSimulator(self)
         self.elb: ElbSimulator = ElbSimulator(self)
+        from labkit.sandbox.simulator.alarms import AlarmSimulator
+        from labkit.sandbox.simulator.autoscaling import AutoScalingSimulator
+        from labkit.sandbox.simulator.metrics import MetricsSimulator
+
+        self.metrics: MetricsSimulator = MetricsSimulator(self)
+        self.alarms: AlarmSimulator = AlarmSimulator(self)
+        self.autoscaling: AutoScalingSimulator = AutoScalingSimulator(self)
         with _REGISTRY_LOCK:
             _REGISTRY[account_id] = self
 
@@ -100,6 +114,7 @@ class Simulator:
                 return
             target = self.clock.now()
             limit = target.timestamp()
+            self.caught_up_to = limit
             self.elb.begin_round()
             try:
                 self._settle(target)
@@ -110,6 +125,7 @@ class Simulator:
                     while self._timeline and self._timeline[0].at == at:
                         due = heapq.heappop(self._timeline)
                         if not due.cancelled:
+                            self.performed += 1
                             self._run_at(instant, due.action)
                     self._settle(instant)
             finally:

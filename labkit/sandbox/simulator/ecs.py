@@ -66,6 +66,8 @@ class TaskRuntime:
     requirements: TaskRequirements | None = None
     became_healthy: bool = False
     counted_failed: bool = False
+    #: The last status the simulator set (moto's `last_status` goes through its state manager: slow).
+    state: str = ""
 
     @property
     def arn(self) -> str:
@@ -73,7 +75,7 @@ class TaskRuntime:
 
     @property
     def status(self) -> str:
-        return str(self.task.last_status)
+        return self.state or str(self.task.last_status)
 
     @property
     def desired(self) -> str:
@@ -118,6 +120,9 @@ class EcsSimulator:
         self.sim = sim
         self.timings = {k: dict(v) for k, v in DEFAULT_TIMINGS.items()}
         self.tasks: dict[str, TaskRuntime] = {}
+        # Each service's tasks whose desired status may still be RUNNING (the scheduler reads these
+        # many times per step; scanning every task ever started made a day of scaling slow).
+        self._service_tasks: dict[str, list[TaskRuntime]] = {}
         self.services: dict[str, ServiceRuntime] = {}
         self._used_ips: dict[str, set[str]] = {}
         self._subnet_turn: dict[str, int] = {}
@@ -219,6 +224,8 @@ class EcsSimulator:
         self._describe_new_task(runtime, task_definition, now)
         self.backend.tasks.setdefault(cluster.name, {})[runtime.arn] = task
         self.tasks[runtime.arn] = runtime
+        if service_key is not None:
+            self._service_tasks.setdefault(service_key, []).append(runtime)
         self._enter(runtime, "PROVISIONING")
         return runtime
 
@@ -337,6 +344,7 @@ class EcsSimulator:
         task = runtime.task
         now = self.sim.now()
         task.last_status = status
+        runtime.state = status
         task.version += 1
         timing = self.timings.get(runtime.launch_type, self.timings["FARGATE"])
         if status == "PROVISIONING":
@@ -609,13 +617,9 @@ class EcsSimulator:
     def _tasks_of(
         self, runtime: ServiceRuntime, deployment: DeploymentRuntime | None = None
     ) -> list[TaskRuntime]:
-        return [
-            t
-            for t in self.tasks.values()
-            if t.service_key == runtime.key
-            and t.desired == "RUNNING"
-            and (deployment is None or t.deployment_id == deployment.id)
-        ]
+        live = [t for t in self._service_tasks.get(runtime.key, []) if t.desired == "RUNNING"]
+        self._service_tasks[runtime.key] = live
+        return [t for t in live if deployment is None or t.deployment_id == deployment.id]
 
     def _count(
         self, runtime: ServiceRuntime, states: Iterable[str], deployment: DeploymentRuntime | None = None

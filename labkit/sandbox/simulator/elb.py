@@ -243,6 +243,7 @@ class ElbSimulator:
             before_request=self.sim.catch_up,
             protocol=str(listener.protocol or "HTTP"),
             route=lambda host, path: self.healthy_targets(arn, path=path, host=host),
+            on_forward=functools.partial(self.sim.metrics.request_forwarded, arn),
         )
 
     def listener_deleted(self, listener_arn: str) -> None:
@@ -303,7 +304,14 @@ class ElbSimulator:
             for record in sorted(chosen, key=lambda r: r.registered_at):
                 url = self._target_url(record.key)
                 if url is not None:
-                    targets.append(Target(target_id=record.key[1], port=record.key[2], url=url))
+                    targets.append(
+                        Target(
+                            target_id=record.key[1],
+                            port=record.key[2],
+                            url=url,
+                            target_group_arn=record.key[0],
+                        )
+                    )
             return targets
 
     def listener_urls(self) -> list[dict[str, Any]]:
