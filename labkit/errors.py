@@ -11,6 +11,7 @@ __all__ = [
     "AccountNotAllowedError",
     "ClockNotAvailableError",
     "ConfigError",
+    "OutboxNotAvailableError",
     "EndpointRefusedError",
     "LabkitError",
     "PortInUseError",
@@ -126,4 +127,15 @@ class ClockNotAvailableError(LabkitError):
 
     def __init__(self, mode: str) -> None:
         super().__init__(f"a sandbox in mode {mode!r} has no emulated clock to advance")
+        self.mode = mode
+
+
+class OutboxNotAvailableError(LabkitError):
+    """A sandbox that sends real e-mail (a real account) has no outbox to read."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(
+            f"a {mode} sandbox has no outbox: SNS e-mail goes to real inboxes there; "
+            "read the message in the subscribed mailbox instead"
+        )
         self.mode = mode

@@ -70,6 +70,9 @@ class EmbeddedSandbox(EmulatedSandbox):
     def listeners(self) -> list[dict[str, Any]]:
         return self.emulator.listeners()
 
+    def outbox(self, topic_arn: str | None = None, *, endpoint: str | None = None) -> list[dict[str, str]]:
+        return self.emulator.outbox(topic_arn, endpoint)
+
     def close(self) -> None:
         if self._closed:
             return

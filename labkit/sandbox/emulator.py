@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -120,6 +121,14 @@ class Emulator:
         with self.simulator.lock:
             self.simulator.catch_up()
             return self.simulator.elb.listener_urls()
+
+    def outbox(self, topic_arn: str | None = None, endpoint: str | None = None) -> list[dict[str, str]]:
+        """What this sandbox's SNS e-mail subscriptions received (after catching up with the clock)."""
+        if self.simulator is None:
+            return []
+        with clocks.using(self.clock), self.simulator.lock:
+            self.simulator.catch_up()
+            return [m.to_dict() for m in self.simulator.sns.outbox(topic_arn, endpoint)]
 
     def close(self) -> None:
         """Stop the simulator (its task servers and listener ports) and forget the account."""
@@ -224,6 +233,10 @@ class Emulator:
             return _json(start_response, 200, self.clock.describe())
         if route == "/listeners" and method == "GET":
             return _json(start_response, 200, {"listeners": self.listeners()})
+        if route == "/outbox" and method == "GET":
+            query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")))
+            topic, endpoint = (query.get(k, [None])[0] for k in ("topic_arn", "endpoint"))
+            return _json(start_response, 200, {"messages": self.outbox(topic, endpoint)})
         if route == "/reset" and method == "POST":
             return _json(start_response, 200, {"reset": True, "backends_removed": self.reset()})
         if route == "/shutdown" and method == "POST" and self._on_shutdown is not None:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -308,6 +309,15 @@ class ServerSandbox(EmulatedSandbox):
     def listeners(self) -> list[dict[str, Any]]:
         listeners: list[dict[str, Any]] = self._control.request("GET", "/listeners")["listeners"]
         return listeners
+
+    def outbox(self, topic_arn: str | None = None, *, endpoint: str | None = None) -> list[dict[str, str]]:
+        query = urllib.parse.urlencode(
+            {k: v for k, v in (("topic_arn", topic_arn), ("endpoint", endpoint)) if v}
+        )
+        messages: list[dict[str, str]] = self._control.request(
+            "GET", "/outbox" + (f"?{query}" if query else "")
+        )["messages"]
+        return messages
 
     def close(self) -> None:
         if self._closed:

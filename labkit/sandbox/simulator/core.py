@@ -28,6 +28,9 @@ from labkit.sandbox.clock import SandboxClock
 if TYPE_CHECKING:
     from labkit.sandbox.simulator.ecs import EcsSimulator
     from labkit.sandbox.simulator.elb import ElbSimulator
+    from labkit.sandbox.simulator.events import EventsSimulator
+    from labkit.sandbox.simulator.sns import SnsSimulator
+    from labkit.sandbox.simulator.workloads import WorkloadRunner
 
 __all__ = ["FrozenClock", "Simulator", "simulator_for"]
 
@@ -74,6 +77,13 @@ class Simulator:
 
         self.ecs: EcsSimulator = EcsSimulator(self)
         self.elb: ElbSimulator = ElbSimulator(self)
+        from labkit.sandbox.simulator.events import EventsSimulator
+        from labkit.sandbox.simulator.sns import SnsSimulator
+        from labkit.sandbox.simulator.workloads import WorkloadRunner
+
+        self.events: EventsSimulator = EventsSimulator(self)
+        self.sns: SnsSimulator = SnsSimulator(self)
+        self.workloads: WorkloadRunner = WorkloadRunner(self)
         with _REGISTRY_LOCK:
             _REGISTRY[account_id] = self
 
@@ -145,6 +155,7 @@ class Simulator:
             self._closed = True
             self.ecs.close()
             self.elb.close()
+            self.workloads.close()
             self._timeline.clear()
         with _REGISTRY_LOCK:
             if _REGISTRY.get(self.account_id) is self:
