@@ -63,7 +63,7 @@ class RateSchedule:
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-_MONTHS = {name: i for i, name in enumerate(calendar.month_abbr) if name}
+_MONTHS = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
 _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 
 
@@ -84,7 +84,8 @@ def _values(text: str, low: int, high: int, names: dict[str, int] | None = None)
 
     for item in text.split(","):
         step = 1
-        if "/" in item:
+        stepped = "/" in item
+        if stepped:
             item, step_text = item.split("/", 1)
             if not step_text.isdigit() or int(step_text) < 1:
                 raise ValueError(INVALID_SCHEDULE)
@@ -96,7 +97,7 @@ def _values(text: str, low: int, high: int, names: dict[str, int] | None = None)
             start, end = number(a), number(b)
         else:
             start = number(item)
-            end = high if step > 1 or "/" in text else start
+            end = high if stepped else start
         if start > end:
             raise ValueError(INVALID_SCHEDULE)
         result.update(range(start, end + 1, step))

@@ -304,6 +304,18 @@ class WorkloadRunner:
 
     def task_running(self, runtime: TaskRuntime) -> None:
         """Start a process for each container whose image has a workload."""
+        try:
+            self._start_workloads(runtime)
+        except Exception as exc:  # noqa: BLE001 - a fault of labkit's must not break every later request
+            log.exception("the workloads of task %s could not start", runtime.arn)
+            self.sim.ecs.stop(
+                runtime,
+                f"CannotStartContainerError: the sandbox could not start the workload ({exc})",
+                stop_code="TaskFailedToStart",
+                failed=True,
+            )
+
+    def _start_workloads(self, runtime: TaskRuntime) -> None:
         definition = self.sim.ecs.backend.describe_task_definition(runtime.task.task_definition_arn)
         overrides = runtime.task.overrides or {}
         by_name = {o.get("name"): o for o in overrides.get("containerOverrides") or []}
@@ -329,7 +341,7 @@ class WorkloadRunner:
             process = TaskProcess(
                 self, runtime, str(container.get("name")), bool(container.get("essential", True)), workload
             )
-            role = overrides.get("taskRoleArn") or definition.task_role_arn
+            role = overrides.get("taskRoleArn") or getattr(definition, "task_role_arn", None)
             if role:
                 process.credentials = self._issue(str(role), runtime.arn)
             context = WorkloadContext(
@@ -596,18 +608,18 @@ class WorkloadRunner:
 
 def _denied(service: str, message: str) -> Exception:
     """AWS's access-denied error as each service words it."""
-    from moto.core.exceptions import JsonRESTError, RESTError
+    from moto.core import exceptions as moto_exceptions
 
     if service == "s3":
         from moto.s3.exceptions import S3ClientError
 
         return S3ClientError("AccessDenied", message)
     if service == "sns":
-        error = RESTError("AuthorizationError", message)
-        error.code = 403
+        # SNS answers in the query protocol's XML, with its own code.
+        error: Exception = moto_exceptions._RESTError("AuthorizationError", message)
+        error.code = 403  # type: ignore[attr-defined]
         return error
+    json_error = moto_exceptions.JsonRESTError("AccessDenied" if service == "sqs" else "AccessDeniedException", message)
     if service == "sqs":
-        error = JsonRESTError("AccessDenied", message)
-        error.code = 403
-        return error
-    return JsonRESTError("AccessDeniedException", message)
+        json_error.code = 403
+    return json_error
