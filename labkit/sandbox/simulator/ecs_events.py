@@ -35,7 +35,7 @@ def _iso(value: Any) -> str | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return str(value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]) + "Z"
 
 
 def task_state_detail(sim: Simulator, runtime: TaskRuntime) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import calendar
 import copy
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -282,7 +283,7 @@ def matches_pattern(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
 
 def _json_path(document: Any, path: str) -> tuple[bool, Any]:
     """Evaluate the JSON path subset EventBridge supports; return (found, value)."""
-    from jsonpath_ng.ext import parse
+    from jsonpath_ng.ext import parse  # type: ignore[import-untyped]
 
     if path.strip() == "$":
         return True, document
@@ -484,8 +485,16 @@ class EventsSimulator:
             time=time,
             event_id=event_id,
         )
-        self.sim.after(0, lambda: self.route(event, bus), f"event:{detail_type}")
+        if self._has_rules(bus):
+            self.sim.after(0, functools.partial(self._route_later, event, bus), f"event:{detail_type}")
         return event
+
+    def _has_rules(self, bus: str) -> bool:
+        event_bus = self.backend.event_buses.get(bus)
+        return bool(event_bus is not None and event_bus.rules)
+
+    def _route_later(self, event: dict[str, Any], bus: str) -> None:
+        self.route(event, bus)
 
     def route(self, event: dict[str, Any], bus: str = "default") -> int:
         """Deliver an event to every enabled rule of `bus` whose pattern matches; return how many matched."""
@@ -495,7 +504,9 @@ class EventsSimulator:
         matched = 0
         now = self.sim.now()
         for rule in list(event_bus.rules.values()):
-            if rule.state != "ENABLED" or rule.scheduled_expression and not rule.event_pattern.get_pattern():
+            if rule.state != "ENABLED" or (
+                rule.scheduled_expression and not rule.event_pattern.get_pattern()
+            ):
                 continue
             if not matches_pattern(rule.event_pattern.get_pattern(), event):
                 continue
@@ -509,7 +520,7 @@ class EventsSimulator:
                 payload = target_input(target, event, rule, now)
                 self._deliver(rule, target, payload, event)
                 self.delivered.append({"rule": rule.name, "target": target["Id"], "input": payload})
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure is a failed invocation
                 # EventBridge retries and then counts a failed invocation; the event's source never sees it.
                 log.info("delivery of %s to %s failed: %s", event.get("id"), target.get("Arn"), exc)
                 self.failed_invocations.append(

@@ -170,7 +170,7 @@ class TaskProcess:
                 self.credentials.secret_access_key,
                 self.credentials.session_token,
             )
-        core.register("before-send", self._send, unique_id="labkit-task-transport")
+        core.register("before-send", self._send, unique_id="labkit-task-transport")  # type: ignore[arg-type]
         return core.create_client(
             service, region_name=sim.region, endpoint_url="http://127.0.0.1", config=sandbox_client_config()
         )
@@ -222,7 +222,7 @@ class TaskProcess:
             self._to_sim.put(("exit", (int(code or 0), None)))
         except _Killed:
             return
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a workload's own error is its exit code 1
             reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, WorkloadError) else str(exc)
             self.context.log(f"error: {reason}")
             self._to_sim.put(("exit", (1, reason[:255])))
@@ -306,7 +306,7 @@ class WorkloadRunner:
         """Start a process for each container whose image has a workload."""
         try:
             self._start_workloads(runtime)
-        except Exception as exc:  # noqa: BLE001 - a fault of labkit's must not break every later request
+        except Exception as exc:
             log.exception("the workloads of task %s could not start", runtime.arn)
             self.sim.ecs.stop(
                 runtime,
@@ -427,7 +427,7 @@ class WorkloadRunner:
         bucket, key = arn[len("arn:aws:s3:::") :].split("/", 1)
         try:
             obj = s3_backends[self.sim.account_id]["aws"].get_object(bucket, key)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - moto raises many kinds for a missing object
             raise WorkloadError(f"cannot read environment file {arn}: {exc}") from None
         if obj is None:
             raise WorkloadError(f"environment file {arn} does not exist")
@@ -446,11 +446,12 @@ class WorkloadRunner:
             name = value_from.split(":parameter", 1)[1]
         try:
             parameter = ssm_backends[self.sim.account_id][self.sim.region].get_parameter(name)
-        except Exception:
+        except Exception:  # noqa: BLE001 - moto raises many kinds for a missing parameter
             parameter = None
         if parameter is None:
             raise WorkloadError(f"the SSM parameter {value_from} does not exist")
-        return str(parameter.value)
+        # ECS hands the container a SecureString's decrypted value (decrypt leaves others as they are).
+        return str(parameter.decrypt(parameter.value))
 
     def _secrets_manager(self, value_from: str) -> str:
         from moto.secretsmanager.models import secretsmanager_backends
@@ -463,8 +464,8 @@ class WorkloadRunner:
         version = parts[9] if len(parts) > 9 and parts[9] else None
         backend = secretsmanager_backends[self.sim.account_id][self.sim.region]
         try:
-            answer = backend.get_secret_value(secret_id, version, stage)
-        except Exception:
+            answer = backend.get_secret_value(secret_id, version, stage)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - moto raises many kinds for a missing secret
             raise WorkloadError(f"the secret {value_from} does not exist") from None
         text = str(answer.get("SecretString") or "")
         if not json_key:
@@ -619,7 +620,9 @@ def _denied(service: str, message: str) -> Exception:
         error: Exception = moto_exceptions._RESTError("AuthorizationError", message)
         error.code = 403  # type: ignore[attr-defined]
         return error
-    json_error = moto_exceptions.JsonRESTError("AccessDenied" if service == "sqs" else "AccessDeniedException", message)
+    json_error = moto_exceptions.JsonRESTError(
+        "AccessDenied" if service == "sqs" else "AccessDeniedException", message
+    )
     if service == "sqs":
         json_error.code = 403
     return json_error
