@@ -485,11 +485,12 @@ class EventsSimulator:
             time=time,
             event_id=event_id,
         )
-        if self._has_rules(bus):
+        if self.has_rules(bus):
             self.sim.after(0, functools.partial(self._route_later, event, bus), f"event:{detail_type}")
         return event
 
-    def _has_rules(self, bus: str) -> bool:
+    def has_rules(self, bus: str = "default") -> bool:
+        """Does `bus` have any rule (events for a bus without rules go nowhere)?"""
         event_bus = self.backend.event_buses.get(bus)
         return bool(event_bus is not None and event_bus.rules)
 
