@@ -160,6 +160,7 @@ def test_a_missing_secret_stops_the_task_before_it_runs(sandbox: EmbeddedSandbox
     [task] = stack.wait_stopped()
     assert task["stopCode"] == "TaskFailedToStart"
     assert task["stoppedReason"].startswith("ResourceInitializationError: unable to pull secrets")
+    assert "startedAt" not in task  # it never ran
     assert "environment" not in SEEN
 
 

@@ -292,69 +292,91 @@ class TaskProcess:
 # -- the runner -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a workload container will run with, settled before its task runs."""
+
+    name: str
+    image: str
+    essential: bool
+    workload: Workload
+    environment: dict[str, str]
+    command: list[str]
+    role: str | None
+
+
 class WorkloadRunner:
     """Starts the workloads of running tasks, stops them with their tasks, and authorises their calls."""
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.processes: dict[str, list[TaskProcess]] = {}
+        self._plans: dict[str, list[_Plan]] = {}
         self.credentials: dict[str, _TaskCredentials] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def task_running(self, runtime: TaskRuntime) -> None:
-        """Start a process for each container whose image has a workload."""
-        try:
-            self._start_workloads(runtime)
-        except Exception as exc:
-            log.exception("the workloads of task %s could not start", runtime.arn)
-            self.sim.ecs.stop(
-                runtime,
-                f"CannotStartContainerError: the sandbox could not start the workload ({exc})",
-                stop_code="TaskFailedToStart",
-                failed=True,
-            )
+    def task_activating(self, runtime: TaskRuntime) -> None:
+        """The image is pulled: resolve each workload container's environment (secrets, files).
 
-    def _start_workloads(self, runtime: TaskRuntime) -> None:
+        A secret or file that does not resolve stops the task before it runs, as ECS does
+        (`TaskFailedToStart`, `ResourceInitializationError`).
+        """
+        try:
+            plans = self._plan(runtime)
+        except WorkloadError as exc:
+            reason = f"ResourceInitializationError: unable to pull secrets or registry auth: {exc}"
+            self.sim.ecs.stop(runtime, reason, stop_code="TaskFailedToStart", failed=True)
+            return
+        except Exception as exc:
+            # A fault of labkit's must not break every later request: the task fails to start.
+            log.exception("the workloads of task %s could not be prepared", runtime.arn)
+            reason = f"CannotStartContainerError: the sandbox could not start the workload ({exc})"
+            self.sim.ecs.stop(runtime, reason, stop_code="TaskFailedToStart", failed=True)
+            return
+        if plans:
+            self._plans[runtime.arn] = plans
+
+    def _plan(self, runtime: TaskRuntime) -> list[_Plan]:
         definition = self.sim.ecs.backend.describe_task_definition(runtime.task.task_definition_arn)
         overrides = runtime.task.overrides or {}
         by_name = {o.get("name"): o for o in overrides.get("containerOverrides") or []}
-        started: list[TaskProcess] = []
+        role = overrides.get("taskRoleArn") or getattr(definition, "task_role_arn", None)
+        plans: list[_Plan] = []
         for container in definition.container_definitions:
             workload = workload_for(str(container.get("image", "")))
             if workload is None:
                 continue
             override = by_name.get(container.get("name"), {})
-            try:
-                environment = self._environment(container, override)
-            except WorkloadError as exc:
-                for process in started:
-                    process.kill()
-                self.processes.pop(runtime.arn, None)
-                self.sim.ecs.stop(
-                    runtime,
-                    f"ResourceInitializationError: unable to pull secrets or registry auth: {exc}",
-                    stop_code="TaskFailedToStart",
-                    failed=True,
+            plans.append(
+                _Plan(
+                    name=str(container.get("name")),
+                    image=str(container.get("image")),
+                    essential=bool(container.get("essential", True)),
+                    workload=workload,
+                    environment=self._environment(container, override),
+                    command=list(override.get("command") or container.get("command") or []),
+                    role=str(role) if role else None,
                 )
-                return
-            process = TaskProcess(
-                self, runtime, str(container.get("name")), bool(container.get("essential", True)), workload
             )
-            role = overrides.get("taskRoleArn") or getattr(definition, "task_role_arn", None)
-            if role:
-                process.credentials = self._issue(str(role), runtime.arn)
+        return plans
+
+    def task_running(self, runtime: TaskRuntime) -> None:
+        """Start a process for each container whose image has a workload."""
+        for plan in self._plans.pop(runtime.arn, []):
+            process = TaskProcess(self, runtime, plan.name, plan.essential, plan.workload)
+            if plan.role:
+                process.credentials = self._issue(plan.role, runtime.arn)
             context = WorkloadContext(
                 task_arn=runtime.arn,
                 cluster=runtime.cluster,
-                container_name=process.container,
-                image=str(container.get("image")),
-                environment=environment,
-                command=list(override.get("command") or container.get("command") or []),
+                container_name=plan.name,
+                image=plan.image,
+                environment=plan.environment,
+                command=plan.command,
                 channel=process,
             )
             self.processes.setdefault(runtime.arn, []).append(process)
-            started.append(process)
             process.start(context)
 
     def task_stopping(self, runtime: TaskRuntime) -> None:
@@ -398,6 +420,7 @@ class WorkloadRunner:
                 if not process.finished:
                     process.kill()
         self.processes.clear()
+        self._plans.clear()
         self.credentials.clear()
 
     # -- environment ----------------------------------------------------------------------

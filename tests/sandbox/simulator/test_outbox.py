@@ -64,6 +64,27 @@ def test_a_filter_policy_keeps_a_message_out_of_the_outbox(sandbox: EmbeddedSand
     assert [m["message"] for m in sandbox.outbox(topic)] == ["big"]
 
 
+def test_publishes_straight_to_the_backend_are_kept_and_a_reset_empties_the_outbox(
+    sandbox: EmbeddedSandbox,
+) -> None:
+    """What reaches moto's SNS backend without an API call (an alarm action, say) is kept; reset forgets it."""
+    from moto.sns.models import sns_backends
+
+    sns = sandbox.client("sns")
+    topic = sns.create_topic(Name="alarms")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="oncall@example.com")
+    sns_backends[sandbox.account_id][sandbox.region].publish(
+        message="ALARM: queue depth", arn=topic, subject='ALARM: "depth" in US East (N. Virginia)'
+    )
+    [mail] = sandbox.outbox(topic)
+    assert (mail["subject"], mail["message"]) == (
+        'ALARM: "depth" in US East (N. Virginia)',
+        "ALARM: queue depth",
+    )
+    sandbox.reset()
+    assert sandbox.outbox() == []
+
+
 def test_a_grader_reads_a_server_sandboxs_outbox_with_its_token() -> None:
     """`/_labkit/outbox` answers the server's e-mails to the token holder and 403 to anyone else."""
     with ServerSandbox(region="us-east-1", clock="manual") as sb:
