@@ -251,3 +251,34 @@ def test_a_long_running_worker_stops_when_its_task_is_stopped(
     assert (task["stopCode"], task["stoppedReason"]) == ("UserInitiated", "done for today")
     assert task["containers"][0]["exitCode"] == 0
     assert stack.logs(task_arn)[-1].endswith("processed 0 messages")
+
+
+def test_a_long_poll_returns_as_soon_as_a_message_is_sent(
+    sandbox: EmbeddedSandbox, stack: EventStack
+) -> None:
+    """A worker waiting in a 20 s long poll gets a new message at once, in sandbox time."""
+    sqs = sandbox.client("sqs")
+    url = sqs.create_queue(QueueName="quiet")["QueueUrl"]
+    role = stack.role("poller", [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}])
+    environment = [{"name": "QUEUE_URL", "value": url}, {"name": "WORK_SECONDS", "value": "5"}]
+    definition = stack.task_definition(
+        "poller", "public.ecr.aws/labkit/sqs-worker:1", role=role, environment=environment
+    )
+    task_arn = stack.run_task(definition)
+    sandbox.advance(30)
+    assert stack.task(task_arn)["lastStatus"] == "RUNNING"
+    sandbox.advance(3)  # mid-way through a long poll
+    sqs.send_message(QueueUrl=url, MessageBody="now")
+    sandbox.advance(4)
+    in_flight = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )
+    assert in_flight["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+    sandbox.advance(1)  # 5 s of work after the send: deleted
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert (
+        attributes["ApproximateNumberOfMessages"],
+        attributes["ApproximateNumberOfMessagesNotVisible"],
+    ) == ("0", "0")

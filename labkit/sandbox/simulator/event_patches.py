@@ -11,6 +11,7 @@ moto's own behaviour to any account without one.
   Object, CopyObject, CompleteMultipartUpload once, not also as a PutObject) and `Object Deleted`
   events to the default bus, in AWS's shape; moto's own EventBridge sending is replaced.
 - IAM: requests signed with a task's credentials are authorised against its task role.
+- SQS: a message sent to a queue wakes the workloads long-polling it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def install() -> None:
     _install_sns()
     _install_s3()
     _install_iam()
+    _install_sqs()
 
 
 # -- EventBridge ----------------------------------------------------------------------------
@@ -277,3 +279,23 @@ def _install_iam() -> None:
         return handler
 
     _wrap(ActionAuthenticatorMixin, "_authenticate_and_authorize_action", authorize)
+
+
+# -- SQS ------------------------------------------------------------------------------------
+
+
+def _install_sqs() -> None:
+    from moto.sqs.models import SQSBackend
+
+    def send_message(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            message = original(self, queue_name, *args, **kwargs)
+            sim = _sandbox(self)
+            if sim is not None:
+                # A workload long-polling this queue receives it now, not when its wait ends.
+                sim.workloads.message_sent(str(queue_name).rstrip("/").rsplit("/", 1)[-1])
+            return message
+
+        return handler
+
+    _wrap(SQSBackend, "send_message", send_message)

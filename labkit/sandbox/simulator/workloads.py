@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fnmatch
+import functools
 import io
 import json
 import logging
@@ -147,6 +148,8 @@ class TaskProcess:
     stop_requested: bool = False
     finished: bool = False
     due: _Due | None = None
+    #: The queue a long poll waits on (a message sent there wakes the workload).
+    waiting_on: str | None = None
     _to_task: queue.Queue[tuple[str, Any]] = field(default_factory=queue.Queue)
     _to_sim: queue.Queue[tuple[str, Any]] = field(default_factory=queue.Queue)
     _thread: threading.Thread | None = None
@@ -171,9 +174,49 @@ class TaskProcess:
                 self.credentials.session_token,
             )
         core.register("before-send", self._send, unique_id="labkit-task-transport")  # type: ignore[arg-type]
-        return core.create_client(
+        client: Any = core.create_client(
             service, region_name=sim.region, endpoint_url="http://127.0.0.1", config=sandbox_client_config()
         )
+        if service == "sqs":
+            client.receive_message = functools.partial(self._long_poll, client.receive_message)
+        return client
+
+    def _long_poll(self, receive: Any, **params: Any) -> Any:
+        """ReceiveMessage with long polling on the sandbox clock.
+
+        moto would wait WaitTimeSeconds (or the queue's ReceiveMessageWaitTimeSeconds) of wall-clock
+        time, which a manual clock never sees. Here the receive asks with no wait; an empty answer
+        waits in sandbox time until a message is sent to the queue or the wait is used up, then
+        asks again (a message that becomes visible again is seen when the wait ends).
+        """
+        queue_url = str(params.get("QueueUrl", ""))
+        wait = params.get("WaitTimeSeconds")
+        if wait is None:
+            wait = self._queue_wait(queue_url)
+        params["WaitTimeSeconds"] = 0
+        deadline = self.now() + dt.timedelta(seconds=int(wait))
+        while True:
+            answer = receive(**params)
+            remaining = (deadline - self.now()).total_seconds()
+            if answer.get("Messages") or remaining < MIN_SLEEP or self.stop_requested:
+                return answer
+            self.waiting_on = queue_url.rstrip("/").rsplit("/", 1)[-1]
+            try:
+                if not self.sleep(remaining):
+                    return answer
+            finally:
+                self.waiting_on = None
+
+    def _queue_wait(self, queue_url: str) -> int:
+        from moto.sqs.models import sqs_backends
+
+        with contextlib.suppress(Exception):
+            queue = sqs_backends[self.runner.sim.account_id][self.runner.sim.region].get_queue(
+                queue_url.rstrip("/").rsplit("/", 1)[-1]
+            )
+            # moto sets the attribute from the queue's attributes (its model does not declare it).
+            return int(getattr(queue, "receive_message_wait_time_seconds", 0) or 0)
+        return 0
 
     def _send(self, request: Any, **_: Any) -> Any:
         """botocore `before-send`: hand the request to the simulator's thread, return its answer."""
@@ -276,6 +319,12 @@ class TaskProcess:
             self.due = None
             if self._thread is not None and self._thread.is_alive():
                 self.resume()
+
+    def wake(self) -> None:
+        """Cut a wait short: the workload resumes at the current instant."""
+        if self.due is not None and not self.finished:
+            self.due.cancelled = True
+            self.due = self.runner.sim.after(0, self.resume, "workload-wake")
 
     def kill(self) -> None:
         """End the workload's thread without waiting for it."""
@@ -404,6 +453,13 @@ class WorkloadRunner:
                 container["lastStatus"] = "STOPPED"
                 if reason:
                     container["reason"] = reason
+
+    def message_sent(self, queue_name: str) -> None:
+        """A message was sent to a queue: wake the workloads long-polling it."""
+        for processes in self.processes.values():
+            for process in processes:
+                if process.waiting_on == queue_name:
+                    process.wake()
 
     def logs(self, task_arn: str) -> list[str]:
         """The log lines of a task's workloads, in order."""
