@@ -140,6 +140,12 @@ def test_patterns_match_inside_arrays_of_objects() -> None:
     assert matches_pattern({"detail": {"containers": {"exitCode": [{"anything-but": 0}]}}}, event)
     assert not matches_pattern({"detail": {"containers": {"exitCode": [7]}}}, event)
     assert matches_pattern({"source": [{"prefix": "aws."}], "detail": {"lastStatus": ["STOPPED"]}}, event)
+    assert matches_pattern({"detail": {"stopCode": [{"exists": False}]}}, event)
+    assert not matches_pattern(
+        {"detail": {"containers": [{"exists": True}]}}, event
+    )  # objects are not leaves
+    assert matches_pattern({"$or": [{"source": ["x"]}, {"detail": {"containers": {"name": ["b"]}}}]}, event)
+    assert matches_pattern({"detail": {"containers": {"exitCode": [{"numeric": [">", 1, "<=", 2]}]}}}, event)
 
 
 def test_input_transformer_fills_quoted_and_unquoted_placeholders(sandbox: EmbeddedSandbox) -> None:
