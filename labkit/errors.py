@@ -15,6 +15,7 @@ __all__ = [
     "LabkitError",
     "LoadError",
     "LoadNotAvailableError",
+    "OutboxNotAvailableError",
     "PortInUseError",
     "SandboxAlreadyRunningError",
     "SandboxNotRunningError",
@@ -149,5 +150,16 @@ class LoadNotAvailableError(LabkitError):
         super().__init__(
             f"a sandbox in mode {mode!r} has no load model: load on a real account comes from real "
             "traffic (send requests to the load balancer, messages to the queue)"
+        )
+        self.mode = mode
+
+
+class OutboxNotAvailableError(LabkitError):
+    """A sandbox that sends real e-mail (a real account) has no outbox to read."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(
+            f"a {mode} sandbox has no outbox: SNS e-mail goes to real inboxes there; "
+            "read the message in the subscribed mailbox instead"
         )
         self.mode = mode

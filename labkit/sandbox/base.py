@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import boto3
 import botocore.session
 
-from labkit.errors import LabkitError, LoadNotAvailableError
+from labkit.errors import LabkitError, LoadNotAvailableError, OutboxNotAvailableError
 from labkit.sandbox.guards import (
     FAKE_ACCESS_KEY_ID,
     FAKE_SECRET_ACCESS_KEY,
@@ -112,6 +112,15 @@ class Sandbox(abc.ABC):
     def load(self) -> dict[str, Any]:
         """The load model and the requests counted per target; raises `LoadNotAvailableError` for a real account."""
         raise LoadNotAvailableError(self.mode)
+
+    def outbox(self, topic_arn: str | None = None, *, endpoint: str | None = None) -> list[dict[str, str]]:
+        """The e-mails SNS email/email-json subscriptions received, oldest first (emulated modes).
+
+        Each is a dict with topic_arn, endpoint, protocol, subscription_arn, message_id, subject,
+        message and timestamp; filter by topic and/or endpoint. Raises `OutboxNotAvailableError`
+        for a real account.
+        """
+        raise OutboxNotAvailableError(self.mode)
 
     def describe(self) -> dict[str, Any]:
         """Return what a report may show about this sandbox (never a secret)."""

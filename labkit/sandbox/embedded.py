@@ -73,6 +73,9 @@ class EmbeddedSandbox(EmulatedSandbox):
     def _load(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.emulator.set_load(payload)
 
+    def outbox(self, topic_arn: str | None = None, *, endpoint: str | None = None) -> list[dict[str, str]]:
+        return self.emulator.outbox(topic_arn, endpoint)
+
     def close(self) -> None:
         if self._closed:
             return

@@ -17,7 +17,9 @@ import hmac
 import json
 import logging
 import os
+import sys
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -79,6 +81,13 @@ def reset_account(account_id: str) -> int:
             account_backend = dict.pop(backend_dict, account_id, None)
             if account_backend is not None:
                 removed += len(account_backend)
+    s3_models = sys.modules.get("moto.s3.models")
+    if s3_models is not None:
+        # moto keeps bucket names globally; a closed account's names must not point at it any more.
+        owners = s3_models.s3_backends.bucket_accounts
+        for name, (_, owner) in list(owners.items()):
+            if owner == account_id:
+                owners.pop(name, None)
     return removed
 
 
@@ -141,6 +150,14 @@ class Emulator:
             if not payload:
                 return self.simulator.metrics.describe()
             return self.simulator.metrics.set_load(**payload)
+
+    def outbox(self, topic_arn: str | None = None, endpoint: str | None = None) -> list[dict[str, str]]:
+        """What this sandbox's SNS e-mail subscriptions received (after catching up with the clock)."""
+        if self.simulator is None:
+            return []
+        with clocks.using(self.clock), self.simulator.lock:
+            self.simulator.catch_up()
+            return [m.to_dict() for m in self.simulator.sns.outbox(topic_arn, endpoint)]
 
     def close(self) -> None:
         """Stop the simulator (its task servers and listener ports) and forget the account."""
@@ -252,6 +269,10 @@ class Emulator:
                 return _json(start_response, 200, self.set_load(payload if method == "POST" else {}))
             except LoadError as exc:
                 return _json(start_response, 400, {"error": exc.message, "field": exc.field})
+        if route == "/outbox" and method == "GET":
+            query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")))
+            topic, endpoint = (query.get(k, [None])[0] for k in ("topic_arn", "endpoint"))
+            return _json(start_response, 200, {"messages": self.outbox(topic, endpoint)})
         if route == "/reset" and method == "POST":
             return _json(start_response, 200, {"reset": True, "backends_removed": self.reset()})
         if route == "/shutdown" and method == "POST" and self._on_shutdown is not None:

@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     from labkit.sandbox.simulator.autoscaling import AutoScalingSimulator
     from labkit.sandbox.simulator.ecs import EcsSimulator
     from labkit.sandbox.simulator.elb import ElbSimulator
+    from labkit.sandbox.simulator.events import EventsSimulator
     from labkit.sandbox.simulator.metrics import MetricsSimulator
+    from labkit.sandbox.simulator.sns import SnsSimulator
+    from labkit.sandbox.simulator.workloads import WorkloadRunner
 
 __all__ = ["FrozenClock", "Simulator", "simulator_for"]
 
@@ -88,6 +91,13 @@ class Simulator:
         self.metrics: MetricsSimulator = MetricsSimulator(self)
         self.alarms: AlarmSimulator = AlarmSimulator(self)
         self.autoscaling: AutoScalingSimulator = AutoScalingSimulator(self)
+        from labkit.sandbox.simulator.events import EventsSimulator
+        from labkit.sandbox.simulator.sns import SnsSimulator
+        from labkit.sandbox.simulator.workloads import WorkloadRunner
+
+        self.events: EventsSimulator = EventsSimulator(self)
+        self.sns: SnsSimulator = SnsSimulator(self)
+        self.workloads: WorkloadRunner = WorkloadRunner(self)
         with _REGISTRY_LOCK:
             _REGISTRY[account_id] = self
 
@@ -161,6 +171,7 @@ class Simulator:
             self._closed = True
             self.ecs.close()
             self.elb.close()
+            self.workloads.close()
             self._timeline.clear()
         with _REGISTRY_LOCK:
             if _REGISTRY.get(self.account_id) is self:

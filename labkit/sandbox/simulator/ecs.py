@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.dataplane.images import task_hostname
 from labkit.ecs.placement import TaskRequirements
+from labkit.sandbox.simulator import ecs_events
 from labkit.sandbox.simulator.capacity import Ec2Capacity
 from labkit.sandbox.simulator.elb import UNHEALTHY_NOTICE_SECONDS
 
@@ -356,17 +357,20 @@ class EcsSimulator:
             self.sim.after(timing["PENDING"], lambda: self._advance(runtime, "ACTIVATING"), "task-activating")
         elif status == "ACTIVATING":
             task.pull_stopped_at = now
+            self.sim.workloads.task_activating(runtime)
             self.sim.after(timing["ACTIVATING"], lambda: self._advance(runtime, "RUNNING"), "task-running")
         elif status == "RUNNING":
             task.started_at = now
             self._start_containers(runtime)
             self.sim.elb.task_running(runtime)
             self._schedule_exit(runtime)
+            self.sim.workloads.task_running(runtime)
         elif status == "DEACTIVATING":
             delay = self.sim.elb.task_stopping(runtime)
             self.sim.after(delay, lambda: self._advance(runtime, "STOPPING"), "task-stopping")
         elif status == "STOPPING":
             task.stopping_at = now
+            self.sim.workloads.task_stopping(runtime)
             self._stop_containers(runtime)
             self.sim.after(
                 timing["STOPPING"], lambda: self._advance(runtime, "DEPROVISIONING"), "task-deprovisioning"
@@ -381,6 +385,9 @@ class EcsSimulator:
         elif status == "STOPPED":
             task.stopped_at = now
             self._release(runtime)
+        if task.last_status == status:
+            # (A stop during the step already sent the newer state.)
+            ecs_events.task_state_change(self.sim, runtime)
 
     def _advance(self, runtime: TaskRuntime, status: str) -> None:
         if runtime.desired == "STOPPED" and status in ("PENDING", "ACTIVATING", "RUNNING"):
@@ -785,6 +792,9 @@ class EcsSimulator:
         problem = _placement_problem(failures)
         if problem and problem != runtime.placement_problem:
             self.event(runtime, f"(service {runtime.name}) was unable to place a task because {problem}")
+            ecs_events.service_action(
+                self.sim, runtime, "SERVICE_TASK_PLACEMENT_FAILURE", reason=str(failures[0]["reason"])
+            )
         runtime.placement_problem = problem
         if started:
             listed = " ".join(f"(task {t.task.id})" for t in started)
@@ -798,9 +808,12 @@ class EcsSimulator:
         if deployment is None or task.became_healthy:
             return
         deployment.record["failedTasks"] = int(deployment.record.get("failedTasks", 0)) + 1
+        threshold = min(200, max(3, math.ceil(0.5 * int(runtime.service.desired_count))))
+        if deployment.record["failedTasks"] == threshold:
+            # ECS reports a service that cannot consistently start tasks.
+            ecs_events.service_action(self.sim, runtime, "SERVICE_TASK_START_IMPAIRED")
         if not runtime.circuit_breaker or deployment is not runtime.deployments[0]:
             return
-        threshold = min(200, max(3, math.ceil(0.5 * int(runtime.service.desired_count))))
         if (
             deployment.record["failedTasks"] >= threshold
             and deployment.record.get("rolloutState") == "IN_PROGRESS"
@@ -858,6 +871,7 @@ class EcsSimulator:
             self.event(runtime, f"(service {runtime.name}) (deployment {primary.id}) deployment completed.")
         if settled and not runtime.steady:
             self.event(runtime, f"(service {runtime.name}) has reached a steady state.")
+            ecs_events.service_action(self.sim, runtime, "SERVICE_STEADY_STATE")
         runtime.steady = settled
 
     # -- RunTask / StopTask -----------------------------------------------------------------

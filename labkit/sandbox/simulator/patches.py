@@ -52,6 +52,9 @@ def install() -> None:
         from labkit.sandbox.simulator import autoscaling
 
         autoscaling.install()
+        from labkit.sandbox.simulator import event_patches
+
+        event_patches.install()
         _installed = True
 
 

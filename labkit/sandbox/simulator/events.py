@@ -1,0 +1,658 @@
+"""EventBridge in the simulator: schedule rules on the sandbox clock, event routing, targets.
+
+moto stores rules and never runs a schedule; its `put_events` sends to a few target kinds and raises
+for SNS and ECS targets; it fires disabled rules. Here every event (from `PutEvents`, from a
+schedule, from S3 and ECS in the emulator) goes through `EventsSimulator.emit`: the enabled rules of
+its bus whose pattern matches it deliver it to each target (SQS, SNS, ECS RunTask, another bus,
+CloudWatch Logs), after `Input`, `InputPath` or `InputTransformer`. Delivery happens on the
+simulator's timeline at the event's instant (EventBridge is asynchronous); a failed delivery is
+recorded in `failed_invocations` and never fails the request that caused it.
+
+Schedules follow the EventBridge rules: `rate(value unit)` (minute/minutes, hour/hours, day/days,
+singular only for 1) fires one period after the rule is created or enabled, then every period;
+`cron(minutes hours day-of-month month day-of-week year)` in UTC with `, - * / ?` in every field,
+`L` and `W` in day-of-month, `L` and `#` in day-of-week (1-7 = SUN-SAT), one of the two day fields
+`?`. A rule fires exactly when due by the sandbox clock.
+"""
+
+from __future__ import annotations
+
+import calendar
+import copy
+import datetime as dt
+import functools
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labkit.sandbox.simulator.core import Simulator, _Due
+
+__all__ = [
+    "CronSchedule",
+    "EventsSimulator",
+    "RateSchedule",
+    "matches_pattern",
+    "parse_schedule",
+    "target_input",
+]
+
+log = logging.getLogger("labkit.simulator.events")
+
+INVALID_SCHEDULE = "Parameter ScheduleExpression is not valid."
+
+
+# -- schedules ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateSchedule:
+    """`rate(value unit)`: every `seconds`, counted from when the rule was created or enabled."""
+
+    seconds: int
+
+    def next_after(self, instant: dt.datetime, anchor: dt.datetime) -> dt.datetime | None:
+        """The first firing strictly after `instant` for a rule anchored (created) at `anchor`."""
+        elapsed = (instant - anchor).total_seconds()
+        periods = int(elapsed // self.seconds) + 1 if elapsed >= 0 else 1
+        return anchor + dt.timedelta(seconds=periods * self.seconds)
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+_MONTHS = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
+_DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
+
+
+def _values(text: str, low: int, high: int, names: dict[str, int] | None = None) -> set[int]:
+    """The values of one cron field made of `,`-separated items of `*`, `a`, `a-b` and `/step`."""
+    result: set[int] = set()
+
+    def number(token: str) -> int:
+        token = token.upper()
+        if names and token in names:
+            return names[token]
+        if not token.isdigit():
+            raise ValueError(INVALID_SCHEDULE)
+        value = int(token)
+        if not low <= value <= high:
+            raise ValueError(INVALID_SCHEDULE)
+        return value
+
+    for item in text.split(","):
+        step = 1
+        stepped = "/" in item
+        if stepped:
+            item, step_text = item.split("/", 1)
+            if not step_text.isdigit() or int(step_text) < 1:
+                raise ValueError(INVALID_SCHEDULE)
+            step = int(step_text)
+        if item == "*":
+            start, end = low, high
+        elif "-" in item:
+            a, b = item.split("-", 1)
+            start, end = number(a), number(b)
+        else:
+            start = number(item)
+            end = high if stepped else start
+        if start > end:
+            raise ValueError(INVALID_SCHEDULE)
+        result.update(range(start, end + 1, step))
+    return result
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """`cron(minutes hours day-of-month month day-of-week year)`, in UTC."""
+
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    months: frozenset[int]
+    years: frozenset[int]
+    day_of_month: str
+    day_of_week: str
+
+    @classmethod
+    def parse(cls, body: str) -> CronSchedule:
+        """Parse the six fields; raises `ValueError` with AWS's message when they are not valid."""
+        fields = body.split()
+        if len(fields) != 6:
+            raise ValueError(INVALID_SCHEDULE)
+        minutes, hours, dom, month, dow, year = fields
+        if (dom == "?") == (dow == "?"):
+            # Exactly one of the two day fields must be `?`.
+            raise ValueError(INVALID_SCHEDULE)
+        schedule = cls(
+            frozenset(_values(minutes, 0, 59)),
+            frozenset(_values(hours, 0, 23)),
+            frozenset(_values(month, 1, 12, _MONTHS)),
+            frozenset(_values(year, 1970, 2199)),
+            dom.upper(),
+            dow.upper(),
+        )
+        # Check the day fields' syntax once, on a day in range.
+        schedule._day_matches(dt.date(2024, 1, 1))
+        return schedule
+
+    def _dom_matches(self, day: dt.date) -> bool:
+        text = self.day_of_month
+        last = calendar.monthrange(day.year, day.month)[1]
+        if text == "?":
+            return True
+        if text == "L":
+            return day.day == last
+        if text == "LW":
+            target = dt.date(day.year, day.month, last)
+            while target.weekday() >= 5:
+                target -= dt.timedelta(days=1)
+            return day == target
+        if text.endswith("W"):
+            if not text[:-1].isdigit():
+                raise ValueError(INVALID_SCHEDULE)
+            wanted = min(int(text[:-1]), last)
+            target = dt.date(day.year, day.month, wanted)
+            # The weekday nearest to that day, within the same month.
+            if target.weekday() == 5:
+                target = target - dt.timedelta(days=1) if target.day > 1 else target + dt.timedelta(days=2)
+            elif target.weekday() == 6:
+                target = target + dt.timedelta(days=1) if target.day < last else target - dt.timedelta(days=2)
+            return day == target
+        return day.day in _values(text, 1, 31)
+
+    def _dow_matches(self, day: dt.date) -> bool:
+        text = self.day_of_week
+        # EventBridge numbers days 1 (SUN) to 7 (SAT); Python's weekday() is 0 (MON) to 6 (SUN).
+        number = (day.weekday() + 1) % 7 + 1
+        if text == "?":
+            return True
+        if text == "L":
+            return number == 7
+        if "#" in text:
+            which, nth = text.split("#", 1)
+            if not nth.isdigit() or not 1 <= int(nth) <= 5:
+                raise ValueError(INVALID_SCHEDULE)
+            wanted = next(iter(_values(which, 1, 7, _DAYS)))
+            return number == wanted and (day.day - 1) // 7 + 1 == int(nth)
+        if text.endswith("L"):
+            wanted = next(iter(_values(text[:-1], 1, 7, _DAYS)))
+            last = calendar.monthrange(day.year, day.month)[1]
+            return number == wanted and day.day + 7 > last
+        return number in _values(text, 1, 7, _DAYS)
+
+    def _day_matches(self, day: dt.date) -> bool:
+        return (
+            day.month in self.months
+            and day.year in self.years
+            and self._dom_matches(day)
+            and self._dow_matches(day)
+        )
+
+    def next_after(self, instant: dt.datetime, anchor: dt.datetime | None = None) -> dt.datetime | None:
+        """The first minute strictly after `instant` that the expression names (None: never again)."""
+        start = instant.astimezone(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+        day = start.date()
+        hours, minutes = sorted(self.hours), sorted(self.minutes)
+        # Ten years of days is enough for any expression that ever fires again (29 February included).
+        for _ in range(3700):
+            if day.year > 2199:
+                return None
+            if self._day_matches(day):
+                for hour in hours:
+                    for minute in minutes:
+                        moment = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC)
+                        if moment >= start:
+                            return moment
+            day += dt.timedelta(days=1)
+        return None
+
+
+Schedule = RateSchedule | CronSchedule
+
+
+def parse_schedule(expression: str) -> Schedule:
+    """Parse a `rate(...)` or `cron(...)` expression; raises `ValueError` with AWS's message."""
+    text = expression.strip()
+    rate = _RATE.match(text)
+    if rate:
+        value, unit = int(rate.group(1)), rate.group(2)
+        # AWS: a value of 1 takes the singular unit, any other value the plural.
+        if value < 1 or (value == 1) != (not unit.endswith("s")):
+            raise ValueError(INVALID_SCHEDULE)
+        return RateSchedule(value * _UNIT_SECONDS[unit.rstrip("s")])
+    if text.startswith("cron(") and text.endswith(")"):
+        return CronSchedule.parse(text[5:-1])
+    raise ValueError(INVALID_SCHEDULE)
+
+
+# -- patterns -------------------------------------------------------------------------------
+
+
+def _select(pattern: dict[str, Any], node: Any, prefix: str, result: dict[str, Any]) -> None:
+    """Collect the event's values at the paths `pattern` names, as dotted keys for moto's matcher.
+
+    An array of objects on the way contributes each member's field (ECS events' `containers`),
+    as AWS matches them; an object where the pattern expects values is no value (AWS matches leaves).
+    """
+    for key, sub in pattern.items():
+        if key == "$or" and isinstance(sub, list):
+            for alternative in sub:
+                if isinstance(alternative, dict):
+                    _select(alternative, node, prefix, result)
+            continue
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(node, dict):
+            children = [node[key]] if key in node else []
+        elif isinstance(node, list):
+            children = [member[key] for member in node if isinstance(member, dict) and key in member]
+        else:
+            children = []
+        for child in children:
+            if isinstance(sub, dict):
+                _select(sub, child, path, result)
+                continue
+            if isinstance(child, dict) and child:
+                continue
+            if isinstance(child, list):
+                scalars = [v for v in child if not isinstance(v, dict)]
+                if child and not scalars:
+                    continue
+                child = scalars
+            if path not in result:
+                result[path] = child
+            else:
+                existing = result[path]
+                merged = list(existing) if isinstance(existing, list) else [existing]
+                merged.extend(child if isinstance(child, list) else [child])
+                result[path] = merged
+
+
+def matches_pattern(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Does `event` match an EventBridge event pattern (moto's filters over labkit's path selection)?
+
+    moto's matcher is used for the filters (exact values, prefix, suffix, anything-but, numeric,
+    exists, cidr, wildcard, equals-ignore-case, `$or`); its flattening skips arrays of objects
+    (ECS events' `containers`), which AWS matches member by member, so labkit selects the values.
+    """
+    from moto.events.models import EventPattern
+
+    if not pattern:
+        return True
+    flat: dict[str, Any] = {}
+    _select(pattern, event, "", flat)
+    return bool(EventPattern(None, pattern)._does_event_match(flat, pattern))
+
+
+# -- target input ---------------------------------------------------------------------------
+
+
+def _json_path(document: Any, path: str) -> tuple[bool, Any]:
+    """Evaluate the JSON path subset EventBridge supports; return (found, value)."""
+    from jsonpath_ng.ext import parse  # type: ignore[import-untyped]
+
+    if path.strip() == "$":
+        return True, document
+    matches = parse(path).find(document)
+    if not matches:
+        return False, None
+    if len(matches) == 1 and "*" not in path:
+        return True, matches[0].value
+    return True, [m.value for m in matches]
+
+
+def _iso(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _transform(transformer: dict[str, Any], event: dict[str, Any], rule: Any, ingested: dt.datetime) -> str:
+    """Fill an InputTemplate with InputPathsMap values, as EventBridge does.
+
+    A placeholder inside a JSON string gets the value's text (a string unquoted, anything else as
+    JSON), JSON-escaped; elsewhere it gets the value as JSON (a string in quotes). A path that is
+    not in the event gives null outside a string and nothing inside one.
+    """
+    values: dict[str, tuple[bool, Any]] = {}
+    for name, path in (transformer.get("InputPathsMap") or {}).items():
+        values[name] = _json_path(event, path)
+    without_detail = {k: v for k, v in event.items() if k != "detail"}
+    values["aws.events.rule-arn"] = (True, rule.arn)
+    values["aws.events.rule-name"] = (True, rule.name)
+    values["aws.events.event.ingestion-time"] = (True, _iso(ingested))
+    values["aws.events.event"] = (True, without_detail)
+    values["aws.events.event.json"] = (True, event)
+    template = str(transformer.get("InputTemplate") or "")
+    out: list[str] = []
+    in_string = False
+    i = 0
+    while i < len(template):
+        ch = template[i]
+        if ch == "\\" and i + 1 < len(template):
+            out.append(template[i : i + 2])
+            i += 2
+            continue
+        if ch == '"':
+            in_string = not in_string
+        elif ch == "<":
+            end = template.find(">", i + 1)
+            name = template[i + 1 : end] if end > i else ""
+            if name in values:
+                found, value = values[name]
+                if in_string:
+                    text = "" if not found else value if isinstance(value, str) else json.dumps(value)
+                    out.append(json.dumps(text)[1:-1])
+                else:
+                    out.append(json.dumps(value) if found else "null")
+                i = end + 1
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def target_input(target: dict[str, Any], event: dict[str, Any], rule: Any, ingested: dt.datetime) -> str:
+    """The text a target receives: `Input`, the `InputPath` value, the transformed template, or the event."""
+    if target.get("Input") is not None:
+        return str(target["Input"])
+    if target.get("InputPath"):
+        found, value = _json_path(event, str(target["InputPath"]))
+        return json.dumps(value if found else None)
+    transformer = target.get("InputTransformer")
+    if transformer:
+        return _transform(transformer, event, rule, ingested)
+    return json.dumps(event)
+
+
+# -- the router -----------------------------------------------------------------------------
+
+
+@dataclass
+class _ScheduledRule:
+    key: tuple[str, str]
+    expression: str
+    schedule: Schedule
+    anchor: dt.datetime
+    due: _Due | None = None
+
+
+@dataclass
+class FailedInvocation:
+    """A delivery that did not reach its target (what CloudWatch counts as FailedInvocations)."""
+
+    rule_arn: str
+    target_id: str
+    target_arn: str
+    time: dt.datetime
+    error: str
+
+
+@dataclass
+class EventsSimulator:
+    """Routes one account's events to its rules' targets and fires its schedule rules on the clock."""
+
+    sim: Simulator
+    schedules: dict[tuple[str, str], _ScheduledRule] = field(default_factory=dict)
+    failed_invocations: list[FailedInvocation] = field(default_factory=list)
+    delivered: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def backend(self) -> Any:
+        from moto.events.models import events_backends
+
+        return events_backends[self.sim.account_id][self.sim.region]
+
+    # -- rules on the clock ---------------------------------------------------------------
+
+    def rule_changed(self, bus: str, name: str) -> None:
+        """A rule was put, enabled, disabled or deleted: (re)arm or drop its schedule."""
+        key = (bus, name)
+        rule = self._rule(bus, name)
+        current = self.schedules.get(key)
+        active = rule is not None and rule.scheduled_expression and rule.state == "ENABLED"
+        if current is not None and (not active or current.expression != rule.scheduled_expression):
+            if current.due is not None:
+                current.due.cancelled = True
+            del self.schedules[key]
+            current = None
+        if active and current is None:
+            assert rule is not None
+            expression = str(rule.scheduled_expression)
+            entry = _ScheduledRule(key, expression, parse_schedule(expression), self.sim.now())
+            self.schedules[key] = entry
+            self._arm(entry, self.sim.now())
+
+    def _rule(self, bus: str, name: str) -> Any:
+        event_bus = self.backend.event_buses.get(bus)
+        return None if event_bus is None else event_bus.rules.get(name)
+
+    def _arm(self, entry: _ScheduledRule, after: dt.datetime) -> None:
+        moment = entry.schedule.next_after(after, entry.anchor)
+        if moment is None:
+            entry.due = None
+            return
+        entry.due = self.sim.schedule(moment, lambda: self._fire(entry, moment), f"schedule:{entry.key[1]}")
+
+    def _fire(self, entry: _ScheduledRule, moment: dt.datetime) -> None:
+        if self.schedules.get(entry.key) is not entry:
+            return
+        rule = self._rule(*entry.key)
+        if rule is not None and rule.state == "ENABLED":
+            event = self._event(
+                source="aws.events",
+                detail_type="Scheduled Event",
+                detail={},
+                resources=[rule.arn],
+                time=moment,
+            )
+            self._deliver_to_rule(rule, event, moment)
+        self._arm(entry, moment)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _event(
+        self,
+        *,
+        source: str,
+        detail_type: str,
+        detail: dict[str, Any],
+        resources: list[str],
+        time: dt.datetime | None = None,
+        event_id: str | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "version": "0",
+            "id": event_id or str(uuid.UUID(int=self.sim.random.getrandbits(128))),
+            "detail-type": detail_type,
+            "source": source,
+            "account": self.sim.account_id,
+            "time": _iso(time or self.sim.now()),
+            "region": self.sim.region,
+            "resources": list(resources),
+            "detail": detail,
+        }
+
+    def emit(
+        self,
+        source: str,
+        detail_type: str,
+        detail: dict[str, Any],
+        resources: list[str] | None = None,
+        *,
+        bus: str = "default",
+        time: dt.datetime | None = None,
+        event_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Put an event on a bus; matching enabled rules deliver it on the timeline, at once."""
+        event = self._event(
+            source=source,
+            detail_type=detail_type,
+            detail=detail,
+            resources=resources or [],
+            time=time,
+            event_id=event_id,
+        )
+        if self.has_rules(bus):
+            self.sim.after(0, functools.partial(self._route_later, event, bus), f"event:{detail_type}")
+        return event
+
+    def has_rules(self, bus: str = "default") -> bool:
+        """Does `bus` have any rule (events for a bus without rules go nowhere)?"""
+        event_bus = self.backend.event_buses.get(bus)
+        return bool(event_bus is not None and event_bus.rules)
+
+    def _route_later(self, event: dict[str, Any], bus: str) -> None:
+        self.route(event, bus)
+
+    def route(self, event: dict[str, Any], bus: str = "default") -> int:
+        """Deliver an event to every enabled rule of `bus` whose pattern matches; return how many matched."""
+        event_bus = self.backend.event_buses.get(bus)
+        if event_bus is None:
+            return 0
+        matched = 0
+        now = self.sim.now()
+        for rule in list(event_bus.rules.values()):
+            if rule.state != "ENABLED" or (
+                rule.scheduled_expression and not rule.event_pattern.get_pattern()
+            ):
+                continue
+            if not matches_pattern(rule.event_pattern.get_pattern(), event):
+                continue
+            matched += 1
+            self._deliver_to_rule(rule, event, now)
+        return matched
+
+    def _deliver_to_rule(self, rule: Any, event: dict[str, Any], now: dt.datetime) -> None:
+        for target in list(rule.targets):
+            try:
+                payload = target_input(target, event, rule, now)
+                self._deliver(rule, target, payload, event)
+                self.delivered.append({"rule": rule.name, "target": target["Id"], "input": payload})
+            except Exception as exc:  # noqa: BLE001 - any failure is a failed invocation
+                # EventBridge retries and then counts a failed invocation; the event's source never sees it.
+                log.info("delivery of %s to %s failed: %s", event.get("id"), target.get("Arn"), exc)
+                self.failed_invocations.append(
+                    FailedInvocation(rule.arn, str(target.get("Id")), str(target.get("Arn")), now, str(exc))
+                )
+
+    def _deliver(self, rule: Any, target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
+        arn = str(target["Arn"])
+        parts = arn.split(":", 5)
+        service = parts[2] if len(parts) > 2 else ""
+        resource = parts[5] if len(parts) > 5 else ""
+        handler: Callable[[Any, dict[str, Any], str, str, dict[str, Any]], None] | None = {
+            "sqs": self._to_sqs,
+            "sns": self._to_sns,
+            "ecs": self._to_ecs,
+            "events": self._to_bus,
+            "logs": self._to_logs,
+        }.get(service)
+        if handler is None:
+            raise ValueError(f"the sandbox does not deliver to {service or arn} targets")
+        handler(rule, target, payload, resource, event)
+
+    def _to_sqs(self, rule: Any, target: dict[str, Any], payload: str, resource: str, event: Any) -> None:
+        from moto.sqs.models import sqs_backends
+
+        group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+        sqs_backends[self.sim.account_id][self.sim.region].send_message(
+            queue_name=resource, message_body=payload, group_id=group
+        )
+
+    def _to_sns(self, rule: Any, target: dict[str, Any], payload: str, resource: str, event: Any) -> None:
+        from moto.sns.models import sns_backends
+
+        sns_backends[self.sim.account_id][self.sim.region].publish(message=payload, arn=str(target["Arn"]))
+
+    def _to_bus(self, rule: Any, target: dict[str, Any], payload: str, resource: str, event: Any) -> None:
+        if not resource.startswith("event-bus/"):
+            raise ValueError(f"the sandbox does not deliver to {target['Arn']}")
+        self.route(event, resource.split("/", 1)[1])
+
+    def _to_logs(self, rule: Any, target: dict[str, Any], payload: str, resource: str, event: Any) -> None:
+        from moto.logs.models import logs_backends
+
+        group = resource.split(":", 1)[1] if resource.startswith("log-group:") else resource
+        group = group.removesuffix(":*")
+        backend = logs_backends[self.sim.account_id][self.sim.region]
+        stream = str(uuid.UUID(int=self.sim.random.getrandbits(128)))
+        backend.create_log_stream(group, stream)
+        millis = int(self.sim.now().timestamp() * 1000)
+        backend.put_log_events(group, stream, [{"timestamp": millis, "message": payload}])
+
+    def _to_ecs(self, rule: Any, target: dict[str, Any], payload: str, resource: str, event: Any) -> None:
+        """RunTask with the target's EcsParameters; the input, when JSON, is the task's overrides."""
+        params = target.get("EcsParameters") or {}
+        if not params.get("TaskDefinitionArn"):
+            raise ValueError("an ECS target needs EcsParameters.TaskDefinitionArn")
+        backend = self.sim.ecs.backend
+        cluster = backend._get_cluster(resource.split("/", 1)[-1])
+        definition = backend.describe_task_definition(params["TaskDefinitionArn"])
+        overrides: dict[str, Any] = {}
+        if target.get("Input") is not None or target.get("InputPath") or target.get("InputTransformer"):
+            try:
+                parsed = json.loads(payload)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                overrides = {
+                    k: v
+                    for k, v in parsed.items()
+                    if k
+                    in (
+                        "containerOverrides",
+                        "cpu",
+                        "memory",
+                        "taskRoleArn",
+                        "executionRoleArn",
+                        "ephemeralStorage",
+                    )
+                }
+        awsvpc = (params.get("NetworkConfiguration") or {}).get("awsvpcConfiguration") or {}
+        network = None
+        if awsvpc:
+            network = {
+                "awsvpcConfiguration": {
+                    "subnets": list(awsvpc.get("Subnets") or []),
+                    "securityGroups": list(awsvpc.get("SecurityGroups") or []),
+                    "assignPublicIp": awsvpc.get("AssignPublicIp", "DISABLED"),
+                }
+            }
+            if (
+                not network["awsvpcConfiguration"]["securityGroups"]
+                and network["awsvpcConfiguration"]["subnets"]
+            ):
+                ec2 = self.sim.ecs.ec2
+                subnet = ec2.get_subnet(network["awsvpcConfiguration"]["subnets"][0])
+                default = ec2.get_default_security_group(subnet.vpc_id)
+                network["awsvpcConfiguration"]["securityGroups"] = [default.id] if default else []
+        launch_type = params.get("LaunchType") or "EC2"
+        if (definition.network_mode or "") == "awsvpc" and network is None:
+            raise ValueError("the task definition uses awsvpc, so the target needs NetworkConfiguration")
+        tags = [{"key": t["Key"], "value": t["Value"]} for t in params.get("Tags") or []]
+        started, failures = self.sim.ecs.place_and_start(
+            cluster=cluster,
+            definition=definition,
+            launch_type=launch_type,
+            count=int(params.get("TaskCount") or 1),
+            group=params.get("Group") or f"family:{definition.family}",
+            strategies=[
+                {"type": s["type"], "field": s.get("field")} for s in params.get("PlacementStrategy") or []
+            ]
+            or None,
+            constraints=[
+                {k: v for k, v in c.items() if v is not None}
+                for c in params.get("PlacementConstraints") or []
+            ]
+            or None,
+            network_configuration=network,
+            started_by=f"events-rule/{rule.name}"[:128],
+            overrides=copy.deepcopy(overrides),
+            tags=tags,
+        )
+        for runtime in started:
+            if params.get("PlatformVersion") and launch_type == "FARGATE":
+                runtime.task.platform_version = params["PlatformVersion"]
+        if failures and not started:
+            raise ValueError(f"RunTask placed no task: {failures[0].get('reason')}")
