@@ -9,6 +9,7 @@ API takes tags, so that clean-up can find exactly what this session made.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -128,15 +129,15 @@ def _refuse_emulated(core: botocore.session.Session) -> None:
         )
     endpoints = [os.environ.get("AWS_ENDPOINT_URL")]
     endpoints += [v for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL_")]
-    try:
+    # A profile that does not exist fails later, at sts:GetCallerIdentity, with its reason.
+    with contextlib.suppress(BotoCoreError):
         endpoints.append(core.get_scoped_config().get("endpoint_url"))
-    except BotoCoreError:
-        pass  # a profile that does not exist fails later, at sts:GetCallerIdentity, with its reason
     for endpoint in endpoints:
         if not endpoint or not is_loopback_url(str(endpoint)):
             continue
         raise CredentialsMismatchError(
-            "aws", f"the AWS endpoint is set to {endpoint}, an emulator on this machine (unset AWS_ENDPOINT_URL)"
+            "aws",
+            f"the AWS endpoint is set to {endpoint}, an emulator on this machine (unset AWS_ENDPOINT_URL)",
         )
 
 

@@ -23,9 +23,9 @@ from labkit.errors import EndpointRefusedError, LabkitError
 
 __all__ = [
     "EMULATED_KEY_PREFIX",
-    "CredentialsMismatchError",
     "FAKE_ACCESS_KEY_ID",
     "FAKE_SECRET_ACCESS_KEY",
+    "CredentialsMismatchError",
     "is_loopback_url",
     "isolated_botocore_session",
     "refuse_non_loopback",
@@ -106,7 +106,13 @@ class CredentialsMismatchError(LabkitError):
 
 
 #: Options that would hand an emulated sandbox credentials of its own.
-CREDENTIAL_OPTIONS = ("profile", "botocore_session", "aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+CREDENTIAL_OPTIONS = (
+    "profile",
+    "botocore_session",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+)
 
 
 def refuse_credentials_in_emulated_mode(mode: str, options: dict[str, Any]) -> None:

@@ -39,7 +39,9 @@ def parse_authorization(environ: dict[str, Any]) -> dict[str, str]:
     header = str(environ.get("HTTP_AUTHORIZATION", "")).strip()
     if not header:
         if "X-Amz-Credential" in str(environ.get("QUERY_STRING", "")):
-            raise SignatureProblem("AccessDenied", "presigned requests are not accepted by a workshop sandbox")
+            raise SignatureProblem(
+                "AccessDenied", "presigned requests are not accepted by a workshop sandbox"
+            )
         raise SignatureProblem("MissingAuthenticationToken", "Request is missing Authentication Token")
     match = _AUTHORIZATION.match(header)
     if match is None:
@@ -73,7 +75,9 @@ def verify_signature(environ: dict[str, Any], body: bytes, parts: dict[str, str]
         if value is None:
             raise SignatureProblem("IncompleteSignature", f"the signed header {name} is missing")
         headers[name] = value
-    request = AWSRequest(method=str(environ.get("REQUEST_METHOD", "GET")), url=f"http://{host}{raw_uri}", data=body)
+    request = AWSRequest(
+        method=str(environ.get("REQUEST_METHOD", "GET")), url=f"http://{host}{raw_uri}", data=body
+    )
     for name, value in headers.items():
         request.headers[name] = value
     request.context["timestamp"] = timestamp

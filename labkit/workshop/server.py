@@ -93,7 +93,9 @@ class LearnerAccess:
 def new_learner_access(learner: Learner) -> LearnerAccess:
     """Make fresh credentials, a token and an account for one learner."""
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-    key_id = LEARNER_KEY_PREFIX + "".join(secrets.choice(alphabet) for _ in range(20 - len(LEARNER_KEY_PREFIX)))
+    key_id = LEARNER_KEY_PREFIX + "".join(
+        secrets.choice(alphabet) for _ in range(20 - len(LEARNER_KEY_PREFIX))
+    )
     return LearnerAccess(
         learner=learner.id,
         name=learner.name,
@@ -352,7 +354,9 @@ def running_workshop(path: Path | None = None) -> WorkshopInfo | None:
     return None
 
 
-def write_connection_files(folder: Path, endpoint_url: str, region: str, learners: list[LearnerAccess]) -> None:
+def write_connection_files(
+    folder: Path, endpoint_url: str, region: str, learners: list[LearnerAccess]
+) -> None:
     """Write `<learner>.json` and `<learner>.env` (mode 0600) with each learner's connection details."""
     folder.mkdir(parents=True, exist_ok=True)
     for access in learners:
@@ -512,7 +516,9 @@ def main(argv: list[str] | None = None) -> int:
         learners=[dataclasses.asdict(a) for a in learners],
     )
     _write_private(state_path, json.dumps(dataclasses.asdict(info), indent=2))
-    print(f"labkit: workshop of {len(learners)} learners serving on {server.url} (pid {info.pid})", flush=True)
+    print(
+        f"labkit: workshop of {len(learners)} learners serving on {server.url} (pid {info.pid})", flush=True
+    )
     try:
         while not stop.wait(0.5):
             pass
