@@ -235,13 +235,14 @@ class _Calls:
     def pages(self, service: str, operation: str, key: str, /, **params: Any) -> Iterator[Any]:
         """Every item of a paginated listing (each page retried on throttling)."""
         paginator = self.client(service).get_paginator(operation)
-        token: str | None = None
+        token: Any = None
         token_in = paginator._pagination_cfg["input_token"]
         token_out = paginator._pagination_cfg["output_token"]
         token_in = token_in[0] if isinstance(token_in, list) else token_in
         token_out = token_out[0] if isinstance(token_out, list) else token_out
         while True:
-            page = self(service, operation, **params, **({token_in: token} if token else {}))
+            request: dict[str, Any] = {**params, token_in: token} if token else dict(params)
+            page = self(service, operation, **request)
             yield from page.get(key, [])
             token = page.get(token_out)
             if not token:

@@ -7,7 +7,6 @@ the refusals AWS makes and moto does not, AWS's page sizes, injected throttling 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,8 +191,8 @@ def build_lab(
 
 
 @pytest.fixture
-def lab(sandbox: EmbeddedSandbox) -> Iterator[Lab]:
-    yield build_lab(sandbox)
+def lab(sandbox: EmbeddedSandbox) -> Lab:
+    return build_lab(sandbox)
 
 
 def survivors(sb: EmbeddedSandbox) -> dict[str, list[str]]:
@@ -262,7 +261,8 @@ class TestTeardown:
         assert set(kinds) == set(DELETION_ORDER)
         assert kinds == sorted(kinds, key=DELETION_ORDER.index)
         assert [c.operation for c in strict.calls if is_mutating(c.operation)] == []
-        assert report.dry_run and "dry run" in report.summary()
+        assert report.dry_run
+        assert "dry run" in report.summary()
         assert survivors(lab.sb) == before
 
     def test_teardown_deletes_the_session_through_throttling_and_dependencies(self, lab: Lab) -> None:
@@ -273,7 +273,8 @@ class TestTeardown:
         strict.throttle("DescribeLoadBalancers", times=1)
         strict.fail("DeleteSecurityGroup", "DependencyViolation", "resource has a dependent object", times=2)
         report = run(lab.sb, yes=True)
-        assert report.done and report.remaining == []
+        assert report.done
+        assert report.remaining == []
         assert {r.kind for r in report.deleted} == set(DELETION_ORDER)
         assert discover(lab.sb, SESSION) == []
         codes = {code for _, code in strict.refused}
@@ -294,7 +295,8 @@ class TestTeardown:
         run(lab.sb, yes=True)
         strict = StrictAws(lab.sb).install()
         report = run(lab.sb, yes=True)
-        assert report.found == [] and report.done
+        assert report.found == []
+        assert report.done
         assert "nothing carries its tag" in report.summary()
         assert [op for op in strict.operations if is_mutating(op)] == []
 
@@ -318,7 +320,8 @@ class TestTeardown:
             run(lab.sb, yes=True)
         assert [r.name for r in caught.value.remaining] == ["/ecs/web"]
         assert "/ecs/web" in str(caught.value)
-        assert caught.value.report is not None and "AccessDeniedException" in caught.value.report.problems[0]
+        assert caught.value.report is not None
+        assert "AccessDeniedException" in caught.value.report.problems[0]
 
     def test_pagination_past_100_revisions_and_10_services(self, sandbox: EmbeddedSandbox) -> None:
         """105 task definition revisions and 12 services, listed by AWS's page sizes, are all deleted."""
