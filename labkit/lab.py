@@ -179,7 +179,9 @@ def open_lab(
     """Open a lab with a sandbox of `mode` (or the one given); raises `UnknownLabError` for a wrong id.
 
     In a workshop (`LABKIT_WORKSHOP` names the learner's connection file) progress events are posted
-    to the workshop server as the learner works.
+    to the workshop server as the learner works. In `aws` mode the cost preflight runs first (after
+    the account guards, before anything is created): `confirm_cost=True` accepts it, and without a
+    terminal or that flag it raises `CostNotConfirmedError`.
     """
     from labkit.workshop.progress import reporter_from_env
 
@@ -187,16 +189,36 @@ def open_lab(
     progress = Progress.load(lab_id)
     progress.reporter = reporter_from_env()
     owns = sandbox is None
+    confirm_cost = options.pop("confirm_cost", None)
     if sandbox is None:
         if mode == "aws":
             # Reopening the lab in a real account continues its session: same tag, same resources.
             options.setdefault("session_id", progress.aws_session)
         sandbox = open_sandbox(mode, lab=lab_id, **options)
         if mode == "aws":
+            _cost_preflight(lab, sandbox, confirm_cost)
             progress.aws_session = sandbox.session_id
             progress.save()
     progress.report("open")
     return LabSession(lab, sandbox, progress, owns_sandbox=owns)
+
+
+def _cost_preflight(lab: LabInfo, sandbox: Sandbox, confirm: bool | None) -> None:
+    """Print what the lab will create and its hourly cost; close the sandbox and raise unless confirmed."""
+    from labkit.config import load_config
+    from labkit.cost import plan_from_lab, preflight
+
+    try:
+        preflight(
+            lab.id,
+            plan_from_lab(lab.extra, lab.id),
+            region=sandbox.region,
+            confirm=confirm,
+            configured=load_config().aws.confirm_cost,
+        )
+    except LabkitError:
+        sandbox.close()
+        raise
 
 
 def _display(obj: Any, text: str) -> None:
