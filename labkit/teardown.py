@@ -36,6 +36,8 @@ __all__ = [
     "TeardownIncompleteError",
     "TeardownReport",
     "discover",
+    "recorded_sessions",
+    "run_teardown",
     "teardown",
 ]
 
@@ -662,3 +664,68 @@ def teardown(
     if report.remaining:
         raise TeardownIncompleteError(session_id, report.remaining, report)
     return report
+
+
+def recorded_sessions() -> list[str]:
+    """The aws sessions that labs opened on this machine (from the learner's progress files)."""
+    import json
+
+    from labkit.config import state_dir
+
+    sessions: list[str] = []
+    for path in sorted((state_dir() / "progress").glob("*.json")):
+        try:
+            value = json.loads(path.read_text(encoding="utf-8")).get("aws_session")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(value, str) and value not in sessions:
+            sessions.append(value)
+    return sessions
+
+
+def run_teardown(
+    *,
+    mode: str = "aws",
+    session: str | None = None,
+    yes: bool = False,
+    on_event: Callable[[str], Any] | None = None,
+    **options: Any,
+) -> list[TeardownReport]:
+    """Tear down `session` (default: every aws session recorded here) in the account of `mode`.
+
+    `mode` is `aws` (behind the account guards) or `server` (the running sandbox server, where
+    `session` is required). Raises `LabkitError` when there is no session to tear down,
+    `SandboxNotRunningError`, `AccountNotAllowedError`, and `TeardownIncompleteError` listing what
+    remains of every session when anything does.
+    """
+    from labkit.sandbox import open_sandbox
+
+    if mode not in ("aws", "server"):
+        raise LabkitError(f"teardown works in mode aws or server, not {mode!r}")
+    if session:
+        sessions = [session]
+    elif mode == "aws":
+        sessions = recorded_sessions()
+        if not sessions:
+            raise LabkitError("no aws session is recorded on this machine; name one with --session")
+    else:
+        raise LabkitError("in server mode name the session whose tag to delete with --session")
+    if mode == "server":
+        from labkit.errors import SandboxNotRunningError
+        from labkit.sandbox.server import running_server
+
+        if running_server() is None:
+            raise SandboxNotRunningError("`labkit teardown --mode server` cleans the running server")
+    reports: list[TeardownReport] = []
+    remaining: list[Resource] = []
+    with open_sandbox(mode, **options) as sandbox:
+        for session_id in sessions:
+            try:
+                reports.append(teardown(sandbox, session_id, yes=yes, on_event=on_event))
+            except TeardownIncompleteError as exc:
+                remaining.extend(exc.remaining)
+                if exc.report is not None:
+                    reports.append(exc.report)
+    if remaining:
+        raise TeardownIncompleteError(", ".join(sessions), remaining)
+    return reports

@@ -48,6 +48,7 @@ __all__ = [
     "running_workshop",
     "start_workshop",
     "stop_workshop",
+    "workshop_report",
     "workshop_state_path",
     "workshop_status",
 ]
@@ -315,6 +316,14 @@ def workshop_state_path() -> Path:
     return state_dir() / "workshop.json"
 
 
+def workshop_report(out: Path, *, path: Path | None = None) -> dict[str, Path]:
+    """Write the dashboard (HTML) and the CSV export of the last workshop run here into `out`."""
+    from labkit.workshop.report import write_report
+
+    path = path or workshop_state_path()
+    return write_report(out, path.with_name("workshop-events.jsonl"), path.with_name("workshop-roster.json"))
+
+
 def _write_private(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -484,6 +493,10 @@ def main(argv: list[str] | None = None) -> int:
     learners = [new_learner_access(learner) for learner in read_roster(args.roster)]
     stop = threading.Event()
     events = EventLog(state_path.with_name("workshop-events.jsonl"))
+    roster_public = [{"learner": a.learner, "name": a.name} for a in learners]
+    state_path.with_name("workshop-roster.json").write_text(
+        json.dumps(roster_public, indent=2), encoding="utf-8"
+    )
     app = WorkshopApp(
         learners,
         region=region,
