@@ -68,6 +68,7 @@ class WorkshopReport:
     rows: list[LearnerRow]
     started: dt.datetime | None
     generated_at: dt.datetime
+    ended: dt.datetime | None = None
 
     def to_csv(self) -> str:
         """One line per learner and checkpoint."""
@@ -97,7 +98,11 @@ class WorkshopReport:
                 label = {"caught-up": "caught up", "not-attempted": "·", "not-graded": "not graded"}.get(
                     cell.status, cell.status
                 )
-                hint_mark = f' <span class="hints">{cell.hints}h</span>' if cell.hints else ""
+                hint_mark = (
+                    f' <span class="hints">{cell.hints} hint{"s" if cell.hints > 1 else ""}</span>'
+                    if cell.hints
+                    else ""
+                )
                 cells.append(f'<td class="{cell.status}" title="{detail}">{label}{hint_mark}</td>')
             body.append(
                 f'<tr><th scope="row">{html.escape(row.name)} <small>({html.escape(row.learner)})</small></th>'
@@ -118,8 +123,10 @@ class WorkshopReport:
         left, right, top, bottom = 50, 160, 20, 40
         plot_w, plot_h = width - left - right, height - top - bottom
         total = max(1, len(self.checkpoints))
-        end = max((t for r in self.rows for t in r.done_times), default=self.started)
-        span = max(60.0, (end - self.started).total_seconds()) if self.started and end else 60.0
+        span = 60.0
+        if self.started is not None:
+            times = [t for r in self.rows for t in r.done_times] + [self.ended or self.started]
+            span = max(span, (max(times) - self.started).total_seconds())
 
         def x(t: dt.datetime) -> float:
             assert self.started is not None
@@ -191,7 +198,7 @@ td.total {{ font-weight: bold; }}
 <body>
 <h1>Workshop progress</h1>
 <p>{learners} learners. First event {started}; generated {generated}.
-Green: passed; yellow: caught up with the reference steps; red: last check failed; a number with h: hints shown.</p>
+Green: passed; yellow: caught up with the reference steps; red: last check failed; small print: hints shown.</p>
 <table id="progress-table">
 <thead><tr><th scope="col">learner</th>{head}<th scope="col">done</th></tr></thead>
 <tbody>
@@ -231,6 +238,7 @@ def build_report(
     checkpoints = _checkpoint_order(labs, events)
     rows = {a["learner"]: LearnerRow(a["learner"], a.get("name") or a["learner"]) for a in learners}
     started: dt.datetime | None = None
+    ended: dt.datetime | None = None
     for event in sorted(events, key=lambda e: str(e.get("at", ""))):
         learner = str(event.get("learner", ""))
         row = rows.setdefault(learner, LearnerRow(learner, learner))
@@ -238,6 +246,7 @@ def build_report(
         if at.tzinfo is None:
             at = at.replace(tzinfo=dt.UTC)
         started = at if started is None or at < started else started
+        ended = at if ended is None or at > ended else ended
         if not event.get("checkpoint"):
             continue
         cell = row.cells.setdefault((event["lab"], event["checkpoint"]), Cell())
@@ -258,7 +267,7 @@ def build_report(
                 cell.first_passed_at = cell.first_passed_at or at.isoformat()
             elif cell.status not in ("passed", "caught-up"):
                 cell.status = str(event.get("status", "failed"))
-    return WorkshopReport(checkpoints, list(rows.values()), started, now or dt.datetime.now(dt.UTC))
+    return WorkshopReport(checkpoints, list(rows.values()), started, now or dt.datetime.now(dt.UTC), ended)
 
 
 def write_report(out: Path, events_path: Path, roster_path: Path | None = None) -> dict[str, Path]:
