@@ -199,6 +199,9 @@ def open_lab(
             _cost_preflight(lab, sandbox, confirm_cost)
             progress.aws_session = sandbox.session_id
             progress.save()
+    if progress.reporter is None and hasattr(sandbox, "reporter"):
+        # A workshop sandbox opened from an explicit connection file reports with its own token.
+        progress.reporter = sandbox.reporter()
     progress.report("open")
     return LabSession(lab, sandbox, progress, owns_sandbox=owns)
 

@@ -16,7 +16,7 @@ from labkit.errors import LabkitError
 from labkit.sandbox.base import EmulatedSandbox
 from labkit.sandbox.control import ControlClient
 from labkit.sandbox.guards import CredentialsMismatchError
-from labkit.workshop.progress import load_connection
+from labkit.workshop.progress import ProgressReporter, load_connection
 
 __all__ = ["WorkshopSandbox"]
 
@@ -54,8 +54,13 @@ class WorkshopSandbox(EmulatedSandbox):
         # The isolated session has labkit's shared fake keys; a workshop learner signs with their own.
         self._session._session.set_credentials(details["access_key_id"], details["secret_access_key"])
         self._control = ControlClient(details["workshop_url"], details["token"])
+        self._details = details
         self._access_key_id = details["access_key_id"]
         self._secret_access_key = details["secret_access_key"]
+
+    def reporter(self) -> ProgressReporter:
+        """The progress reporter of this learner (posts with the learner's token)."""
+        return ProgressReporter(self._details["workshop_url"], self._details["token"])
 
     def now(self) -> dt.datetime:
         return dt.datetime.fromisoformat(str(self._control.request("GET", "/clock")["now"]))

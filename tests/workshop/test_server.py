@@ -193,6 +193,26 @@ class TestProgress:
         assert [e["learner"] for e in answer["events"]] == ["bob", "bob"]
         assert answer["events"][0]["status"] == "passed"
 
+    def test_open_lab_in_workshop_mode_posts_the_learners_progress(
+        self, workshop: Workshop, tmp_path: Path
+    ) -> None:
+        """open_lab, a check, a hint and a catch-up in Ada's workshop sandbox become Ada's events, in order."""
+        import labkit
+
+        write_connection_files(tmp_path / "c", workshop.url, "us-east-1", [workshop.a, workshop.b])
+        with labkit.open_lab("nginx-alb", mode="workshop", connection=tmp_path / "c" / "ada.json") as lab:
+            lab.check("security-groups-chained", display=False)
+            lab.hint("security-groups-chained")
+            lab.catch_up(to="security-groups-chained")
+        events = workshop.app.events.read()
+        assert [(e["learner"], e["kind"]) for e in events] == [
+            ("ada", "open"),
+            ("ada", "check"),
+            ("ada", "hint"),
+            ("ada", "catch-up"),
+        ]
+        assert events[1]["status"] == "failed"
+
     def test_a_bad_event_or_token_is_refused(self, workshop: Workshop) -> None:
         """An event with an unknown kind is a 400; a missing token a 403; the reporter returns False."""
         code, answer = control(
