@@ -9,8 +9,9 @@ Run: python benchmarks/workshop_bench.py [--learners 30] [--checks 20] [--json F
    load balancer, a service of three tasks with their stand-in servers); against one sandbox server
    process holding one learner's same stack. Per learner = workshop RSS / learners.
 3. checkpoint latency: the median time of the lab's `service-scaled` check for one learner while the
-   other learners are idle, then while every other learner runs a bounded loop of describe calls
-   (loopback only; each loop stops after its count or 120 s); the ratio is what a busy room costs.
+   other learners are idle; while every other learner runs a bounded loop of describe calls with no
+   pause (the worst case); and while each makes a burst of three calls every `--pause` seconds (a
+   room at work). Loopback only; each loop stops after its count or 120 s.
 All on a manual clock, so no learner's tasks move while the figures are taken.
 """
 
@@ -70,8 +71,8 @@ def check_latency(sb: Any, count: int) -> float:
     return statistics.median(times)
 
 
-def busy_loop(sb: Any, stop: threading.Event, iterations: int, done: list[int]) -> None:
-    """What a busy learner does: describe calls, a bounded number of times."""
+def busy_loop(sb: Any, stop: threading.Event, iterations: int, pause: float, done: list[int]) -> None:
+    """What a busy learner does: three describe calls, `pause` seconds apart, a bounded number of times."""
     ecs, elbv2 = sb.client("ecs"), sb.client("elbv2")
     deadline = time.monotonic() + 120
     n = 0
@@ -80,7 +81,29 @@ def busy_loop(sb: Any, stop: threading.Event, iterations: int, done: list[int]) 
         ecs.list_tasks(cluster="nginx-lab")
         elbv2.describe_target_groups()
         n += 1
+        if pause:
+            stop.wait(pause)
     done.append(n)
+
+
+def latency_under_load(
+    me: Any, others: list[Any], checks: int, iterations: int, pause: float
+) -> tuple[float, int]:
+    """Median check latency for `me` while every other learner runs `busy_loop`; and the loops done."""
+    stop = threading.Event()
+    done: list[int] = []
+    threads = [
+        threading.Thread(target=busy_loop, args=(sb, stop, iterations, pause, done), daemon=True)
+        for sb in others
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # every busy learner is under way
+    latency = check_latency(me, checks)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=130)
+    return latency, sum(done)
 
 
 def main() -> None:
@@ -88,6 +111,7 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=30)
     parser.add_argument("--checks", type=int, default=20)
     parser.add_argument("--busy-iterations", type=int, default=400)
+    parser.add_argument("--pause", type=float, default=2.0, help="Seconds between a paced learner's bursts.")
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures to this file.")
     args = parser.parse_args()
     figures: dict[str, Any] = {"learners": args.learners}
@@ -131,23 +155,17 @@ def main() -> None:
 
             me, others = sandboxes[0], sandboxes[1:]
             idle = check_latency(me, args.checks)
-            stop = threading.Event()
-            done: list[int] = []
-            threads = [
-                threading.Thread(target=busy_loop, args=(sb, stop, args.busy_iterations, done), daemon=True)
-                for sb in others
-            ]
-            for thread in threads:
-                thread.start()
-            time.sleep(1.0)  # every busy learner is under way
-            busy = check_latency(me, args.checks)
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=130)
+            busy, loops = latency_under_load(me, others, args.checks, args.busy_iterations, 0.0)
+            paced, paced_loops = latency_under_load(me, others, args.checks, args.busy_iterations, args.pause)
+            idle_again = check_latency(me, args.checks)
             figures["check_latency_idle_ms"] = round(idle * 1000, 1)
+            figures["check_latency_idle_after_ms"] = round(idle_again * 1000, 1)
             figures["check_latency_busy_ms"] = round(busy * 1000, 1)
             figures["check_latency_ratio_busy_over_idle"] = round(busy / idle, 2)
-            figures["busy_loops_completed"] = sum(done)
+            figures["busy_loops_completed"] = loops
+            figures["check_latency_paced_ms"] = round(paced * 1000, 1)
+            figures["check_latency_ratio_paced_over_idle"] = round(paced / idle, 2)
+            figures["paced_loops_completed"] = paced_loops
         finally:
             stop_workshop(folder / "workshop.json")
     emit(figures, args.json)
