@@ -21,7 +21,7 @@ import click
     help="The session whose labkit:session tag to delete (default in aws mode: every session recorded here).",
 )
 @click.option("--yes", is_flag=True, help="Delete; without it nothing is changed (a dry run).")
-@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON at the end.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the reports, as JSON.")
 def teardown(mode: str, session: str | None, yes: bool, as_json: bool) -> None:
     """List what a session created and, with --yes, delete it in dependency order.
 
@@ -29,6 +29,6 @@ def teardown(mode: str, session: str | None, yes: bool, as_json: bool) -> None:
     """
     from labkit.teardown import run_teardown
 
-    reports = run_teardown(mode=mode, session=session, yes=yes, on_event=click.echo)
+    reports = run_teardown(mode=mode, session=session, yes=yes, on_event=None if as_json else click.echo)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in reports], indent=2))

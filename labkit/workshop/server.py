@@ -22,6 +22,7 @@ import io
 import json
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -371,17 +372,19 @@ def write_connection_files(
     for access in learners:
         details = access.connection(endpoint_url, region)
         _write_private(folder / f"{access.learner}.json", json.dumps(details, indent=2) + "\n")
-        lines = [
-            f"export AWS_ENDPOINT_URL={endpoint_url}",
-            f"export AWS_ACCESS_KEY_ID={access.access_key_id}",
-            f"export AWS_SECRET_ACCESS_KEY={access.secret_access_key}",
-            f"export AWS_DEFAULT_REGION={region}",
-            f"export AWS_REGION={region}",
-            "export AWS_CONFIG_FILE=/dev/null",
-            "export AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-            "unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN",
-            f"export LABKIT_WORKSHOP={folder / (access.learner + '.json')}",
-        ]
+        values = {
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_ACCESS_KEY_ID": access.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": access.secret_access_key,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_PAGER": "",
+            "LABKIT_WORKSHOP": str((folder / f"{access.learner}.json").resolve()),
+        }
+        lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+        lines.append("unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN")
         _write_private(folder / f"{access.learner}.env", "\n".join(lines) + "\n")
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import boto3
@@ -28,6 +30,21 @@ def test_a_workshop_from_start_to_report(tmp_path: Path, monkeypatch: pytest.Mon
     try:
         env_text = (out / "ada.env").read_text()
         assert "export AWS_ACCESS_KEY_ID=AKIALABKITW" in env_text
+        # A learner's shell: source the .env file, then the AWS CLI works in their own account.
+        shell = subprocess.run(
+            [
+                "bash",
+                "-c",
+                f"source {out / 'ada.env'} && {sys.executable} -m awscli sts get-caller-identity --output json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert shell.returncode == 0, shell.stderr
+        ada_account = json.loads((out / "ada.json").read_text())["account_id"]
+        assert json.loads(shell.stdout)["Account"] == ada_account
         monkeypatch.setenv("LABKIT_WORKSHOP", str(out / "ada.json"))
         with labkit.open_lab("nginx-alb", mode="workshop") as lab:
             lab.check("cluster-created", display=False)
