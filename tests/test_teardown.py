@@ -345,3 +345,21 @@ class TestTeardown:
         assert caught.value.report is not None
         assert any("labkit does not delete sns" in p for p in caught.value.report.problems)
         assert sandbox.client("sns").list_topics()["Topics"] == [{"TopicArn": topic}]
+
+
+def test_in_aws_mode_a_dry_run_sends_only_reads(labkit_home: Any) -> None:
+    """Against a real-account sandbox (FakeAws), a dry run lists through read-only calls and finds nothing."""
+    from labkit.sandbox.aws import AwsSandbox
+    from labkit.testing import FakeAws
+
+    (labkit_home / "config.toml").write_text(
+        '[aws]\nallowed_accounts = ["111122223333"]\nregion = "us-east-1"\n'
+    )
+    fake = FakeAws(account_id="111122223333")
+    sandbox = AwsSandbox(botocore_session=fake.session())
+    report = teardown(sandbox, SESSION, sleep=lambda _: None)
+    assert report.found == []
+    assert fake.mutating == []
+    assert {"ListClusters", "DescribeLoadBalancers", "DescribeSecurityGroups", "GetResources"} <= set(
+        fake.operations
+    )
