@@ -10,7 +10,8 @@ killed half way is finished by the next one, and a run with nothing to do says s
 What is found, and how: per-service listings with their tags for every kind labkit deletes
 (application auto scaling targets of the session's services, EventBridge rules and their targets,
 ECS services, clusters and active task definitions, load balancers with their listeners, target
-groups, ECR repositories, security groups, CloudWatch log groups, IAM roles), and the Resource
+groups, ECR repositories, security groups, CloudWatch log groups and alarms, IAM roles and
+customer-managed policies), and the Resource
 Groups Tagging API for anything else carrying the tag, which is reported and left (labkit does not
 delete kinds it does not know). The tagging API is not trusted for known kinds: it can return a
 resource for a while after it is deleted.
@@ -54,7 +55,9 @@ DELETION_ORDER = (
     "ecs:cluster",
     "ec2:security-group",
     "logs:log-group",
+    "cloudwatch:alarm",
     "iam:role",
+    "iam:policy",
 )
 
 THROTTLING = frozenset(
@@ -408,6 +411,24 @@ def _iam(calls: _Calls, session_id: str) -> list[Resource]:
     return found
 
 
+def _alarms(calls: _Calls, session_id: str) -> list[Resource]:
+    found = []
+    for alarm in calls.pages("cloudwatch", "describe_alarms", "MetricAlarms"):
+        tags = calls("cloudwatch", "list_tags_for_resource", ResourceARN=alarm["AlarmArn"]).get("Tags", [])
+        if _tagged(tags, session_id):
+            found.append(Resource("cloudwatch:alarm", alarm["AlarmArn"], alarm["AlarmName"]))
+    return found
+
+
+def _policies(calls: _Calls, session_id: str) -> list[Resource]:
+    found = []
+    for policy in calls.pages("iam", "list_policies", "Policies", Scope="Local"):
+        tags = calls("iam", "list_policy_tags", PolicyArn=policy["Arn"]).get("Tags", [])
+        if _tagged(tags, session_id):
+            found.append(Resource("iam:policy", policy["Arn"], policy["PolicyName"]))
+    return found
+
+
 def _kind_of_arn(arn: str) -> str:
     parts = arn.split(":", 5)
     if len(parts) < 6:
@@ -419,7 +440,16 @@ def _kind_of_arn(arn: str) -> str:
 
 def _others(calls: _Calls, session_id: str, report: TeardownReport) -> list[Resource]:
     """Anything else with the tag (kinds labkit does not delete), from the Resource Groups Tagging API."""
-    known = {"ecs", "elasticloadbalancing", "ecr", "logs", "iam", "events", "application-autoscaling"}
+    known = {
+        "ecs",
+        "elasticloadbalancing",
+        "ecr",
+        "logs",
+        "iam",
+        "events",
+        "application-autoscaling",
+        "cloudwatch",
+    }
     found = []
     try:
         for mapping in calls.pages(
@@ -453,7 +483,9 @@ def discover(
         + _ecr(calls, session_id)
         + _ec2(calls, session_id)
         + _logs(calls, session_id)
+        + _alarms(calls, session_id)
         + _iam(calls, session_id)
+        + _policies(calls, session_id)
     )
     order = {kind: i for i, kind in enumerate(DELETION_ORDER)}
     found.sort(key=lambda r: order.get(r.kind, len(order)))
@@ -573,6 +605,20 @@ def _delete(calls: _Calls, r: Resource, *, wait_timeout: float, interval: float)
                 RoleName=r.name,
             )
         calls("iam", "delete_role", RoleName=r.name, retry_on=DEPENDENCY)
+    elif kind == "cloudwatch:alarm":
+        calls("cloudwatch", "delete_alarms", AlarmNames=[r.name])
+    elif kind == "iam:policy":
+        entities = calls("iam", "list_entities_for_policy", PolicyArn=r.id)
+        for role in entities.get("PolicyRoles", []):
+            calls("iam", "detach_role_policy", RoleName=role["RoleName"], PolicyArn=r.id)
+        for user in entities.get("PolicyUsers", []):
+            calls("iam", "detach_user_policy", UserName=user["UserName"], PolicyArn=r.id)
+        for group in entities.get("PolicyGroups", []):
+            calls("iam", "detach_group_policy", GroupName=group["GroupName"], PolicyArn=r.id)
+        for version in calls("iam", "list_policy_versions", PolicyArn=r.id).get("Versions", []):
+            if not version.get("IsDefaultVersion"):
+                calls("iam", "delete_policy_version", PolicyArn=r.id, VersionId=version["VersionId"])
+        calls("iam", "delete_policy", PolicyArn=r.id, retry_on=DEPENDENCY)
     else:
         raise _StillThere(f"labkit does not delete {kind}; delete {r.id} yourself")
 

@@ -166,6 +166,16 @@ def build_lab(
         ),
     )
     iam.attach_role_policy(RoleName="lab-task-exec", PolicyArn=policy["Policy"]["Arn"])
+    c("cloudwatch").put_metric_alarm(
+        AlarmName="lab-cpu-high",
+        MetricName="CPUUtilization",
+        Namespace="AWS/ECS",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=80.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     events = c("events")
     events.put_rule(Name="lab-nightly", ScheduleExpression="rate(1 day)")
     events.put_targets(
