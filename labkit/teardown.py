@@ -468,9 +468,17 @@ def _others(calls: _Calls, session_id: str, report: TeardownReport) -> list[Reso
 
 
 def discover(
-    sandbox: Any, session_id: str, *, report: TeardownReport | None = None, calls: Any = None
+    sandbox: Any,
+    session_id: str,
+    *,
+    report: TeardownReport | None = None,
+    calls: Any = None,
+    tagging_api: bool = True,
 ) -> list[Resource]:
-    """List every resource carrying `labkit:session = session_id`, in deletion order (reads only)."""
+    """List every resource carrying `labkit:session = session_id`, in deletion order (reads only).
+
+    `tagging_api=False` skips the Resource Groups Tagging API (kinds labkit does not delete go unseen).
+    """
     report = report or TeardownReport(session_id, dry_run=True)
     calls = calls or _Calls(sandbox, sleep=time.sleep, attempts=6, base_delay=0.5, max_delay=8.0)
     ecs = _ecs(calls, session_id)
@@ -489,7 +497,7 @@ def discover(
     )
     order = {kind: i for i, kind in enumerate(DELETION_ORDER)}
     found.sort(key=lambda r: order.get(r.kind, len(order)))
-    return found + _others(calls, session_id, report)
+    return found + (_others(calls, session_id, report) if tagging_api else [])
 
 
 # -- deletion -------------------------------------------------------------------------------------
@@ -667,11 +675,13 @@ def teardown(
     wait_timeout: float = 600.0,
     wait_interval: float = 5.0,
     on_event: Callable[[str], Any] | None = None,
+    tagging_api: bool = True,
 ) -> TeardownReport:
     """List what `session_id` made in `sandbox` and, with `yes=True`, delete it in dependency order.
 
     Without `yes` nothing mutating is sent (a dry run). `sleep` is how the teardown waits between
-    retries and polls (a test passes a manual clock's advance). Returns the report; raises
+    retries and polls (a test passes a manual clock's advance); `tagging_api=False` skips the
+    Resource Groups Tagging API (see `discover`). Returns the report; raises
     `TeardownIncompleteError` listing what remains when a fresh listing after deleting still finds
     resources of the session, and `LabkitError` for an empty session id.
     """
@@ -680,7 +690,7 @@ def teardown(
     say = on_event or (lambda _: None)
     calls = _Calls(sandbox, sleep=sleep, attempts=attempts, base_delay=base_delay, max_delay=max_delay)
     report = TeardownReport(session_id, dry_run=not yes)
-    report.found = discover(sandbox, session_id, report=report, calls=calls)
+    report.found = discover(sandbox, session_id, report=report, calls=calls, tagging_api=tagging_api)
     for resource in report.found:
         say(("would delete " if not yes else "found ") + str(resource))
     if not yes or not report.found:
@@ -704,7 +714,7 @@ def teardown(
         report.deleted.append(resource)
         say(f"deleted {resource}")
     # Done means a fresh listing finds nothing with the session's tag.
-    report.remaining = discover(sandbox, session_id, report=report, calls=calls)
+    report.remaining = discover(sandbox, session_id, report=report, calls=calls, tagging_api=tagging_api)
     report.deleted = [r for r in report.deleted if r not in report.remaining]
     say(report.summary())
     if report.remaining:

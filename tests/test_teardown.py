@@ -224,6 +224,11 @@ def run(sb: EmbeddedSandbox, **kwargs: Any) -> Any:
     return teardown(sb, SESSION, sleep=sb.advance, **kwargs)
 
 
+def quick(sb: EmbeddedSandbox, **kwargs: Any) -> Any:
+    """A teardown without the tagging API (moto loads every service's backend for it: seconds per account)."""
+    return teardown(sb, SESSION, sleep=sb.advance, tagging_api=False, **kwargs)
+
+
 class TestTheStrictFake:
     def test_it_refuses_what_aws_refuses_and_moto_accepts(self, lab: Lab) -> None:
         """Deleting out of order is refused: cluster with services, protected ALB, target group in use, referenced group."""
@@ -302,9 +307,9 @@ class TestTeardown:
 
     def test_a_second_run_finds_nothing_and_says_so(self, lab: Lab) -> None:
         """After a teardown, another one finds nothing, sends nothing mutating and reports it."""
-        run(lab.sb, yes=True)
+        quick(lab.sb, yes=True)
         strict = StrictAws(lab.sb).install()
-        report = run(lab.sb, yes=True)
+        report = quick(lab.sb, yes=True)
         assert report.found == []
         assert report.done
         assert "nothing carries its tag" in report.summary()
@@ -315,11 +320,11 @@ class TestTeardown:
         strict = StrictAws(lab.sb).install()
         strict.crash_after(5)
         with pytest.raises(InjectedCrash):
-            run(lab.sb, yes=True)
-        assert discover(lab.sb, SESSION) != []
-        report = run(lab.sb, yes=True)
+            quick(lab.sb, yes=True)
+        assert discover(lab.sb, SESSION, tagging_api=False) != []
+        report = quick(lab.sb, yes=True)
         assert report.done
-        assert discover(lab.sb, SESSION) == []
+        assert discover(lab.sb, SESSION, tagging_api=False) == []
         assert survivors(lab.sb)["clusters"] == ["someone-else", "untagged"]
 
     def test_what_cannot_be_deleted_is_listed_and_the_run_fails(self, lab: Lab) -> None:
@@ -327,7 +332,7 @@ class TestTeardown:
         strict = StrictAws(lab.sb).install()
         strict.fail("DeleteLogGroup", "AccessDeniedException", "not allowed", times=100)
         with pytest.raises(TeardownIncompleteError) as caught:
-            run(lab.sb, yes=True)
+            quick(lab.sb, yes=True)
         assert [r.name for r in caught.value.remaining] == ["/ecs/web"]
         assert "/ecs/web" in str(caught.value)
         assert caught.value.report is not None
@@ -337,10 +342,10 @@ class TestTeardown:
         """105 task definition revisions and 12 services, listed by AWS's page sizes, are all deleted."""
         build_lab(sandbox, services=12, revisions=105)
         StrictAws(sandbox).install()
-        found = discover(sandbox, SESSION)
+        found = discover(sandbox, SESSION, tagging_api=False)
         assert sum(r.kind == "ecs:task-definition" for r in found) == 105
         assert sum(r.kind == "ecs:service" for r in found) == 12
-        report = run(sandbox, yes=True)
+        report = quick(sandbox, yes=True)
         assert report.done
         assert sandbox.client("ecs").list_task_definitions(familyPrefix="web")["taskDefinitionArns"] == []
 

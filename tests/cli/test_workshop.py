@@ -109,3 +109,13 @@ def test_teardown_without_a_session_is_one_line_and_non_zero() -> None:
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0
     assert "no aws session is recorded" in result.stderr
+
+
+def test_a_bad_roster_is_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    """A roster with a repeated id is refused in one line naming the line, and no workshop runs."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\nada,Ada\nada,Ada again\n")
+    result = run_labkit("workshop", "start", "--roster", str(roster))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"labkit: roster {roster}: line 3: id 'ada' appears twice"
+    assert run_labkit("workshop", "status").returncode != 0
