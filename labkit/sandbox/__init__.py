@@ -1,4 +1,4 @@
-"""Sandboxes: one interface, three modes registered by name (`embedded`, `server`, `aws`).
+"""Sandboxes: one interface, modes registered by name (`embedded`, `server`, `aws`, `workshop`).
 
 `open_sandbox()` is the only way labkit makes boto3 sessions and clients; everything else receives
 a `Sandbox`. A mode is a factory registered with `register_mode(name, factory)`; `get_mode(name)`
