@@ -315,10 +315,11 @@ class TestTeardown:
         assert "nothing carries its tag" in report.summary()
         assert [op for op in strict.operations if is_mutating(op)] == []
 
-    def test_a_run_killed_half_way_is_finished_by_the_next(self, lab: Lab) -> None:
-        """A crash after five deletions leaves some resources; the next run deletes the rest."""
+    @pytest.mark.parametrize("calls_before_crash", [3, 20])
+    def test_a_run_killed_half_way_is_finished_by_the_next(self, lab: Lab, calls_before_crash: int) -> None:
+        """A crash after some mutating calls leaves resources; the next run deletes the rest."""
         strict = StrictAws(lab.sb).install()
-        strict.crash_after(5)
+        strict.crash_after(calls_before_crash)
         with pytest.raises(InjectedCrash):
             quick(lab.sb, yes=True)
         assert discover(lab.sb, SESSION, tagging_api=False) != []
