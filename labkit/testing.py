@@ -196,6 +196,11 @@ class StrictAws:
     Faults: `throttle(operation, times)` answers the next calls with the service's throttling error,
     `fail(operation, code, times)` with any error, and `crash_after(n)` raises `InjectedCrash` at the
     mutating call after `n` have gone through. `calls` records every call, `refused` every refusal.
+
+    It is a rule layer on moto rather than a model of its own: moto (through the sandbox's
+    emulator) already keeps real state and answers in every protocol, so the layer only adds the
+    few refusals AWS makes that moto does not, and clean-up code is tested against real listings,
+    tags and pagination tokens. The rules read the sandbox through clients that bypass the layer.
     """
 
     def __init__(self, sandbox: Any) -> None:
