@@ -150,7 +150,7 @@ class WorkshopReport:
             t = minutes * i / 4
             px = left + plot_w * i / 4
             parts.append(
-                f'<text x="{px:.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">{t:.0f} min</text>'
+                f'<text x="{px:.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">{t:.3g} min</text>'
             )
         for index, row in enumerate(self.rows):
             colour = _COLOURS[index % len(_COLOURS)]
