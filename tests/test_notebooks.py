@@ -93,6 +93,15 @@ class TestLearnerVersion:
         source = make_learner_version(_notebook(new_markdown_cell(text))).cells[0].source
         assert source == f"Why port 80?\n{LEARNER_MARKDOWN}\nNext."
 
+    def test_stub_cells_lose_the_tags_that_fold_a_solution_away(self) -> None:
+        """`hide-input` on a solution cell folds the answer in the book; the learner's stub keeps other tags only."""
+        solved = new_code_cell(SOLVED, metadata={"tags": ["hide-input", "step-1"]})
+        given = new_code_cell("print(1)", metadata={"tags": ["hide-input"]})
+        learner = make_learner_version(_notebook(solved, given))
+        assert learner.cells[0].metadata["tags"] == ["step-1"]
+        assert learner.cells[1].metadata["tags"] == ["hide-input"]
+        assert make_solution_version(_notebook(solved)).cells[0].metadata["tags"] == ["hide-input", "step-1"]
+
     def test_outputs_cleared_and_ids_kept(self) -> None:
         """Outputs and execution counts are dropped; cell ids are the source's."""
         cell = new_code_cell("x = 1", execution_count=4)
