@@ -49,6 +49,9 @@ def install() -> None:
         _install_ecs()
         _install_elbv2()
         _install_autoscaling()
+        from labkit.sandbox.simulator import iam
+
+        iam.install()
         _installed = True
 
 
