@@ -248,13 +248,14 @@ class TestNginxAlbLab:
             "cluster-created",
             "task-definition-registered",
             "load-balancer-ready",
+            "health-check-configured",
             "service-running",
             "service-scaled",
             "three-servers-answer",
         ]
         blocks = sum(cell.source.count("# BEGIN SOLUTION") for cell in source.cells)
         stubbed = sum("# YOUR CODE HERE" in cell.source for cell in learner.cells)
-        assert blocks == stubbed == 7
+        assert blocks == stubbed == 8
 
     def test_learner_version_compiles_and_has_no_outputs(self) -> None:
         """Every code cell of the learner version compiles, and none stores an output."""
