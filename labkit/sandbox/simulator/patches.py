@@ -49,9 +49,10 @@ def install() -> None:
         _install_ecs()
         _install_elbv2()
         _install_autoscaling()
-        from labkit.sandbox.simulator import iam
+        from labkit.sandbox.simulator import amis, iam
 
         iam.install()
+        amis.install()
         _installed = True
 
 
