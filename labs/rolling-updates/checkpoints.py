@@ -101,6 +101,23 @@ def _service(ctx: CheckContext) -> dict[str, Any] | None:
     return active[0] if active else None
 
 
+def _target_group_arn(ctx: CheckContext) -> str | None:
+    """The ARN of the lab's target group (in a real account, only if it carries this session's tag)."""
+    elbv2 = ctx.client("elbv2")
+    try:
+        groups = elbv2.describe_target_groups(Names=[TARGET_GROUP])["TargetGroups"]
+    except ClientError:
+        return None
+    if not groups:
+        return None
+    arn = str(groups[0]["TargetGroupArn"])
+    if ctx.session_tag is not None:
+        described = elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"]
+        if not described or not ctx.ours(described[0].get("Tags")):
+            return None
+    return arn
+
+
 def _revisions(ctx: CheckContext) -> dict[str, dict[str, Any]]:
     """This lab's task definition revisions by ARN (with `version` and `broken` worked out)."""
     ecs = ctx.client("ecs")
@@ -232,8 +249,11 @@ def service_running(ctx: CheckContext) -> Outcome:
             return failed(f"There is no ACTIVE service {SERVICE} in the cluster {CLUSTER}.")
         if service.get("launchType") != "FARGATE":
             return failed(f"{SERVICE} does not use the FARGATE launch type.")
+        target_group = _target_group_arn(ctx)
         if not any(
-            lb.get("containerName") == CONTAINER and lb.get("containerPort") == 80
+            lb.get("targetGroupArn") == target_group
+            and lb.get("containerName") == CONTAINER
+            and lb.get("containerPort") == 80
             for lb in service.get("loadBalancers", [])
         ):
             return failed(
