@@ -56,6 +56,10 @@ def install() -> None:
 
         event_patches.install()
         _install_cluster_tags()
+        from labkit.sandbox.simulator import amis, iam
+
+        iam.install()
+        amis.install()
         _installed = True
 
 
