@@ -62,6 +62,9 @@ def moto_application() -> WSGIApp:
             from labkit.sandbox.simulator import patches
 
             patches.install()
+            from labkit.registry import patches as registry_patches
+
+            registry_patches.install()
             _moto_app = DomainDispatcherApplication(create_backend_app)
         return _moto_app
 
@@ -107,6 +110,9 @@ class Emulator:
         self.started_at = clock.now()
         self._simulate = simulate
         self.simulator: Simulator | None = self._new_simulator()
+        from labkit.registry.app import RegistryApp
+
+        self.registry = RegistryApp(self)  # the `/v2/` registry over this account's ECR repositories
 
     def _new_simulator(self) -> Simulator | None:
         if not self._simulate:
@@ -126,7 +132,12 @@ class Emulator:
         if self.simulator is not None:
             self.simulator.close()
             self.simulator = None
+        self.registry.close()
         reset_account(self.account_id)
+
+    def ensure_moto(self) -> None:
+        """Load moto (and labkit's patches of it) if no request has yet."""
+        self.inner  # noqa: B018
 
     @property
     def inner(self) -> WSGIApp:
@@ -151,6 +162,7 @@ class Emulator:
         if self.simulator is not None:
             self.simulator.close()
         removed = reset_account(self.account_id)
+        self.registry.forget()
         self.simulator = self._new_simulator()
         return removed
 
@@ -164,6 +176,8 @@ class Emulator:
         if path.startswith("/moto-api") or host.startswith("motoapi."):
             return _json(start_response, 404, {"__type": "NotFound", "message": "not found"})
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account_id
+        if path == "/v2" or path.startswith("/v2/"):
+            return self.registry(environ, start_response)
         return self._serve_aws(environ, start_response)
 
     def _serve_aws(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -1,0 +1,312 @@
+"""Where the registry meets moto's ECR API: a few of moto's ECR handlers, wrapped or added.
+
+In a sandbox's account (one with registry state) these follow ECR; any other account gets moto's
+own behaviour:
+
+- `GetAuthorizationToken` mints a token the sandbox registry accepts, valid 12 hours of sandbox time;
+- `PutImage` stores the image as a registry push does (digest of the manifest bytes, layers must
+  be uploaded, tags move and leave the previous image untagged, IMMUTABLE refuses a moved tag);
+- `StartImageScan` / `DescribeImageScanFindings` / `DescribeImages` report simulated basic scans;
+- `PutLifecyclePolicy` validates the policy as ECR does and starts the hourly evaluation;
+  `StartLifecyclePolicyPreview` / `GetLifecyclePolicyPreview` (missing in moto) work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from labkit.registry import ecr, lifecycle
+
+__all__ = ["install"]
+
+_installed = False
+_lock = threading.Lock()
+
+
+def _service_error(code: str, message: str) -> Exception:
+    from moto.core.exceptions import ServiceException
+
+    error = ServiceException(code, message)
+    return error
+
+
+def _now() -> dt.datetime:
+    from moto.core import utils
+
+    return utils.utcnow().replace(tzinfo=dt.UTC)
+
+
+def _in_sandbox(
+    handler: Callable[[Any, ecr.RegistryState], Any],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def wrapped(self: Any) -> Any:
+            state = ecr.state_for(self.current_account)
+            if state is None:
+                return original(self)
+            return handler(self, state)
+
+        return wrapped
+
+    return make
+
+
+def install() -> None:
+    """Wrap moto's ECR handlers once per process."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _install()
+        _installed = True
+
+
+def _install() -> None:
+    from moto.core.responses import ActionResult
+    from moto.ecr.models import Image
+    from moto.ecr.responses import ECRResponse as R
+
+    original_size = Image.get_image_size_in_bytes
+
+    def get_image_size_in_bytes(self: Any) -> int | None:
+        size = getattr(self, "_labkit_size", None)
+        return int(size) if size is not None else original_size(self)
+
+    Image.get_image_size_in_bytes = get_image_size_in_bytes  # type: ignore[method-assign]
+
+    def get_authorization_token(self: Any, state: ecr.RegistryState) -> Any:
+        registry_ids = self._get_param("registryIds") or [self.current_account]
+        data = []
+        for registry_id in registry_ids:
+            token, expires = state.mint_token(_now())
+            data.append(
+                {
+                    "authorizationToken": token,
+                    "expiresAt": expires,
+                    "proxyEndpoint": f"https://{registry_id}.dkr.ecr.{self.region}.amazonaws.com",
+                }
+            )
+        return ActionResult({"authorizationData": data})
+
+    def put_image(self: Any, state: ecr.RegistryState) -> Any:
+        name = self._get_param("repositoryName")
+        repository = self.ecr_backend._get_repository(name, self._get_param("registryId"))
+        manifest = self._get_param("imageManifest") or ""
+        try:
+            image = ecr.put_manifest(
+                state,
+                repository,
+                manifest.encode("utf-8"),
+                media_type=self._get_param("imageManifestMediaType"),
+                tag=self._get_param("imageTag"),
+                now=_now(),
+                expected_digest=self._get_param("imageDigest"),
+                api=True,
+            )
+        except ecr.ImageRefused as exc:
+            raise _service_error(exc.ecr_code, exc.message) from None
+        return ActionResult({"image": image})
+
+    def _scan_attributes(state: ecr.RegistryState, repository: Any, image: Any) -> None:
+        status, scan = ecr.scan_result(state, repository, image, _now())
+        if scan is None:
+            for attribute in ("image_scan_status", "image_scan_findings_summary"):
+                image.__dict__.pop(attribute, None)
+            return
+        image.image_scan_status = {
+            "status": status,
+            "description": ("The scan was completed successfully. " if status == "COMPLETE" else "")
+            + scanning_note(),
+        }
+        if status == "COMPLETE" and scan.findings is not None:
+            image.image_scan_findings_summary = {
+                "imageScanCompletedAt": scan.started_at + dt.timedelta(seconds=ecr.SCAN_SECONDS),
+                "vulnerabilitySourceUpdatedAt": scan.started_at,
+                "findingSeverityCounts": ecr.severity_counts(scan.findings),
+            }
+
+    def describe_images(self: Any, state: ecr.RegistryState) -> Any:
+        repository = self.ecr_backend._get_repository(
+            self._get_param("repositoryName"), self._get_param("registryId")
+        )
+        for image in repository.images:
+            _scan_attributes(state, repository, image)
+        return describe_images.__labkit_original__(self)  # type: ignore[attr-defined]
+
+    def start_image_scan(self: Any, state: ecr.RegistryState) -> Any:
+        repository = self.ecr_backend._get_repository(
+            self._get_param("repositoryName"), self._get_param("registryId")
+        )
+        image_id = self._get_param("imageId") or {}
+        image = repository._get_image(image_id.get("imageTag"), image_id.get("imageDigest"))
+        key = (repository.name, image.get_image_digest())
+        now = _now()
+        previous = state.scans.get(key)
+        if previous is not None and now - previous.started_at < dt.timedelta(hours=24):
+            from moto.ecr.exceptions import LimitExceededException
+
+            raise LimitExceededException()
+        state.scans[key] = ecr.Scan(now)
+        return ActionResult(
+            {
+                "registryId": repository.registry_id,
+                "repositoryName": repository.name,
+                "imageId": {
+                    "imageDigest": image.get_image_digest(),
+                    **({"imageTag": image_id["imageTag"]} if image_id.get("imageTag") else {}),
+                },
+                "imageScanStatus": {"status": "IN_PROGRESS", "description": scanning_note()},
+            }
+        )
+
+    def describe_image_scan_findings(self: Any, state: ecr.RegistryState) -> Any:
+        repository = self.ecr_backend._get_repository(
+            self._get_param("repositoryName"), self._get_param("registryId")
+        )
+        image_id = self._get_param("imageId") or {}
+        image = repository._get_image(image_id.get("imageTag"), image_id.get("imageDigest"))
+        status, scan = ecr.scan_result(state, repository, image, _now())
+        if scan is None:
+            from moto.ecr.exceptions import ScanNotFoundException
+
+            raise ScanNotFoundException(
+                image_id=f"{{imageDigest:'{image_id.get('imageDigest') or 'null'}', imageTag:'{image_id.get('imageTag') or 'null'}'}}",
+                repository_name=repository.name,
+                registry_id=repository.registry_id,
+            )
+        result: dict[str, Any] = {
+            "registryId": repository.registry_id,
+            "repositoryName": repository.name,
+            "imageId": {
+                "imageDigest": image.get_image_digest(),
+                **({"imageTag": image_id["imageTag"]} if image_id.get("imageTag") else {}),
+            },
+            "imageScanStatus": {
+                "status": status,
+                "description": ("The scan was completed successfully. " if status == "COMPLETE" else "")
+                + scanning_note(),
+            },
+        }
+        if status == "COMPLETE" and scan.findings is not None:
+            result["imageScanFindings"] = {
+                "imageScanCompletedAt": scan.started_at + dt.timedelta(seconds=ecr.SCAN_SECONDS),
+                "vulnerabilitySourceUpdatedAt": scan.started_at,
+                "findings": scan.findings,
+                "findingSeverityCounts": ecr.severity_counts(scan.findings),
+            }
+        return ActionResult(result)
+
+    def _policy_error(exc: lifecycle.LifecyclePolicyError) -> Exception:
+        return _service_error(
+            "InvalidParameterException",
+            f"Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: "
+            f"'Lifecycle policy validation failure: {exc}'",
+        )
+
+    def put_lifecycle_policy(self: Any, state: ecr.RegistryState) -> Any:
+        text = self._get_param("lifecyclePolicyText") or ""
+        try:
+            lifecycle.parse_policy(text)
+        except lifecycle.LifecyclePolicyError as exc:
+            raise _policy_error(exc) from None
+        result = put_lifecycle_policy.__labkit_original__(self)  # type: ignore[attr-defined]
+        from labkit.sandbox.simulator.core import simulator_for
+
+        ecr.keep_lifecycle_running(state, simulator_for(self.current_account))
+        return result
+
+    def start_lifecycle_policy_preview(self: Any) -> Any:
+        state = ecr.state_for(self.current_account)
+        if state is None:
+            raise NotImplementedError("StartLifecyclePolicyPreview is only simulated in labkit sandboxes")
+        repository = self.ecr_backend._get_repository(
+            self._get_param("repositoryName"), self._get_param("registryId")
+        )
+        text = self._get_param("lifecyclePolicyText") or repository.lifecycle_policy
+        if not text:
+            from moto.ecr.exceptions import LifecyclePolicyNotFoundException
+
+            raise LifecyclePolicyNotFoundException(repository.name, repository.registry_id)
+        now = _now()
+        try:
+            results = ecr.preview_results(repository, text, now)
+        except lifecycle.LifecyclePolicyError as exc:
+            raise _policy_error(exc) from None
+        state.previews[repository.name] = {"text": text, "results": results, "at": now}
+        return ActionResult(
+            {
+                "registryId": repository.registry_id,
+                "repositoryName": repository.name,
+                "lifecyclePolicyText": text,
+                "status": "IN_PROGRESS",
+            }
+        )
+
+    def get_lifecycle_policy_preview(self: Any) -> Any:
+        state = ecr.state_for(self.current_account)
+        if state is None:
+            raise NotImplementedError("GetLifecyclePolicyPreview is only simulated in labkit sandboxes")
+        repository = self.ecr_backend._get_repository(
+            self._get_param("repositoryName"), self._get_param("registryId")
+        )
+        preview = state.previews.get(repository.name)
+        if preview is None:
+            raise _service_error(
+                "LifecyclePolicyPreviewNotFoundException",
+                f"There is no dry run for the repository with name '{repository.name}' in the registry with id "
+                f"'{repository.registry_id}'",
+            )
+        results = list(preview["results"])
+        wanted = (self._get_param("filter") or {}).get("tagStatus")
+        if wanted == "TAGGED":
+            results = [r for r in results if r["imageTags"]]
+        elif wanted == "UNTAGGED":
+            results = [r for r in results if not r["imageTags"]]
+        ids = self._get_param("imageIds") or []
+        if ids:
+            results = [
+                r
+                for r in results
+                if any(
+                    i.get("imageDigest") == r["imageDigest"] or i.get("imageTag") in r["imageTags"]
+                    for i in ids
+                )
+            ]
+        return ActionResult(
+            {
+                "registryId": repository.registry_id,
+                "repositoryName": repository.name,
+                "lifecyclePolicyText": preview["text"],
+                "status": "COMPLETE",
+                "previewResults": results,
+                "summary": {"expiringImageTotalCount": len(preview["results"])},
+            }
+        )
+
+    for name, handler in (
+        ("get_authorization_token", get_authorization_token),
+        ("put_image", put_image),
+        ("describe_images", describe_images),
+        ("start_image_scan", start_image_scan),
+        ("describe_image_scan_findings", describe_image_scan_findings),
+        ("put_lifecycle_policy", put_lifecycle_policy),
+    ):
+        original = getattr(R, name)
+        wrapper = _in_sandbox(handler)(original)
+        wrapper.__labkit_original__ = original  # type: ignore[attr-defined]
+        handler.__labkit_original__ = original  # type: ignore[attr-defined]
+        setattr(R, name, wrapper)
+    R.start_lifecycle_policy_preview = start_lifecycle_policy_preview  # type: ignore[attr-defined]
+    R.get_lifecycle_policy_preview = get_lifecycle_policy_preview  # type: ignore[attr-defined]
+
+
+def scanning_note() -> str:
+    """The note every simulated scan status carries."""
+    from labkit.registry.scanning import SIMULATED_NOTE
+
+    return SIMULATED_NOTE
