@@ -290,7 +290,13 @@ def put_manifest(
         return existing
     untagged: Any = tag  # moto's Image takes None for an image pushed by digest only
     image = Image(
-        state.account_id, untagged, manifest.decode("utf-8"), repository.name, kind, digest, repository.registry_id
+        state.account_id,
+        untagged,
+        manifest.decode("utf-8"),
+        repository.name,
+        kind,
+        digest,
+        repository.registry_id,
     )
     image.image_pushed_at = int(now.timestamp())
     image._labkit_size = image_size(repository, parsed)  # type: ignore[attr-defined]

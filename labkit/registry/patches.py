@@ -30,7 +30,9 @@ _lock = threading.Lock()
 def _service_error(code: str, message: str) -> Exception:
     from moto.core.exceptions import ServiceException
 
-    error = ServiceException(code, message)
+    # moto finds an error's service model from the module its class is defined in.
+    kind = type(code, (ServiceException,), {"code": code, "__module__": "moto.ecr.exceptions"})
+    error: Exception = kind(message)
     return error
 
 
