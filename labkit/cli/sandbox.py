@@ -136,7 +136,9 @@ def registry(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    click.echo(f"registry at {info['registry_host']} (plain HTTP on loopback; stands for {info['ecr_registry_host']})")
+    click.echo(
+        f"registry at {info['registry_host']} (plain HTTP on loopback; stands for {info['ecr_registry_host']})"
+    )
     click.echo(f"tag images {info['tag_with']}  (ECR's repositoryUri is {info['stands_for']})")
     click.echo(f"log in:  {info['login']}")
     click.echo(f"push:    {info['push']}")

@@ -33,7 +33,8 @@ def test_aws_cli_login_and_skopeo_push(tmp_path: Path) -> None:
     host = info["registry_host"]
     assert host.startswith("127.0.0.1:")
     text = run_labkit("sandbox", "registry").stdout
-    assert f"registry at {host}" in text and "skopeo login" in text
+    assert f"registry at {host}" in text
+    assert "skopeo login" in text
     exports = json.loads(run_labkit("sandbox", "env", "--json").stdout)
     env = {k: v for k, v in os.environ.items() if k not in exports or exports[k] is not None}
     env.update({k: v for k, v in exports.items() if v is not None})
