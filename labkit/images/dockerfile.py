@@ -58,6 +58,7 @@ def parse_dockerfile(text: str) -> list[Instruction]:
     return [
         Instruction(str(s["instruction"]).upper(), str(s["value"]), int(s["startline"]) + 1)
         for s in parser.structure
+        if str(s["instruction"]).upper() != "COMMENT"
     ]
 
 
