@@ -45,7 +45,9 @@ def test_exec_form_and_root() -> None:
     """A JSON array is exec form, a string is shell form; root and 0 are root."""
     assert exec_form('["python", "app.py"]') == ["python", "app.py"]
     assert exec_form("python app.py") is None
-    assert user_is_root("0:0") and user_is_root("root") and not user_is_root("10001")
+    assert user_is_root("0:0")
+    assert user_is_root("root")
+    assert not user_is_root("10001")
 
 
 def test_a_good_dockerfile_lints_clean() -> None:
