@@ -7,6 +7,7 @@ own behaviour:
 - `PutImage` stores the image as a registry push does (digest of the manifest bytes, layers must
   be uploaded, tags move and leave the previous image untagged, IMMUTABLE refuses a moved tag);
 - `StartImageScan` / `DescribeImageScanFindings` / `DescribeImages` report simulated basic scans;
+- `DescribeImages` and `ListImages` apply `filter={'tagStatus': ...}` (moto ignores it);
 - `PutLifecyclePolicy` validates the policy as ECR does and starts the hourly evaluation;
   `StartLifecyclePolicyPreview` / `GetLifecyclePolicyPreview` (missing in moto) work.
 """
@@ -138,7 +139,26 @@ def _install() -> None:
         )
         for image in repository.images:
             _scan_attributes(state, repository, image)
-        return describe_images.__labkit_original__(self)  # type: ignore[attr-defined]
+        result = describe_images.__labkit_original__(self)  # type: ignore[attr-defined]
+        wanted = (self._get_param("filter") or {}).get("tagStatus")
+        if wanted in ("TAGGED", "UNTAGGED") and isinstance(result.result, dict):
+            result.result["imageDetails"] = [
+                d
+                for d in result.result["imageDetails"]
+                if bool(getattr(d, "image_tags", None)) == (wanted == "TAGGED")
+            ]
+        return result
+
+    def list_images(self: Any, state: ecr.RegistryState) -> Any:
+        result = list_images.__labkit_original__(self)  # type: ignore[attr-defined]
+        wanted = (self._get_param("filter") or {}).get("tagStatus")
+        if wanted in ("TAGGED", "UNTAGGED") and isinstance(result.result, dict):
+            result.result["imageIds"] = [
+                i
+                for i in result.result["imageIds"]
+                if (i.get("imageTag") is not None) == (wanted == "TAGGED")
+            ]
+        return result
 
     def start_image_scan(self: Any, state: ecr.RegistryState) -> Any:
         repository = self.ecr_backend._get_repository(
@@ -294,6 +314,7 @@ def _install() -> None:
         ("get_authorization_token", get_authorization_token),
         ("put_image", put_image),
         ("describe_images", describe_images),
+        ("list_images", list_images),
         ("start_image_scan", start_image_scan),
         ("describe_image_scan_findings", describe_image_scan_findings),
         ("put_lifecycle_policy", put_lifecycle_policy),

@@ -239,6 +239,24 @@ def test_retagging_leaves_the_old_image_untagged(sandbox: EmbeddedSandbox, repo:
         for d in repo.describe_images(repositoryName="app")["imageDetails"]
     }
     assert images == {first.manifest_digest: [], second.manifest_digest: ["latest"]}
+    untagged = repo.describe_images(repositoryName="app", filter={"tagStatus": "UNTAGGED"})["imageDetails"]
+    assert [d["imageDigest"] for d in untagged] == [first.manifest_digest]
+    tagged = repo.list_images(repositoryName="app", filter={"tagStatus": "TAGGED"})["imageIds"]
+    assert tagged == [{"imageDigest": second.manifest_digest, "imageTag": "latest"}]
+
+
+def test_a_reset_forgets_tokens_and_images(sandbox: EmbeddedSandbox, repo: Any, tmp_path: Path) -> None:
+    """After the sandbox is reset, an old token is refused and the repository is gone."""
+    client = client_for(sandbox)
+    client.push_layout(_image(tmp_path).path, "app", "v1")
+    sandbox.reset()
+    with pytest.raises(RegistryRequestError) as caught:
+        client.ping()
+    assert caught.value.status == 401
+    fresh = client_for(sandbox)
+    with pytest.raises(RegistryRequestError) as gone:
+        fresh.tags("app")
+    assert gone.value.code == "NAME_UNKNOWN"
 
 
 def test_an_immutable_repository_refuses_to_move_a_tag(sandbox: EmbeddedSandbox, tmp_path: Path) -> None:
