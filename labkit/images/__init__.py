@@ -1,6 +1,6 @@
 """Container images without a Docker engine: references, and OCI images built on disk."""
 
-from labkit.images.build import OciImage, OciLayoutError, build_oci_image, read_oci_layout
+from labkit.images.build import OciImage, OciLayoutError, build_oci_image, placeholder_image, read_oci_layout
 from labkit.images.reference import ImageReference, InvalidReferenceError, parse_reference
 
 __all__ = [
@@ -10,5 +10,6 @@ __all__ = [
     "OciLayoutError",
     "build_oci_image",
     "parse_reference",
+    "placeholder_image",
     "read_oci_layout",
 ]

@@ -27,6 +27,7 @@ from typing import Any
 from labkit.errors import LabkitError
 
 __all__ = [
+    "BASE_NAME_LABEL",
     "OCI_CONFIG",
     "OCI_INDEX",
     "OCI_LAYER_GZIP",
@@ -34,6 +35,7 @@ __all__ = [
     "OciImage",
     "OciLayoutError",
     "build_oci_image",
+    "placeholder_image",
     "read_oci_layout",
 ]
 
@@ -270,4 +272,31 @@ def read_oci_layout(directory: str | Path, tag: str = "latest") -> OciImage:
     config = json.loads(empty.blob(config_digest))
     return OciImage(
         root, tag, manifest_bytes, digest, config, config_digest, tuple(dict(x) for x in manifest["layers"])
+    )
+
+
+#: The label (OCI's annotation key) that says which image an image is built from or stands for.
+BASE_NAME_LABEL = "org.opencontainers.image.base.name"
+
+
+def placeholder_image(directory: str | Path, reference: str, *, tag: str = "latest") -> OciImage:
+    """An OCI image standing for a public image the sandbox cannot download (it is offline).
+
+    It holds one small file saying so, and carries the label `org.opencontainers.image.base.name`
+    with the image's full name (`docker.io/nginxdemos/hello:latest`): pushed to a sandbox's ECR and
+    run by an ECS task, it gets that image's stand-in. Raises `InvalidReferenceError` for a
+    malformed reference.
+    """
+    from labkit.images.reference import parse_reference
+
+    name = parse_reference(reference)
+    note = (
+        f"This image stands for {name} in a labkit sandbox, which cannot download images.\n"
+        "Tasks that run it in the sandbox get labkit's stand-in for that image.\n"
+    )
+    return build_oci_image(
+        directory,
+        files={"labkit/PLACEHOLDER.txt": note},
+        labels={BASE_NAME_LABEL: str(name), "org.opencontainers.image.description": note.splitlines()[0]},
+        tag=tag,
     )

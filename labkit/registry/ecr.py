@@ -13,6 +13,8 @@ adds what moto lacks (see `labkit.registry.patches` for the API side):
   (`ReferencedImagesNotFoundException`);
 - registry tokens from `get_authorization_token` are valid for 12 hours of sandbox time;
 - scans complete `SCAN_SECONDS` after they start (on push with `scanOnPush`, or `start_image_scan`);
+- a task running an image from the sandbox's ECR gets the stand-in of the image its config names in
+  the `org.opencontainers.image.base.name` label (the default stand-in when it names none);
 - lifecycle policies are applied at every full hour of the sandbox clock (AWS applies them "within
   24 hours"), and previews evaluate at once.
 
@@ -27,6 +29,7 @@ import datetime as dt
 import fnmatch
 import hashlib
 import json
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -43,6 +46,7 @@ __all__ = [
     "ecr_backend",
     "forget_state",
     "open_state",
+    "pushed_image_stands_for",
     "put_manifest",
     "state_for",
 ]
@@ -410,3 +414,50 @@ def keep_lifecycle_running(state: RegistryState, simulator: Any) -> None:
         sim.after(LIFECYCLE_INTERVAL, tick, label="ecr lifecycle policies")
 
     sim.schedule(first, tick, label="ecr lifecycle policies")
+
+
+# -- what a pushed image stands for ---------------------------------------------------------------
+
+#: The label an image's config carries to say which image it is built from (OCI's annotation key).
+BASE_NAME_LABEL = "org.opencontainers.image.base.name"
+_ECR_HOST = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+
+
+def pushed_image_stands_for(image: str) -> str | None:
+    """For a task's image in a sandbox's ECR (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>`),
+    the image its config names in `org.opencontainers.image.base.name`; None for anything else.
+    """
+    from labkit.dataplane.images import parse_image_name
+
+    try:
+        name = parse_image_name(image)
+    except ValueError:
+        return None
+    host = _ECR_HOST.match(name.registry or "")
+    if host is None:
+        return None
+    state = state_for(host.group("account"))
+    if state is None:
+        return None
+    repository = ecr_backend(state.account_id, host.group("region")).repositories.get(name.repository)
+    if repository is None:
+        return None
+    if name.digest:
+        found = _find(repository, name.digest)
+    else:
+        found = next((i for i in repository.images if (name.tag or "latest") in i.image_tags), None)
+    manifest = json.loads(found.image_manifest) if found is not None else {}
+    if "manifests" in manifest:
+        children = manifest.get("manifests", [])
+        amd64 = [m for m in children if m.get("platform", {}).get("architecture") == "amd64"]
+        child = _find(repository, str((amd64 or children or [{}])[0].get("digest")))
+        manifest = json.loads(child.image_manifest) if child is not None else {}
+    config_blob = state.blobs.get(str(manifest.get("config", {}).get("digest")))
+    if config_blob is None:
+        return None
+    try:
+        labels = json.loads(config_blob).get("config", {}).get("Labels") or {}
+    except ValueError:
+        return None
+    base = labels.get(BASE_NAME_LABEL)
+    return str(base) if base else None

@@ -82,6 +82,10 @@ def _install() -> None:
 
     Image.get_image_size_in_bytes = get_image_size_in_bytes  # type: ignore[method-assign]
 
+    from labkit.dataplane.images import register_image_resolver
+
+    register_image_resolver(ecr.pushed_image_stands_for)
+
     def get_authorization_token(self: Any, state: ecr.RegistryState) -> Any:
         registry_ids = self._get_param("registryIds") or [self.current_account]
         data = []

@@ -329,3 +329,18 @@ def test_docker_pushes_to_the_sandbox_registry(sandbox: EmbeddedSandbox, repo: A
     )
     assert subprocess.run([docker, "push", tag], check=False, timeout=300).returncode == 0
     assert repo.list_images(repositoryName="app")["imageIds"][0]["imageTag"] == "docker"
+
+
+def test_what_a_pushed_image_stands_for(sandbox: EmbeddedSandbox, repo: Any, tmp_path: Path) -> None:
+    """A placeholder pushed to ECR stands for the image its label names; other images for nothing."""
+    from labkit.images import placeholder_image
+    from labkit.registry.ecr import pushed_image_stands_for
+
+    client_for(sandbox).push_layout(
+        placeholder_image(tmp_path / "p", "nginxdemos/hello").path, "app", "v1", source_tag="latest"
+    )
+    uri = f"{sandbox.account_id}.dkr.ecr.us-east-1.amazonaws.com/app"
+    assert pushed_image_stands_for(f"{uri}:v1") == "docker.io/nginxdemos/hello:latest"
+    assert pushed_image_stands_for(f"{uri}:missing") is None
+    assert pushed_image_stands_for("nginxdemos/hello") is None
+    assert pushed_image_stands_for("999999999999.dkr.ecr.us-east-1.amazonaws.com/app:v1") is None
