@@ -2,8 +2,9 @@
 
 Names the lab uses: repository `labkit-web` (scan on push), image tag `v1`, task definition
 family `labkit-web` (container `web`), another account `111122223333` allowed to pull.
-The image is built with `labkit.images.build_oci_image` and pushed through the registry API (skopeo
-in the notebook, labkit's small client in the reference steps).
+The image stands for `nginxdemos/hello` (`labkit.images.placeholder_image`: the sandbox is offline)
+and is pushed through the registry API (skopeo in the notebook, labkit's small client in the
+reference steps).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ IMAGE_MEDIA_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 )
-SITE = {"site/index.html": "<h1>Hello from ECR</h1>\n"}
 
 
 def _repository(ctx: CheckContext) -> dict[str, Any] | None:
@@ -124,10 +124,10 @@ def image_pushed(ctx: CheckContext) -> Outcome:
 
 
 def build_site_image(folder: str) -> Any:
-    """The lab's image: one static page in an OCI layout, tagged v1 (a `FROM scratch` content image)."""
-    from labkit.images import build_oci_image
+    """The lab's image: the offline stand-in for nginxdemos/hello in an OCI layout, tagged v1."""
+    from labkit.images import placeholder_image
 
-    return build_oci_image(folder, files=SITE, labels={"org.opencontainers.image.title": REPOSITORY}, tag=TAG)
+    return placeholder_image(folder, "nginxdemos/hello", tag=TAG)
 
 
 @checkpoints.solution("image-pushed")
@@ -190,7 +190,7 @@ def register_task_definition(sandbox: Sandbox) -> None:
                 "name": "web",
                 "image": f"{uri}:{TAG}",
                 "essential": True,
-                "portMappings": [{"containerPort": 8080}],
+                "portMappings": [{"containerPort": 80}],
             }
         ],
     )
