@@ -248,8 +248,13 @@ def lifecycle_policy(ctx: CheckContext) -> Outcome:
         return failed(
             "No rule keeps the last versions tagged v... (tagStatus tagged, tagPrefixList ['v'], imageCountMoreThan)."
         )
+    return ctx.eventually(lambda: _previewed(ctx, len(rules)))
+
+
+def _previewed(ctx: CheckContext, rule_count: int) -> Outcome:
+    """The lifecycle policy preview has completed (AWS takes a while; the sandbox is at once)."""
     try:
-        preview = ecr.get_lifecycle_policy_preview(repositoryName=REPOSITORY)
+        preview = ctx.client("ecr").get_lifecycle_policy_preview(repositoryName=REPOSITORY)
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "LifecyclePolicyPreviewNotFoundException":
             return failed(
@@ -258,8 +263,9 @@ def lifecycle_policy(ctx: CheckContext) -> Outcome:
         raise
     if preview.get("status") != "COMPLETE":
         return failed(f"The lifecycle policy preview is {preview.get('status')}; give it a moment.")
+    expiring = len(preview.get("previewResults", []))
     return passed(
-        f"The lifecycle policy has {len(rules)} rules and a preview ({len(preview.get('previewResults', []))} image(s) would expire)."
+        f"The lifecycle policy has {rule_count} rules and a preview ({expiring} image(s) would expire)."
     )
 
 
