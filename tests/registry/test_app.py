@@ -344,3 +344,63 @@ def test_what_a_pushed_image_stands_for(sandbox: EmbeddedSandbox, repo: Any, tmp
     assert pushed_image_stands_for(f"{uri}:missing") is None
     assert pushed_image_stands_for("nginxdemos/hello") is None
     assert pushed_image_stands_for("999999999999.dkr.ecr.us-east-1.amazonaws.com/app:v1") is None
+
+
+def test_docker_schema2_manifest_and_manifest_list(
+    sandbox: EmbeddedSandbox, repo: Any, tmp_path: Path
+) -> None:
+    """Docker v2 schema 2 manifests and manifest lists are stored with their media type and served back."""
+    image = _image(tmp_path)
+    client = client_for(sandbox)
+    for digest in [image.config_digest, *(layer["digest"] for layer in image.layers)]:
+        client.upload_blob("app", digest, image.blob(digest))
+    docker_type = "application/vnd.docker.distribution.manifest.v2+json"
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": docker_type,
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "digest": image.config_digest,
+                "size": len(image.blob(image.config_digest)),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "digest": x["digest"],
+                    "size": x["size"],
+                }
+                for x in image.layers
+            ],
+        },
+        indent=3,
+    ).encode()
+    digest = client.push_manifest("app", "docker", manifest, docker_type)
+    list_type = "application/vnd.docker.distribution.manifest.list.v2+json"
+    manifest_list = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": list_type,
+            "manifests": [
+                {
+                    "mediaType": docker_type,
+                    "digest": digest,
+                    "size": len(manifest),
+                    "platform": {"architecture": "amd64", "os": "linux"},
+                }
+            ],
+        }
+    ).encode()
+    list_digest = client.push_manifest("app", "multi", manifest_list, list_type)
+    assert client.manifest("app", "docker") == (manifest, docker_type, digest)
+    assert client.manifest("app", list_digest)[1] == list_type
+    types = {
+        d["imageDigest"]: d["imageManifestMediaType"]
+        for d in repo.describe_images(repositoryName="app")["imageDetails"]
+    }
+    assert types == {digest: docker_type, list_digest: list_type}
+    with pytest.raises(RegistryRequestError) as caught:
+        client.push_manifest(
+            "app", "bad", b'{"schemaVersion": 1}', "application/vnd.docker.distribution.manifest.v1+json"
+        )
+    assert caught.value.code == "MANIFEST_INVALID"
