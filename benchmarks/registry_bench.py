@@ -5,7 +5,9 @@ Run: python benchmarks/registry_bench.py [--mib 10] [--rounds 5] [--json FILE]
 1. build: `labkit.images.build_oci_image` of one layer of MIB MiB of random bytes (incompressible).
 2. push: per round, a fresh image (new random bytes) pushed to a fresh repository, alternately
    with skopeo (`skopeo copy oci:... docker://...`, a process per push) and with
-   `labkit.registry.client` (in this process): "cold" uploads every blob; "warm" pushes the same
+   `labkit.registry.client` (in this process), and with the ECR API alone
+   (`push_layout_via_api`: InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload, PutImage
+   through boto3): "cold" uploads every blob; "warm" pushes the same
    image again under another tag, so the blobs are found (HEAD) and only the manifest is put.
    Medians over ROUNDS; every push's digest is checked against describe_images.
 3. API round trip: the median `describe_images` after the pushes, for scale.
@@ -27,7 +29,7 @@ from _report import emit
 
 import labkit
 from labkit.images import build_oci_image
-from labkit.registry.client import client_for, credentials_from_token
+from labkit.registry.client import client_for, credentials_from_token, push_layout_via_api
 
 
 def _skopeo_push(sb: Any, password: str, layout: Path, repository: str, tag: str) -> None:
@@ -62,13 +64,10 @@ def main() -> None:
         password = credentials_from_token(token)[1]
         have_skopeo = shutil.which("skopeo") is not None
         times: dict[str, list[float]] = {
-            "labkit_cold": [],
-            "labkit_warm": [],
-            "skopeo_cold": [],
-            "skopeo_warm": [],
+            f"{who}_{phase}": [] for who in ("labkit", "skopeo", "api") for phase in ("cold", "warm")
         }
         for n in range(args.rounds):
-            for who in ("labkit", "skopeo") if have_skopeo else ("labkit",):
+            for who in ("labkit", "skopeo", "api") if have_skopeo else ("labkit", "api"):
                 repository = f"{who}-{n}"
                 ecr.create_repository(repositoryName=repository)
                 # New random bytes for every cold push: nothing to find or mount (skopeo keeps a
@@ -82,6 +81,8 @@ def main() -> None:
                     started = time.perf_counter()
                     if who == "labkit":
                         client.push_layout(image.path, repository, tag, source_tag="bench")
+                    elif who == "api":
+                        push_layout_via_api(ecr, image.path, repository, tag, source_tag="bench")
                     else:
                         _skopeo_push(sb, password, image.path, repository, tag)
                     times[f"{who}_{phase}"].append(time.perf_counter() - started)

@@ -154,6 +154,18 @@ class RegistryApp:
         raise RegistryError(404, "NAME_INVALID", "invalid repository name or path", {"path": request.path})
 
     def _authenticate(self, request: Request) -> None:
+        link = request.args.get("labkit-download")
+        if link is not None and request.method in ("GET", "HEAD"):
+            found = self.state.downloads.get(link)
+            if (
+                found is not None
+                and self.host.clock.now() < found[2]
+                and request.path == f"/v2/{found[0]}/blobs/{found[1]}"
+            ):
+                return  # a GetDownloadUrlForLayer link: pre-signed, as ECR's S3 links are
+            raise RegistryError(
+                403, "DENIED", "the download link is not valid (expired, or for another layer)"
+            )
         header = request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "basic" or not value:

@@ -23,7 +23,13 @@ from labkit.errors import LabkitError
 from labkit.images.build import read_oci_layout
 from labkit.sandbox.guards import is_loopback_url
 
-__all__ = ["RegistryClient", "RegistryRequestError", "client_for", "credentials_from_token"]
+__all__ = [
+    "RegistryClient",
+    "RegistryRequestError",
+    "client_for",
+    "credentials_from_token",
+    "push_layout_via_api",
+]
 
 _ACCEPT = ", ".join(
     (
@@ -158,3 +164,43 @@ def client_for(sandbox: Any) -> RegistryClient:
     token = sandbox.client("ecr").get_authorization_token()["authorizationData"][0]["authorizationToken"]
     username, password = credentials_from_token(token)
     return RegistryClient(sandbox.registry_host, username, password, insecure=sandbox.registry_insecure)
+
+
+def push_layout_via_api(
+    ecr: Any, layout: str | Path, repository: str, tag: str, *, source_tag: str | None = None
+) -> str:
+    """Push an OCI layout's image with the ECR API alone (what the ECR proxy does); return its digest.
+
+    `BatchCheckLayerAvailability` finds the blobs the repository lacks; each is sent with
+    `InitiateLayerUpload`, `UploadLayerPart` (parts of at most `partSize` bytes) and
+    `CompleteLayerUpload`; `PutImage` then stores the manifest. `ecr` is a boto3 ECR client.
+    Raises `OciLayoutError` for a bad layout and botocore's `ClientError` when ECR refuses.
+    """
+    image = read_oci_layout(layout, source_tag or tag)
+    digests = [image.config_digest, *(str(layer["digest"]) for layer in image.layers)]
+    checked = ecr.batch_check_layer_availability(repositoryName=repository, layerDigests=digests)
+    available = {x["layerDigest"] for x in checked["layers"] if x.get("layerAvailability") == "AVAILABLE"}
+    for digest in digests:
+        if digest in available:
+            continue
+        data = image.blob(digest)
+        started = ecr.initiate_layer_upload(repositoryName=repository)
+        upload, part = started["uploadId"], int(started["partSize"])
+        for first in range(0, len(data), part):
+            chunk = data[first : first + part]
+            ecr.upload_layer_part(
+                repositoryName=repository,
+                uploadId=upload,
+                partFirstByte=first,
+                partLastByte=first + len(chunk) - 1,
+                layerPartBlob=chunk,
+            )
+        ecr.complete_layer_upload(repositoryName=repository, uploadId=upload, layerDigests=[digest])
+        available.add(digest)
+    put = ecr.put_image(
+        repositoryName=repository,
+        imageManifest=image.manifest.decode(),
+        imageManifestMediaType=image.media_type,
+        imageTag=tag,
+    )
+    return str(put["image"]["imageId"]["imageDigest"])

@@ -53,6 +53,12 @@ __all__ = [
 
 TOKEN_LIFETIME = dt.timedelta(hours=12)
 SCAN_SECONDS = 5.0
+#: UploadLayerPart's largest part (the ECR API reference: 20971520 bytes); every part but the last
+#: must be at least 5 MiB.
+LAYER_PART_MAX = 20971520
+LAYER_PART_MIN = 5 * 2**20
+#: How long a GetDownloadUrlForLayer link works (labkit's choice; AWS's are pre-signed S3 links).
+DOWNLOAD_URL_LIFETIME = dt.timedelta(hours=1)
 LIFECYCLE_INTERVAL = 3600.0
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -93,6 +99,10 @@ class RegistryState:
     tokens: dict[str, dt.datetime] = field(default_factory=dict)
     scans: dict[tuple[str, str], Scan] = field(default_factory=dict)
     previews: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ECR API layer uploads (InitiateLayerUpload...): upload id -> repository, bytes, part sizes.
+    layer_uploads: dict[str, tuple[str, bytearray, list[int]]] = field(default_factory=dict)
+    #: GetDownloadUrlForLayer's one-hour links: token -> repository, digest, expiry.
+    downloads: dict[str, tuple[str, str, dt.datetime]] = field(default_factory=dict)
     lifecycle_owner: object | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
 

@@ -8,15 +8,22 @@ own behaviour:
   be uploaded, tags move and leave the previous image untagged, IMMUTABLE refuses a moved tag);
 - `StartImageScan` / `DescribeImageScanFindings` / `DescribeImages` report simulated basic scans;
 - `DescribeImages` and `ListImages` apply `filter={'tagStatus': ...}` (moto ignores it);
+- the ECR API's own layer push (`BatchCheckLayerAvailability`, `InitiateLayerUpload`,
+  `UploadLayerPart`, `CompleteLayerUpload`, then `PutImage`) and `GetDownloadUrlForLayer` (a link to
+  the sandbox registry, valid one hour of sandbox time without credentials) work on the same blobs;
 - `PutLifecyclePolicy` validates the policy as ECR does and starts the hourly evaluation;
   `StartLifecyclePolicyPreview` / `GetLifecyclePolicyPreview` (missing in moto) work.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
+import re
+import secrets
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -314,6 +321,139 @@ def _install() -> None:
             }
         )
 
+    def _repo(self: Any) -> Any:
+        return self.ecr_backend._get_repository(
+            self._get_param("repositoryName"), self._get_param("registryId")
+        )
+
+    def batch_check_layer_availability(self: Any, state: ecr.RegistryState) -> Any:
+        repository = _repo(self)
+        held = ecr.repository_blobs(repository)
+        layers, failures = [], []
+        for digest in self._get_param("layerDigests") or []:
+            if not re.match(r"^sha256:[0-9a-f]{64}$", str(digest)):
+                failures.append(
+                    {
+                        "layerDigest": digest,
+                        "failureCode": "InvalidLayerDigest",
+                        "failureReason": "Invalid layer digest",
+                    }
+                )
+            elif digest in held and digest in state.blobs:
+                layers.append(
+                    {
+                        "layerDigest": digest,
+                        "layerAvailability": "AVAILABLE",
+                        "layerSize": len(state.blobs[digest]),
+                    }
+                )
+            else:
+                failures.append(
+                    {
+                        "layerDigest": digest,
+                        "failureCode": "MissingLayerDigest",
+                        "failureReason": "Could not find layer",
+                    }
+                )
+        return ActionResult({"layers": layers, "failures": failures})
+
+    def initiate_layer_upload(self: Any, state: ecr.RegistryState) -> Any:
+        repository = _repo(self)
+        upload = str(uuid.uuid4())
+        state.layer_uploads[upload] = (repository.name, bytearray(), [])
+        return ActionResult({"uploadId": upload, "partSize": ecr.LAYER_PART_MAX})
+
+    def _upload(self: Any, state: ecr.RegistryState, repository: Any) -> tuple[str, bytearray, list[int]]:
+        upload = self._get_param("uploadId")
+        found = state.layer_uploads.get(upload)
+        if found is None or found[0] != repository.name:
+            raise _service_error(
+                "UploadNotFoundException",
+                f"The upload with id '{upload}' does not exist in the repository '{repository.name}'",
+            )
+        return found
+
+    def upload_layer_part(self: Any, state: ecr.RegistryState) -> Any:
+        repository = _repo(self)
+        _, data, parts = _upload(self, state, repository)
+        first, last = int(self._get_param("partFirstByte")), int(self._get_param("partLastByte"))
+        blob = base64.b64decode(self._get_param("layerPartBlob") or "")
+        if first != len(data) or last != first + len(blob) - 1:
+            error = _service_error(
+                "InvalidLayerPartException",
+                f"The layer part starts at byte {first} and ends at {last}; the upload has {len(data)} bytes "
+                f"and the part {len(blob)}",
+            )
+            error.lastValidByteReceived = len(data) - 1  # type: ignore[attr-defined]
+            raise error
+        if len(blob) > ecr.LAYER_PART_MAX:
+            raise _service_error(
+                "InvalidParameterException", f"a layer part is at most {ecr.LAYER_PART_MAX} bytes"
+            )
+        data.extend(blob)
+        parts.append(len(blob))
+        return ActionResult(
+            {
+                "registryId": repository.registry_id,
+                "repositoryName": repository.name,
+                "uploadId": self._get_param("uploadId"),
+                "lastByteReceived": len(data) - 1,
+            }
+        )
+
+    def complete_layer_upload(self: Any, state: ecr.RegistryState) -> Any:
+        repository = _repo(self)
+        upload = self._get_param("uploadId")
+        _, data, parts = _upload(self, state, repository)
+        if not data:
+            raise _service_error("EmptyUploadException", f"The upload with id '{upload}' has no layer parts")
+        if any(size < ecr.LAYER_PART_MIN for size in parts[:-1]):
+            raise _service_error(
+                "LayerPartTooSmallException", "Every layer part but the last must be at least 5 MiB"
+            )
+        digest = ecr.digest_of(bytes(data))
+        given = self._get_param("layerDigests") or []
+        if given and given[0] != digest:
+            raise _service_error(
+                "InvalidLayerException",
+                f"The layer digest {given[0]} does not match the upload's digest {digest}",
+            )
+        del state.layer_uploads[upload]
+        held = ecr.repository_blobs(repository)
+        if digest in held:
+            raise _service_error(
+                "LayerAlreadyExistsException",
+                f"The layer {digest} already exists in the repository with name '{repository.name}'",
+            )
+        state.blobs.setdefault(digest, bytes(data))
+        held.add(digest)
+        return ActionResult(
+            {
+                "registryId": repository.registry_id,
+                "repositoryName": repository.name,
+                "uploadId": upload,
+                "layerDigest": digest,
+            }
+        )
+
+    def get_download_url_for_layer(self: Any, state: ecr.RegistryState) -> Any:
+        repository = _repo(self)
+        digest = self._get_param("layerDigest")
+        if digest not in ecr.repository_blobs(repository) or digest not in state.blobs:
+            raise _service_error(
+                "LayersNotFoundException",
+                f"The layer {digest} does not exist in the repository with name '{repository.name}'",
+            )
+        token = secrets.token_urlsafe(24)
+        state.downloads[token] = (repository.name, digest, _now() + ecr.DOWNLOAD_URL_LIFETIME)
+        host = self.headers.get("Host") or "127.0.0.1"
+        return ActionResult(
+            {
+                "downloadUrl": f"http://{host}/v2/{repository.name}/blobs/{digest}?labkit-download={token}",
+                "layerDigest": digest,
+            }
+        )
+
     for name, handler in (
         ("get_authorization_token", get_authorization_token),
         ("put_image", put_image),
@@ -322,6 +462,11 @@ def _install() -> None:
         ("start_image_scan", start_image_scan),
         ("describe_image_scan_findings", describe_image_scan_findings),
         ("put_lifecycle_policy", put_lifecycle_policy),
+        ("batch_check_layer_availability", batch_check_layer_availability),
+        ("initiate_layer_upload", initiate_layer_upload),
+        ("upload_layer_part", upload_layer_part),
+        ("complete_layer_upload", complete_layer_upload),
+        ("get_download_url_for_layer", get_download_url_for_layer),
     ):
         original = getattr(R, name)
         wrapper = _in_sandbox(handler)(original)

@@ -404,3 +404,40 @@ def test_docker_schema2_manifest_and_manifest_list(
             "app", "bad", b'{"schemaVersion": 1}', "application/vnd.docker.distribution.manifest.v1+json"
         )
     assert caught.value.code == "MANIFEST_INVALID"
+
+
+def test_the_ecr_api_layer_push_and_download_url(sandbox: EmbeddedSandbox, repo: Any, tmp_path: Path) -> None:
+    """InitiateLayerUpload/UploadLayerPart/CompleteLayerUpload + PutImage push an image skopeo-compatible; GetDownloadUrlForLayer links to it."""
+    import urllib.request
+
+    from labkit.registry.client import push_layout_via_api
+
+    image = build_oci_image(
+        tmp_path / "l", files={"big.bin": bytes(range(256)) * 100_000}, tag="v1"
+    )  # 25.6 MB: two parts
+    digest = push_layout_via_api(repo, image.path, "app", "v1")
+    assert digest == image.manifest_digest
+    checked = repo.batch_check_layer_availability(
+        repositoryName="app", layerDigests=[image.layers[0]["digest"], "sha256:" + "1" * 64]
+    )
+    assert [x["layerAvailability"] for x in checked["layers"]] == ["AVAILABLE"]
+    assert [f["failureCode"] for f in checked["failures"]] == ["MissingLayerDigest"]
+    assert client_for(sandbox).manifest("app", "v1")[0] == image.manifest
+    url = repo.get_download_url_for_layer(repositoryName="app", layerDigest=image.layers[0]["digest"])[
+        "downloadUrl"
+    ]
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=30) as response:  # no credentials: the link is the permission
+        assert response.read() == image.blob(image.layers[0]["digest"])
+    upload = repo.initiate_layer_upload(repositoryName="app")["uploadId"]
+    repo.upload_layer_part(
+        repositoryName="app", uploadId=upload, partFirstByte=0, partLastByte=2, layerPartBlob=b"abc"
+    )
+    with pytest.raises(ClientError) as out_of_order:
+        repo.upload_layer_part(
+            repositoryName="app", uploadId=upload, partFirstByte=10, partLastByte=12, layerPartBlob=b"def"
+        )
+    assert out_of_order.value.response["Error"]["Code"] == "InvalidLayerPartException"
+    with pytest.raises(ClientError) as wrong:
+        repo.complete_layer_upload(repositoryName="app", uploadId=upload, layerDigests=["sha256:" + "2" * 64])
+    assert wrong.value.response["Error"]["Code"] == "InvalidLayerException"
