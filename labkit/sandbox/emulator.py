@@ -7,7 +7,8 @@ What the wrapper adds to moto (see DESIGN.md for why each matters):
 - moto's own `/moto-api/` endpoints (reset, state, dashboard) are unreachable; labkit's control
   endpoints live under `/_labkit/` and need the sandbox's control token;
 - a crash inside moto (a Python exception or an HTML 500) reaches the client as an AWS-style error
-  (HTTP 501, code `NotImplemented`) whose message says it is a limit of the sandbox.
+  (HTTP 501, code `NotImplemented`) whose message says it is a limit of the sandbox;
+- unsigned `/v2/...` requests go to the account's container registry (`labkit.registry.app`).
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ class Emulator:
         if path.startswith("/moto-api") or host.startswith("motoapi."):
             return _json(start_response, 404, {"__type": "NotFound", "message": "not found"})
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account_id
-        if path == "/v2" or path.startswith("/v2/"):
+        if _registry_request(environ, path):
             return self.registry(environ, start_response)
         return self._serve_aws(environ, start_response)
 
@@ -276,6 +277,18 @@ def _read_json(environ: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("the body must be a JSON object")
     return data
+
+
+def _registry_request(environ: dict[str, Any], path: str) -> bool:
+    """A container registry client's request (`/v2/...` without AWS's SigV4 signature).
+
+    API Gateway v2, AppSync, MSK and SES v2 also have `/v2/` paths, but their requests are signed.
+    """
+    if path != "/v2" and not path.startswith("/v2/"):
+        return False
+    if str(environ.get("HTTP_AUTHORIZATION", "")).startswith("AWS4-"):
+        return False
+    return "X-Amz-Signature=" not in str(environ.get("QUERY_STRING", ""))
 
 
 def _protocol(environ: dict[str, Any]) -> str:

@@ -441,3 +441,9 @@ def test_the_ecr_api_layer_push_and_download_url(sandbox: EmbeddedSandbox, repo:
     with pytest.raises(ClientError) as wrong:
         repo.complete_layer_upload(repositoryName="app", uploadId=upload, layerDigests=["sha256:" + "2" * 64])
     assert wrong.value.response["Error"]["Code"] == "InvalidLayerException"
+
+
+def test_signed_aws_requests_under_v2_still_reach_their_service(sandbox: EmbeddedSandbox) -> None:
+    """API Gateway v2 and SES v2 also use `/v2/` paths; their signed requests are not registry requests."""
+    assert sandbox.client("apigatewayv2").get_apis()["Items"] == []
+    assert sandbox.client("sesv2").list_email_identities()["EmailIdentities"] == []
