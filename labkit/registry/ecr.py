@@ -12,7 +12,8 @@ adds what moto lacks (see `labkit.registry.patches` for the API side):
   `MANIFEST_BLOB_UNKNOWN`); an index must reference images in it
   (`ReferencedImagesNotFoundException`);
 - registry tokens from `get_authorization_token` are valid for 12 hours of sandbox time;
-- scans complete `SCAN_SECONDS` after they start (on push with `scanOnPush`, or `start_image_scan`);
+- scans complete `SCAN_SECONDS` after they start (on push with the repository's `scanOnPush` or a
+  registry scanning rule that matches it, or with `start_image_scan`);
 - a task running an image from the sandbox's ECR gets the stand-in of the image its config names in
   the `org.opencontainers.image.base.name` label (the default stand-in when it names none);
 - lifecycle policies are applied at every full hour of the sandbox clock (AWS applies them "within
@@ -315,10 +316,25 @@ def put_manifest(
     image.image_pushed_at = int(now.timestamp())
     image._labkit_size = image_size(repository, parsed)  # type: ignore[attr-defined]
     repository.images.append(image)
-    scan_config = repository.image_scanning_configuration or {}
-    if scan_config.get("scanOnPush"):
+    if scans_on_push(state, repository):
         state.scans[(repository.name, digest)] = Scan(now)
     return image
+
+
+def scans_on_push(state: RegistryState, repository: Any) -> bool:
+    """The repository's `scanOnPush`, or a registry scanning rule with `SCAN_ON_PUSH` whose filter matches it."""
+    if (repository.image_scanning_configuration or {}).get("scanOnPush"):
+        return True
+    config = (
+        getattr(ecr_backend(state.account_id, state.region), "registry_scanning_configuration", None) or {}
+    )
+    for rule in config.get("rules", []):
+        if rule.get("scanFrequency") not in ("SCAN_ON_PUSH", "CONTINUOUS_SCAN"):
+            continue
+        for found in rule.get("repositoryFilters", []):
+            if fnmatch.fnmatchcase(repository.name, str(found.get("filter", ""))):
+                return True
+    return False
 
 
 # -- scanning ------------------------------------------------------------------------------------

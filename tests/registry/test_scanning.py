@@ -90,3 +90,28 @@ def test_fixed_versions_have_no_findings() -> None:
     assert [f["name"] for f in findings_for_layers([layer("lib/apk/db/installed", alpine)])] == [
         "CVE-2014-0160"
     ]
+
+
+def test_a_registry_scanning_rule_scans_on_push(sandbox: EmbeddedSandbox, tmp_path: Path) -> None:
+    """put_registry_scanning_configuration with SCAN_ON_PUSH for `web*` scans pushes to `web-app` only."""
+    ecr = sandbox.client("ecr")
+    ecr.put_registry_scanning_configuration(
+        scanType="BASIC",
+        rules=[
+            {
+                "scanFrequency": "SCAN_ON_PUSH",
+                "repositoryFilters": [{"filter": "web*", "filterType": "WILDCARD"}],
+            }
+        ],
+    )
+    client = client_for(sandbox)
+    image = build_oci_image(tmp_path / "l", files={"f": "x"}, tag="v1")
+    for name in ("web-app", "other"):
+        ecr.create_repository(repositoryName=name)
+        client.push_layout(image.path, name, "v1")
+    sandbox.advance(10)
+    done = ecr.describe_image_scan_findings(repositoryName="web-app", imageId={"imageTag": "v1"})
+    assert done["imageScanStatus"]["status"] == "COMPLETE"
+    with pytest.raises(ClientError) as unscanned:
+        ecr.describe_image_scan_findings(repositoryName="other", imageId={"imageTag": "v1"})
+    assert unscanned.value.response["Error"]["Code"] == "ScanNotFoundException"
