@@ -200,6 +200,7 @@ def load(
         click.echo(f"target group {row['name']}: {row['requests_per_second']:g} requests per second")
 
 
+@sandbox.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the registry's description as JSON.")
 def registry(as_json: bool) -> None:
     """Say where the sandbox server's container registry is and how to log in and push to it."""
