@@ -242,7 +242,7 @@ def _wait(sandbox: Sandbox, condition: Callable[[], bool], what: str, limit: flo
     from labkit.testing import advance_until
 
     if sandbox.clock_mode == "manual":
-        advance_until(sandbox, condition, step=30, limit=limit, what=what)
+        advance_until(sandbox, condition, step=60, limit=limit, what=what)
         return
     deadline = time.monotonic() + 600
     while not condition():

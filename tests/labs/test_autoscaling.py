@@ -23,3 +23,50 @@ def test_the_reference_steps_pass_every_autoscaling_checkpoint(sandbox: Embedded
     aas = sandbox.client("application-autoscaling")
     target = aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"][0]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (3, 6)  # the scheduled action's
+
+
+def test_a_wrong_target_and_an_alarm_that_never_fired_are_failed_with_the_reason(
+    sandbox: EmbeddedSandbox,
+) -> None:
+    """A CPU target of 70 fails naming 70; a step policy on an alarm that never fired fails saying so."""
+    session = labkit.open_lab("autoscaling", sandbox=sandbox)
+    session.catch_up(to="scalable-target-registered")
+    aas, cloudwatch = sandbox.client("application-autoscaling"), sandbox.client("cloudwatch")
+    target = {"ServiceNamespace": "ecs", "ResourceId": "service/scaling-lab/web"}
+    target["ScalableDimension"] = "ecs:service:DesiredCount"
+    aas.put_scaling_policy(
+        **target,
+        PolicyName="cpu",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 70.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+        },
+    )
+    step = aas.put_scaling_policy(
+        **target,
+        PolicyName="steps",
+        PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={
+            "AdjustmentType": "ChangeInCapacity",
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+        },
+    )
+    cloudwatch.put_metric_alarm(
+        AlarmName="high",
+        Namespace="AWS/ECS",
+        MetricName="CPUUtilization",
+        Dimensions=[{"Name": "ClusterName", "Value": "scaling-lab"}, {"Name": "ServiceName", "Value": "web"}],
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=80,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[step["PolicyARN"]],
+    )
+    cpu = session.check("cpu-target-tracking", display=False)
+    assert not cpu.passed
+    assert "TargetValue is 70" in cpu.message
+    alarm = session.check("step-scaling-on-alarm", display=False)
+    assert not alarm.passed
+    assert "has not fired its step policy yet" in alarm.message
