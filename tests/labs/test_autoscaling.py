@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import labkit
-from labkit.grading import grade
+from labkit.checkpoints import CheckContext
+from labkit.grading import grade, run_checkpoint
+from labkit.sandbox.aws import SESSION_TAG
 from labkit.sandbox.embedded import EmbeddedSandbox
 
 
@@ -15,7 +17,7 @@ def test_an_empty_account_fails_every_autoscaling_checkpoint(sandbox: EmbeddedSa
 
 
 def test_the_reference_steps_pass_every_autoscaling_checkpoint(sandbox: EmbeddedSandbox) -> None:
-    """Catching up to the last checkpoint on a manual clock scales out and in, fires the alarm and the schedule."""
+    """Catching up on a manual clock passes every checkpoint; in a real account only this session's service and alarm count."""
     session = labkit.open_lab("autoscaling", sandbox=sandbox)
     session.catch_up(to=session.lab.checkpoints.ids()[-1])
     report = grade("autoscaling", session.lab.checkpoints, sandbox)
@@ -23,6 +25,23 @@ def test_the_reference_steps_pass_every_autoscaling_checkpoint(sandbox: Embedded
     aas = sandbox.client("application-autoscaling")
     target = aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"][0]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (3, 6)  # the scheduled action's
+    # As in a real account: only what carries this session's tag counts, the service and your alarm.
+    context = CheckContext(sandbox, session_tag="session-1")
+    assert [run_checkpoint(c, context).status for c in session.lab.checkpoints] == ["failed"] * 6
+    tag = {"key": SESSION_TAG, "value": "session-1"}
+    service = sandbox.client("ecs").describe_services(cluster="scaling-lab", services=["web"])["services"][0]
+    sandbox.client("ecs").tag_resource(resourceArn=service["serviceArn"], tags=[tag])
+    cloudwatch = sandbox.client("cloudwatch")
+    alarm = cloudwatch.describe_alarms(AlarmNames=["scaling-lab-cpu-high"])["MetricAlarms"][0]
+    statuses = {
+        c.id: run_checkpoint(c, CheckContext(sandbox, session_tag="session-1")).status
+        for c in session.lab.checkpoints
+    }
+    assert statuses["step-scaling-on-alarm"] == "failed"  # the alarm is not this session's yet
+    assert [s for s in statuses.values() if s != "passed"] == ["failed"]
+    cloudwatch.tag_resource(ResourceARN=alarm["AlarmArn"], Tags=[{"Key": SESSION_TAG, "Value": "session-1"}])
+    context = CheckContext(sandbox, session_tag="session-1")
+    assert [run_checkpoint(c, context).status for c in session.lab.checkpoints] == ["passed"] * 6
 
 
 def test_a_wrong_target_and_an_alarm_that_never_fired_are_failed_with_the_reason(
