@@ -257,7 +257,9 @@ class MetricsSimulator:
         if service is not None or cpu is not None or memory is not None:
             if service is None:
                 raise LoadError("service", "cpu and memory are set on a service: give its name")
-            cluster_name = cluster or "default"
+            # A name or an ARN, as the ECS API takes them.
+            cluster_name = (cluster or "default").split("/")[-1]
+            service = service.split("/")[-1]
             self._require_service(cluster_name, service)
             load = self.service_load.setdefault((cluster_name, service), ServiceLoad())
             if cpu is not None:
@@ -297,7 +299,7 @@ class MetricsSimulator:
         }
 
     def _require_service(self, cluster: str, service: str) -> None:
-        runtime = self.sim.ecs.services.get(f"{cluster.split('/')[-1]}:{service.split('/')[-1]}")
+        runtime = self.sim.ecs.services.get(f"{cluster}:{service}")
         if runtime is None or runtime.service.status != "ACTIVE":
             raise LoadError("service", f"there is no active service {service!r} in cluster {cluster!r}")
 
