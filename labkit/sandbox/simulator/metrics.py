@@ -379,13 +379,12 @@ class MetricsSimulator:
 
     def _ecs(self, data: list[tuple[str, str, list[tuple[str, str]], Sample]]) -> None:
         ecs = self.sim.ecs
-        running: dict[str, list[Any]] = {}
-        for task in ecs.tasks.values():
-            if task.service_key and task.status == "RUNNING":
-                running.setdefault(task.service_key, []).append(task)
-        for key, runtime in ecs.services.items():
-            tasks = running.get(key)
-            if not tasks or runtime.service.status != "ACTIVE":
+        for runtime in ecs.services.values():
+            if runtime.service.status != "ACTIVE":
+                continue
+            # The service's live tasks (not every task it ever ran); a stopping task no longer counts.
+            tasks = [t for t in ecs._tasks_of(runtime) if t.status == "RUNNING"]
+            if not tasks:
                 continue
             load = self.service_load.get((runtime.cluster, runtime.name)) or ServiceLoad()
             dimensions = [("ClusterName", runtime.cluster), ("ServiceName", runtime.name)]
