@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from labkit.dataplane.workloads import Workload, WorkloadContext, WorkloadError, workload_for
+from labkit.sandbox.simulator.volumes import VolumeStore
 
 if TYPE_CHECKING:
     from labkit.sandbox.simulator.core import Simulator, _Due
@@ -299,6 +300,7 @@ class WorkloadRunner:
         self.sim = sim
         self.processes: dict[str, list[TaskProcess]] = {}
         self.credentials: dict[str, _TaskCredentials] = {}
+        self.volumes = VolumeStore()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -352,6 +354,7 @@ class WorkloadRunner:
                 environment=environment,
                 command=list(override.get("command") or container.get("command") or []),
                 channel=process,
+                files=self.volumes.files_for(runtime, definition, process.container),
             )
             self.processes.setdefault(runtime.arn, []).append(process)
             started.append(process)
@@ -365,6 +368,7 @@ class WorkloadRunner:
             if not process.finished:
                 process.kill()
                 self._record_exit(process, 137, None)
+        self.volumes.task_stopped(runtime.arn)
 
     def exited(self, process: TaskProcess, code: int, reason: str | None) -> None:
         """A workload ended: record its exit code; an essential container's exit stops the task."""
