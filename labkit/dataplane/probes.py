@@ -10,7 +10,7 @@ SHA-256 and length: a secret stays secret, and a check compares hashes.
 | --- | --- | --- |
 | `public.ecr.aws/labkit/env-report` | writes `{"variables": {NAME: {"sha256", "length"}}}` to S3 | `REPORT_BUCKET`, `REPORT_KEY` (default `reports/<task-id>/<container>.json`) |
 | `public.ecr.aws/labkit/file-writer` | writes `<WRITE_DIR>/<task-id>.txt` (`MESSAGE` and the task id) | `WRITE_DIR`, `MESSAGE` |
-| `public.ecr.aws/labkit/dir-report` | every `INTERVAL` s writes the files of `WATCH_DIR` to S3 | `WATCH_DIR`, `REPORT_BUCKET`, `REPORT_KEY`, `INTERVAL` (10) |
+| `public.ecr.aws/labkit/dir-report` | every `INTERVAL` s looks at the files of `WATCH_DIR`, writes them to S3 when they changed | `WATCH_DIR`, `REPORT_BUCKET`, `REPORT_KEY`, `INTERVAL` (10) |
 | `public.ecr.aws/labkit/access-probe` | writes to `RESULTS_TO`, tries each of `ALSO_TRY`, records each answer in `RESULTS_TO` | `RESULTS_TO`, `ALSO_TRY` (comma-separated) |
 
 A target is `s3://BUCKET/PREFIX` (an object `PREFIX<task-id>.json`) or `dynamodb://TABLE` (an item
@@ -87,11 +87,12 @@ def file_writer(ctx: WorkloadContext) -> int:
 
 
 def dir_report(ctx: WorkloadContext) -> int:
-    """Every `INTERVAL` seconds, write the files of `WATCH_DIR` (name and text) to S3."""
+    """Every `INTERVAL` seconds look at the files of `WATCH_DIR`; write them to S3 when they changed."""
     folder = ctx.require("WATCH_DIR")
     bucket = ctx.require("REPORT_BUCKET")
     interval = float(ctx.environment.get("INTERVAL") or 10)
     key = _report_key(ctx)
+    reported: dict[str, str] | None = None
     while True:
         files = {}
         try:
@@ -102,18 +103,16 @@ def dir_report(ctx: WorkloadContext) -> int:
             path = f"{folder.rstrip('/')}/{name}"
             if ctx.files.exists(path):
                 files[name] = ctx.files.read_text(path)[:4096]
-        _put_json(
-            ctx,
-            bucket,
-            key,
-            {
+        if files != reported:
+            document = {
                 "taskId": ctx.task_id,
                 "container": ctx.container_name,
                 "folder": folder,
                 "files": files,
                 "at": ctx.now().isoformat(),
-            },
-        )
+            }
+            _put_json(ctx, bucket, key, document)
+            reported = files
         if not ctx.sleep(interval):
             return 0
 
