@@ -7,7 +7,9 @@ from labkit.grading import grade
 from labkit.sandbox.embedded import EmbeddedSandbox
 
 
-def test_reference_steps_pass_every_checkpoint_and_an_empty_sandbox_fails_them(sandbox: EmbeddedSandbox) -> None:
+def test_reference_steps_pass_every_checkpoint_and_an_empty_sandbox_fails_them(
+    sandbox: EmbeddedSandbox,
+) -> None:
     """Every checkpoint fails on a fresh sandbox and passes after catching up to the last one."""
     session = labkit.open_lab("task-definitions", sandbox=sandbox)
     before = grade("task-definitions", session.lab.checkpoints, sandbox)
