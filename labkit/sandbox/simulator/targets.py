@@ -33,9 +33,9 @@ def install() -> None:
 
         def register(self: FakeTargetGroup, targets: list[dict[str, Any]]) -> None:
             for target in targets:
-                if instance := self.ec2_backend.get_instance_by_id(target["Id"]):
-                    if instance.state != "running":
-                        raise TargetNotRunning(instance_id=target["Id"])
+                instance = self.ec2_backend.get_instance_by_id(target["Id"])
+                if instance and instance.state != "running":
+                    raise TargetNotRunning(instance_id=target["Id"])
                 port = target.get("Port") or self.port
                 self.targets[target_key(target["Id"], port)] = {"Id": target["Id"], "Port": port}
                 self.deregistered_targets.pop(target["Id"], None)
