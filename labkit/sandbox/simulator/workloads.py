@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from labkit.dataplane.workloads import Workload, WorkloadContext, WorkloadError, workload_for
+from labkit.sandbox.simulator.execution_role import check_execution_role
 from labkit.sandbox.simulator.volumes import VolumeStore
 
 if TYPE_CHECKING:
@@ -328,6 +329,7 @@ class WorkloadRunner:
                 continue
             override = by_name.get(container.get("name"), {})
             try:
+                check_execution_role(self, definition, container, runtime.arn)
                 environment = self._environment(container, override)
             except WorkloadError as exc:
                 for process in started:
