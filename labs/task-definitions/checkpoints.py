@@ -106,7 +106,12 @@ def _tasks(ctx: CheckContext, **filters: Any) -> list[dict[str, Any]]:
     if not arns:
         return []
     described = ecs.describe_tasks(cluster=CLUSTER, tasks=arns[:100], include=["TAGS"])["tasks"]
-    return [t for t in described if t.get("lastStatus") == "RUNNING" and ctx.ours(t.get("tags"))]
+    # A service's tasks carry no tags unless it propagates them: the service itself was checked as ours.
+    return [
+        t
+        for t in described
+        if t.get("lastStatus") == "RUNNING" and ("serviceName" in filters or ctx.ours(t.get("tags")))
+    ]
 
 
 def _report(ctx: CheckContext, key: str) -> dict[str, Any] | None:
