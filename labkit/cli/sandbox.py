@@ -108,6 +108,26 @@ def urls(as_json: bool) -> None:
 
 
 @sandbox.command()
+@click.option("--topic", "topic_arn", default=None, help="Only e-mails of this topic ARN.")
+@click.option("--endpoint", default=None, help="Only e-mails to this address.")
+@click.option("--json", "as_json", is_flag=True, help="Print the e-mails as JSON.")
+def outbox(topic_arn: str | None, endpoint: str | None, as_json: bool) -> None:
+    """List the e-mails SNS email/email-json subscriptions received (the sandbox sends none)."""
+    from labkit.sandbox.server import server_outbox
+
+    messages = server_outbox(topic_arn, endpoint)
+    if as_json:
+        click.echo(json.dumps(messages, indent=2))
+        return
+    if not messages:
+        click.echo("the outbox is empty")
+    for message in messages:
+        click.echo(
+            f"{message['timestamp']}  to {message['endpoint']}  [{message['subject']}]  {message['message']}"
+        )
+
+
+@sandbox.command()
 @click.argument("seconds", type=click.FloatRange(min=0))
 def advance(seconds: float) -> None:
     """Move the sandbox server's clock forward by SECONDS."""

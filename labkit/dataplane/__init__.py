@@ -3,7 +3,8 @@
 Each running task gets a `TaskServer`, a small HTTP server on 127.0.0.1 standing in for its image
 (`images`); each load balancer listener gets a `ListenerProxy` on a loopback port that forwards
 requests round-robin to the healthy targets (`listener`); `check_target` runs a target group's
-health check against a target (`health`). Nothing here needs Docker or leaves loopback.
+health check against a target (`health`); images that do work rather than serve run a Python
+workload as the task's process (`workloads`). Nothing here needs Docker or leaves loopback.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ from labkit.dataplane.images import (
     unregister_image,
 )
 from labkit.dataplane.listener import ListenerProxy, Target
+from labkit.dataplane.workloads import (
+    Workload,
+    WorkloadContext,
+    WorkloadError,
+    available_workloads,
+    register_workload,
+    unregister_workload,
+    workload_for,
+)
 
 __all__ = [
     "ContainerContext",
@@ -34,13 +44,20 @@ __all__ = [
     "Target",
     "TaskServer",
     "WSGIApp",
+    "Workload",
+    "WorkloadContext",
+    "WorkloadError",
     "available_images",
+    "available_workloads",
     "check_target",
     "image_app",
     "image_factory",
     "parse_image_name",
     "parse_matcher",
     "register_image",
+    "register_workload",
     "task_hostname",
     "unregister_image",
+    "unregister_workload",
+    "workload_for",
 ]

@@ -16,7 +16,7 @@ Register your own with `register_workload("myorg/myimage", fn)`. labkit register
 | --- | --- | --- |
 | `public.ecr.aws/labkit/s3-to-dynamodb` | reads one S3 object, writes an item about it to DynamoDB | `BUCKET`, `KEY`, `TABLE_NAME`, `TABLE_KEY` (default `id`) |
 | `public.ecr.aws/labkit/s3-summary` | reads the objects under a prefix, writes a JSON summary object | `BUCKET`, `PREFIX`, `SUMMARY_KEY` (default `summaries/<time>.json`), `SUMMARY_BUCKET` |
-| `public.ecr.aws/labkit/sqs-worker` | receives, processes and deletes messages until stopped | `QUEUE_URL`, `WORK_SECONDS` (1), `IDLE_SECONDS` (20), `BATCH_SIZE` (1), `RESULTS_TABLE` |
+| `public.ecr.aws/labkit/sqs-worker` | receives, processes and deletes messages until stopped | `QUEUE_URL`, `WORK_SECONDS` (1), `WAIT_SECONDS` (20), `BATCH_SIZE` (1), `RESULTS_TABLE` |
 | `public.ecr.aws/labkit/job` | waits `JOB_SECONDS` (30) and exits with `EXIT_CODE` (0) | `JOB_SECONDS`, `EXIT_CODE` |
 """
 
@@ -251,26 +251,21 @@ def s3_summary(ctx: WorkloadContext) -> int:
 def sqs_worker(ctx: WorkloadContext) -> int:
     """Receive messages from `QUEUE_URL`, spend `WORK_SECONDS` on each, delete it; until stopped.
 
-    An empty receive waits `IDLE_SECONDS` of sandbox time before the next one (a long poll).
-    With `RESULTS_TABLE`, each processed message is recorded as an item keyed by its MessageId.
+    Receives long-poll for `WAIT_SECONDS` (default 20; the wait is sandbox time, see the task's
+    SQS client). With `RESULTS_TABLE`, each processed message is recorded as an item keyed by its
+    MessageId.
     """
     queue_url = ctx.require("QUEUE_URL")
     work = float(ctx.environment.get("WORK_SECONDS") or 1)
-    idle = float(ctx.environment.get("IDLE_SECONDS") or 20)
+    wait = max(0, min(20, int(ctx.environment.get("WAIT_SECONDS", "20") or 0)))
     batch = max(1, min(10, int(ctx.environment.get("BATCH_SIZE") or 1)))
     table = ctx.environment.get("RESULTS_TABLE")
     sqs = ctx.client("sqs")
     dynamodb = ctx.client("dynamodb") if table else None
     processed = 0
     while not ctx.stopping:
-        # WaitTimeSeconds=0: the long poll is a wait on the sandbox clock, not on the wall clock.
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=batch, WaitTimeSeconds=0).get(
-            "Messages", []
-        )
-        if not messages:
-            if not ctx.sleep(idle):
-                break
-            continue
+        answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=batch, WaitTimeSeconds=wait)
+        messages = answer.get("Messages", [])
         for message in messages:
             if not ctx.sleep(work):
                 # Stopped mid-message: it is not deleted and becomes visible again.

@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import os
+import sys
 import threading
 import urllib.parse
 import uuid
@@ -80,6 +81,13 @@ def reset_account(account_id: str) -> int:
             account_backend = dict.pop(backend_dict, account_id, None)
             if account_backend is not None:
                 removed += len(account_backend)
+    s3_models = sys.modules.get("moto.s3.models")
+    if s3_models is not None:
+        # moto keeps bucket names globally; a closed account's names must not point at it any more.
+        owners = s3_models.s3_backends.bucket_accounts
+        for name, (_, owner) in list(owners.items()):
+            if owner == account_id:
+                owners.pop(name, None)
     return removed
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "running_server",
     "server_exports",
     "server_listeners",
+    "server_outbox",
     "server_state_path",
     "server_status",
     "start_server",
@@ -244,6 +245,21 @@ def server_listeners(path: Path | None = None) -> list[dict[str, Any]]:
     return listeners
 
 
+def _outbox(control: ControlClient, topic_arn: str | None, endpoint: str | None) -> list[dict[str, str]]:
+    query = urllib.parse.urlencode({k: v for k, v in (("topic_arn", topic_arn), ("endpoint", endpoint)) if v})
+    messages: list[dict[str, str]] = control.request("GET", "/outbox" + (f"?{query}" if query else ""))[
+        "messages"
+    ]
+    return messages
+
+
+def server_outbox(
+    topic_arn: str | None = None, endpoint: str | None = None, path: Path | None = None
+) -> list[dict[str, str]]:
+    """Return the e-mails the running server's SNS subscriptions received (see `Sandbox.outbox`)."""
+    return _outbox(_require_server(path).control(), topic_arn, endpoint)
+
+
 def reset_server(path: Path | None = None) -> dict[str, Any]:
     """Forget everything in the running server's account."""
     return _require_server(path).control().reset()
@@ -313,13 +329,7 @@ class ServerSandbox(EmulatedSandbox):
         return listeners
 
     def outbox(self, topic_arn: str | None = None, *, endpoint: str | None = None) -> list[dict[str, str]]:
-        query = urllib.parse.urlencode(
-            {k: v for k, v in (("topic_arn", topic_arn), ("endpoint", endpoint)) if v}
-        )
-        messages: list[dict[str, str]] = self._control.request(
-            "GET", "/outbox" + (f"?{query}" if query else "")
-        )["messages"]
-        return messages
+        return _outbox(self._control, topic_arn, endpoint)
 
     def close(self) -> None:
         if self._closed:

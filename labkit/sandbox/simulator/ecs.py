@@ -349,6 +349,7 @@ class EcsSimulator:
             self.sim.after(timing["PENDING"], lambda: self._advance(runtime, "ACTIVATING"), "task-activating")
         elif status == "ACTIVATING":
             task.pull_stopped_at = now
+            self.sim.workloads.task_activating(runtime)
             self.sim.after(timing["ACTIVATING"], lambda: self._advance(runtime, "RUNNING"), "task-running")
         elif status == "RUNNING":
             task.started_at = now
@@ -376,7 +377,9 @@ class EcsSimulator:
         elif status == "STOPPED":
             task.stopped_at = now
             self._release(runtime)
-        ecs_events.task_state_change(self.sim, runtime)
+        if task.last_status == status:
+            # (A stop during the step already sent the newer state.)
+            ecs_events.task_state_change(self.sim, runtime)
 
     def _advance(self, runtime: TaskRuntime, status: str) -> None:
         if runtime.desired == "STOPPED" and status in ("PENDING", "ACTIVATING", "RUNNING"):

@@ -35,7 +35,7 @@ def _iso(value: Any) -> str | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return str(value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]) + "Z"
 
 
 def task_state_detail(sim: Simulator, runtime: TaskRuntime) -> dict[str, Any]:
@@ -107,11 +107,15 @@ def task_state_detail(sim: Simulator, runtime: TaskRuntime) -> dict[str, Any]:
 
 def task_state_change(sim: Simulator, runtime: TaskRuntime) -> None:
     """Put an ECS Task State Change event for the task on the default bus."""
+    if not sim.events.has_rules():
+        return
     sim.events.emit("aws.ecs", "ECS Task State Change", task_state_detail(sim, runtime), [runtime.arn])
 
 
 def service_action(sim: Simulator, runtime: ServiceRuntime, name: str, **extra: Any) -> None:
     """Put an ECS Service Action event (`SERVICE_STEADY_STATE` and the like) on the default bus."""
+    if not sim.events.has_rules():
+        return
     cluster_arn = f"arn:aws:ecs:{sim.region}:{sim.account_id}:cluster/{runtime.cluster}"
     detail = {
         "eventType": SERVICE_ACTIONS.get(name, "INFO"),

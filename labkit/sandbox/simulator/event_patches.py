@@ -11,6 +11,7 @@ moto's own behaviour to any account without one.
   Object, CopyObject, CompleteMultipartUpload once, not also as a PutObject) and `Object Deleted`
   events to the default bus, in AWS's shape; moto's own EventBridge sending is replaced.
 - IAM: requests signed with a task's credentials are authorised against its task role.
+- SQS: a message sent to a queue wakes the workloads long-polling it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def install() -> None:
     _install_sns()
     _install_s3()
     _install_iam()
+    _install_sqs()
 
 
 # -- EventBridge ----------------------------------------------------------------------------
@@ -61,6 +63,13 @@ def _event_time(value: Any) -> dt.datetime | None:
         return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
+def _sandbox(backend: Any) -> Any:
+    """The simulator of a backend's account when the backend is in the sandbox's region."""
+    sim = simulator_for(backend.account_id)
+    # The simulator runs its own region; another region keeps moto's behaviour.
+    return sim if sim is not None and backend.region_name == sim.region else None
+
+
 def _install_events() -> None:
     from moto.events.exceptions import ValidationException
     from moto.events.models import EventsBackend
@@ -69,7 +78,7 @@ def _install_events() -> None:
 
     def put_rule(original: Callable[..., Any]) -> Callable[..., Any]:
         def handler(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-            sim = simulator_for(self.account_id)
+            sim = _sandbox(self)
             expression = kwargs.get("scheduled_expression")
             if sim is not None and expression:
                 try:
@@ -86,7 +95,7 @@ def _install_events() -> None:
     def rule_state(original: Callable[..., Any]) -> Callable[..., Any]:
         def handler(self: Any, name: str, event_bus_arn: str | None) -> Any:
             result = original(self, name, event_bus_arn)
-            sim = simulator_for(self.account_id)
+            sim = _sandbox(self)
             if sim is not None:
                 sim.events.rule_changed(_bus_name(event_bus_arn), name)
             return result
@@ -95,7 +104,7 @@ def _install_events() -> None:
 
     def put_events(original: Callable[..., Any]) -> Callable[..., Any]:
         def handler(self: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            sim = simulator_for(self.account_id)
+            sim = _sandbox(self)
             if sim is None:
                 result: list[dict[str, Any]] = original(self, events)
                 return result
@@ -203,7 +212,7 @@ def _install_s3() -> None:
     def send(original: Callable[..., Any]) -> Callable[..., Any]:
         def handler(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
             sim = simulator_for(account_id)
-            if sim is None:
+            if sim is None or bucket.region_name != sim.region:
                 original(account_id, bucket, event_name, key)
                 return
             name = str(getattr(event_name, "value", event_name))
@@ -270,3 +279,23 @@ def _install_iam() -> None:
         return handler
 
     _wrap(ActionAuthenticatorMixin, "_authenticate_and_authorize_action", authorize)
+
+
+# -- SQS ------------------------------------------------------------------------------------
+
+
+def _install_sqs() -> None:
+    from moto.sqs.models import SQSBackend
+
+    def send_message(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            message = original(self, queue_name, *args, **kwargs)
+            sim = _sandbox(self)
+            if sim is not None:
+                # A workload long-polling this queue receives it now, not when its wait ends.
+                sim.workloads.message_sent(str(queue_name).rstrip("/").rsplit("/", 1)[-1])
+            return message
+
+        return handler
+
+    _wrap(SQSBackend, "send_message", send_message)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import calendar
 import copy
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -230,51 +231,59 @@ def parse_schedule(expression: str) -> Schedule:
 # -- patterns -------------------------------------------------------------------------------
 
 
-def _flatten(node: Any, prefix: str = "", result: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Flatten an event into dotted paths; arrays of objects contribute each member's fields."""
-    result = {} if result is None else result
+def _select(pattern: dict[str, Any], node: Any, prefix: str, result: dict[str, Any]) -> None:
+    """Collect the event's values at the paths `pattern` names, as dotted keys for moto's matcher.
 
-    def add(key: str, value: Any) -> None:
-        if key not in result:
-            result[key] = value
-            return
-        existing = result[key]
-        merged = list(existing) if isinstance(existing, list) else [existing]
-        merged.extend(value if isinstance(value, list) else [value])
-        result[key] = merged
-
-    if isinstance(node, dict):
-        for key, value in node.items():
-            path = f"{prefix}.{key}" if prefix else key
-            if isinstance(value, dict) and value:
-                _flatten(value, path, result)
-            elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
-                for member in value:
-                    if isinstance(member, dict):
-                        sub = _flatten(member, path)
-                        for sub_key, sub_value in sub.items():
-                            add(sub_key, sub_value)
-                    else:
-                        add(path, member)
+    An array of objects on the way contributes each member's field (ECS events' `containers`),
+    as AWS matches them; an object where the pattern expects values is no value (AWS matches leaves).
+    """
+    for key, sub in pattern.items():
+        if key == "$or" and isinstance(sub, list):
+            for alternative in sub:
+                if isinstance(alternative, dict):
+                    _select(alternative, node, prefix, result)
+            continue
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(node, dict):
+            children = [node[key]] if key in node else []
+        elif isinstance(node, list):
+            children = [member[key] for member in node if isinstance(member, dict) and key in member]
+        else:
+            children = []
+        for child in children:
+            if isinstance(sub, dict):
+                _select(sub, child, path, result)
+                continue
+            if isinstance(child, dict) and child:
+                continue
+            if isinstance(child, list):
+                scalars = [v for v in child if not isinstance(v, dict)]
+                if child and not scalars:
+                    continue
+                child = scalars
+            if path not in result:
+                result[path] = child
             else:
-                add(path, value)
-    return result
+                existing = result[path]
+                merged = list(existing) if isinstance(existing, list) else [existing]
+                merged.extend(child if isinstance(child, list) else [child])
+                result[path] = merged
 
 
 def matches_pattern(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
-    """Does `event` match an EventBridge event pattern (moto's matcher over a fuller flattening)?
+    """Does `event` match an EventBridge event pattern (moto's filters over labkit's path selection)?
 
     moto's matcher is used for the filters (exact values, prefix, suffix, anything-but, numeric,
     exists, cidr, wildcard, equals-ignore-case, `$or`); its flattening skips arrays of objects
-    (ECS events' `containers`), which AWS matches member by member, so labkit flattens.
+    (ECS events' `containers`), which AWS matches member by member, so labkit selects the values.
     """
     from moto.events.models import EventPattern
 
     if not pattern:
         return True
-    matcher = EventPattern(json.dumps(pattern), pattern)
-    flat = _flatten(json.loads(json.dumps(event, default=str)))
-    return bool(matcher._does_event_match(flat, pattern))
+    flat: dict[str, Any] = {}
+    _select(pattern, event, "", flat)
+    return bool(EventPattern(None, pattern)._does_event_match(flat, pattern))
 
 
 # -- target input ---------------------------------------------------------------------------
@@ -282,7 +291,7 @@ def matches_pattern(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
 
 def _json_path(document: Any, path: str) -> tuple[bool, Any]:
     """Evaluate the JSON path subset EventBridge supports; return (found, value)."""
-    from jsonpath_ng.ext import parse
+    from jsonpath_ng.ext import parse  # type: ignore[import-untyped]
 
     if path.strip() == "$":
         return True, document
@@ -484,8 +493,17 @@ class EventsSimulator:
             time=time,
             event_id=event_id,
         )
-        self.sim.after(0, lambda: self.route(event, bus), f"event:{detail_type}")
+        if self.has_rules(bus):
+            self.sim.after(0, functools.partial(self._route_later, event, bus), f"event:{detail_type}")
         return event
+
+    def has_rules(self, bus: str = "default") -> bool:
+        """Does `bus` have any rule (events for a bus without rules go nowhere)?"""
+        event_bus = self.backend.event_buses.get(bus)
+        return bool(event_bus is not None and event_bus.rules)
+
+    def _route_later(self, event: dict[str, Any], bus: str) -> None:
+        self.route(event, bus)
 
     def route(self, event: dict[str, Any], bus: str = "default") -> int:
         """Deliver an event to every enabled rule of `bus` whose pattern matches; return how many matched."""
@@ -495,7 +513,9 @@ class EventsSimulator:
         matched = 0
         now = self.sim.now()
         for rule in list(event_bus.rules.values()):
-            if rule.state != "ENABLED" or rule.scheduled_expression and not rule.event_pattern.get_pattern():
+            if rule.state != "ENABLED" or (
+                rule.scheduled_expression and not rule.event_pattern.get_pattern()
+            ):
                 continue
             if not matches_pattern(rule.event_pattern.get_pattern(), event):
                 continue
@@ -509,7 +529,7 @@ class EventsSimulator:
                 payload = target_input(target, event, rule, now)
                 self._deliver(rule, target, payload, event)
                 self.delivered.append({"rule": rule.name, "target": target["Id"], "input": payload})
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure is a failed invocation
                 # EventBridge retries and then counts a failed invocation; the event's source never sees it.
                 log.info("delivery of %s to %s failed: %s", event.get("id"), target.get("Arn"), exc)
                 self.failed_invocations.append(

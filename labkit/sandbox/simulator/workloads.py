@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fnmatch
+import functools
 import io
 import json
 import logging
@@ -149,6 +150,8 @@ class TaskProcess:
     stop_requested: bool = False
     finished: bool = False
     due: _Due | None = None
+    #: The queue a long poll waits on (a message sent there wakes the workload).
+    waiting_on: str | None = None
     _to_task: queue.Queue[tuple[str, Any]] = field(default_factory=queue.Queue)
     _to_sim: queue.Queue[tuple[str, Any]] = field(default_factory=queue.Queue)
     _thread: threading.Thread | None = None
@@ -172,10 +175,50 @@ class TaskProcess:
                 self.credentials.secret_access_key,
                 self.credentials.session_token,
             )
-        core.register("before-send", self._send, unique_id="labkit-task-transport")
-        return core.create_client(
+        core.register("before-send", self._send, unique_id="labkit-task-transport")  # type: ignore[arg-type]
+        client: Any = core.create_client(
             service, region_name=sim.region, endpoint_url="http://127.0.0.1", config=sandbox_client_config()
         )
+        if service == "sqs":
+            client.receive_message = functools.partial(self._long_poll, client.receive_message)
+        return client
+
+    def _long_poll(self, receive: Any, **params: Any) -> Any:
+        """ReceiveMessage with long polling on the sandbox clock.
+
+        moto would wait WaitTimeSeconds (or the queue's ReceiveMessageWaitTimeSeconds) of wall-clock
+        time, which a manual clock never sees. Here the receive asks with no wait; an empty answer
+        waits in sandbox time until a message is sent to the queue or the wait is used up, then
+        asks again (a message that becomes visible again is seen when the wait ends).
+        """
+        queue_url = str(params.get("QueueUrl", ""))
+        wait = params.get("WaitTimeSeconds")
+        if wait is None:
+            wait = self._queue_wait(queue_url)
+        params["WaitTimeSeconds"] = 0
+        deadline = self.now() + dt.timedelta(seconds=int(wait))
+        while True:
+            answer = receive(**params)
+            remaining = (deadline - self.now()).total_seconds()
+            if answer.get("Messages") or remaining < MIN_SLEEP or self.stop_requested:
+                return answer
+            self.waiting_on = queue_url.rstrip("/").rsplit("/", 1)[-1]
+            try:
+                if not self.sleep(remaining):
+                    return answer
+            finally:
+                self.waiting_on = None
+
+    def _queue_wait(self, queue_url: str) -> int:
+        from moto.sqs.models import sqs_backends
+
+        with contextlib.suppress(Exception):
+            queue = sqs_backends[self.runner.sim.account_id][self.runner.sim.region].get_queue(
+                queue_url.rstrip("/").rsplit("/", 1)[-1]
+            )
+            # moto sets the attribute from the queue's attributes (its model does not declare it).
+            return int(getattr(queue, "receive_message_wait_time_seconds", 0) or 0)
+        return 0
 
     def _send(self, request: Any, **_: Any) -> Any:
         """botocore `before-send`: hand the request to the simulator's thread, return its answer."""
@@ -224,7 +267,7 @@ class TaskProcess:
             self._to_sim.put(("exit", (int(code or 0), None)))
         except _Killed:
             return
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a workload's own error is its exit code 1
             reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, WorkloadError) else str(exc)
             self.context.log(f"error: {reason}")
             self._to_sim.put(("exit", (1, reason[:255])))
@@ -279,6 +322,12 @@ class TaskProcess:
             if self._thread is not None and self._thread.is_alive():
                 self.resume()
 
+    def wake(self) -> None:
+        """Cut a wait short: the workload resumes at the current instant."""
+        if self.due is not None and not self.finished:
+            self.due.cancelled = True
+            self.due = self.runner.sim.after(0, self.resume, "workload-wake")
+
     def kill(self) -> None:
         """End the workload's thread without waiting for it."""
         self.finished = True
@@ -294,72 +343,98 @@ class TaskProcess:
 # -- the runner -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a workload container will run with, settled before its task runs."""
+
+    name: str
+    image: str
+    essential: bool
+    workload: Workload
+    environment: dict[str, str]
+    command: list[str]
+    role: str | None
+
+
 class WorkloadRunner:
     """Starts the workloads of running tasks, stops them with their tasks, and authorises their calls."""
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.processes: dict[str, list[TaskProcess]] = {}
+        self._plans: dict[str, list[_Plan]] = {}
         self.credentials: dict[str, _TaskCredentials] = {}
         self.volumes = VolumeStore()
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def task_running(self, runtime: TaskRuntime) -> None:
-        """Start a process for each container whose image has a workload."""
-        try:
-            self._start_workloads(runtime)
-        except Exception as exc:  # noqa: BLE001 - a fault of labkit's must not break every later request
-            log.exception("the workloads of task %s could not start", runtime.arn)
-            self.sim.ecs.stop(
-                runtime,
-                f"CannotStartContainerError: the sandbox could not start the workload ({exc})",
-                stop_code="TaskFailedToStart",
-                failed=True,
-            )
+    def task_activating(self, runtime: TaskRuntime) -> None:
+        """The image is pulled: resolve each workload container's environment (secrets, files).
 
-    def _start_workloads(self, runtime: TaskRuntime) -> None:
+        A secret or file that does not resolve stops the task before it runs, as ECS does
+        (`TaskFailedToStart`, `ResourceInitializationError`).
+        """
+        try:
+            plans = self._plan(runtime)
+        except WorkloadError as exc:
+            reason = f"ResourceInitializationError: unable to pull secrets or registry auth: {exc}"
+            self.sim.ecs.stop(runtime, reason, stop_code="TaskFailedToStart", failed=True)
+            return
+        except Exception as exc:
+            # A fault of labkit's must not break every later request: the task fails to start.
+            log.exception("the workloads of task %s could not be prepared", runtime.arn)
+            reason = f"CannotStartContainerError: the sandbox could not start the workload ({exc})"
+            self.sim.ecs.stop(runtime, reason, stop_code="TaskFailedToStart", failed=True)
+            return
+        if plans:
+            self._plans[runtime.arn] = plans
+
+    def _plan(self, runtime: TaskRuntime) -> list[_Plan]:
         definition = self.sim.ecs.backend.describe_task_definition(runtime.task.task_definition_arn)
         overrides = runtime.task.overrides or {}
         by_name = {o.get("name"): o for o in overrides.get("containerOverrides") or []}
-        started: list[TaskProcess] = []
+        role = overrides.get("taskRoleArn") or getattr(definition, "task_role_arn", None)
+        plans: list[_Plan] = []
         for container in definition.container_definitions:
             workload = workload_for(str(container.get("image", "")))
             if workload is None:
                 continue
             override = by_name.get(container.get("name"), {})
-            try:
-                check_execution_role(self, definition, container, runtime.arn)
-                environment = self._environment(container, override)
-            except WorkloadError as exc:
-                for process in started:
-                    process.kill()
-                self.processes.pop(runtime.arn, None)
-                self.sim.ecs.stop(
-                    runtime,
-                    f"ResourceInitializationError: unable to pull secrets or registry auth: {exc}",
-                    stop_code="TaskFailedToStart",
-                    failed=True,
+            check_execution_role(self, definition, container, runtime.arn)
+            plans.append(
+                _Plan(
+                    name=str(container.get("name")),
+                    image=str(container.get("image")),
+                    essential=bool(container.get("essential", True)),
+                    workload=workload,
+                    environment=self._environment(container, override),
+                    command=list(override.get("command") or container.get("command") or []),
+                    role=str(role) if role else None,
                 )
-                return
-            process = TaskProcess(
-                self, runtime, str(container.get("name")), bool(container.get("essential", True)), workload
             )
-            role = overrides.get("taskRoleArn") or getattr(definition, "task_role_arn", None)
-            if role:
-                process.credentials = self._issue(str(role), runtime.arn)
+        return plans
+
+    def task_running(self, runtime: TaskRuntime) -> None:
+        """Start a process for each container whose image has a workload."""
+        plans = self._plans.pop(runtime.arn, [])
+        definition = (
+            self.sim.ecs.backend.describe_task_definition(runtime.task.task_definition_arn) if plans else None
+        )
+        for plan in plans:
+            process = TaskProcess(self, runtime, plan.name, plan.essential, plan.workload)
+            if plan.role:
+                process.credentials = self._issue(plan.role, runtime.arn)
             context = WorkloadContext(
                 task_arn=runtime.arn,
                 cluster=runtime.cluster,
-                container_name=process.container,
-                image=str(container.get("image")),
-                environment=environment,
-                command=list(override.get("command") or container.get("command") or []),
+                container_name=plan.name,
+                image=plan.image,
+                environment=plan.environment,
+                command=plan.command,
                 channel=process,
-                files=self.volumes.files_for(runtime, definition, process.container),
+                files=self.volumes.files_for(runtime, definition, plan.name),
             )
             self.processes.setdefault(runtime.arn, []).append(process)
-            started.append(process)
             process.start(context)
 
     def task_stopping(self, runtime: TaskRuntime) -> None:
@@ -389,6 +464,13 @@ class WorkloadRunner:
                 if reason:
                     container["reason"] = reason
 
+    def message_sent(self, queue_name: str) -> None:
+        """A message was sent to a queue: wake the workloads long-polling it."""
+        for processes in self.processes.values():
+            for process in processes:
+                if process.waiting_on == queue_name:
+                    process.wake()
+
     def logs(self, task_arn: str) -> list[str]:
         """The log lines of a task's workloads, in order."""
         lines: list[str] = []
@@ -404,6 +486,7 @@ class WorkloadRunner:
                 if not process.finished:
                     process.kill()
         self.processes.clear()
+        self._plans.clear()
         self.credentials.clear()
 
     # -- environment ----------------------------------------------------------------------
@@ -433,7 +516,7 @@ class WorkloadRunner:
         bucket, key = arn[len("arn:aws:s3:::") :].split("/", 1)
         try:
             obj = s3_backends[self.sim.account_id]["aws"].get_object(bucket, key)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - moto raises many kinds for a missing object
             raise WorkloadError(f"cannot read environment file {arn}: {exc}") from None
         if obj is None:
             raise WorkloadError(f"environment file {arn} does not exist")
@@ -452,11 +535,12 @@ class WorkloadRunner:
             name = value_from.split(":parameter", 1)[1]
         try:
             parameter = ssm_backends[self.sim.account_id][self.sim.region].get_parameter(name)
-        except Exception:
+        except Exception:  # noqa: BLE001 - moto raises many kinds for a missing parameter
             parameter = None
         if parameter is None:
             raise WorkloadError(f"the SSM parameter {value_from} does not exist")
-        return str(parameter.value)
+        # ECS hands the container a SecureString's decrypted value (decrypt leaves others as they are).
+        return str(parameter.decrypt(parameter.value))
 
     def _secrets_manager(self, value_from: str) -> str:
         from moto.secretsmanager.models import secretsmanager_backends
@@ -469,8 +553,8 @@ class WorkloadRunner:
         version = parts[9] if len(parts) > 9 and parts[9] else None
         backend = secretsmanager_backends[self.sim.account_id][self.sim.region]
         try:
-            answer = backend.get_secret_value(secret_id, version, stage)
-        except Exception:
+            answer = backend.get_secret_value(secret_id, version, stage)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - moto raises many kinds for a missing secret
             raise WorkloadError(f"the secret {value_from} does not exist") from None
         text = str(answer.get("SecretString") or "")
         if not json_key:
@@ -625,7 +709,9 @@ def _denied(service: str, message: str) -> Exception:
         error: Exception = moto_exceptions._RESTError("AuthorizationError", message)
         error.code = 403  # type: ignore[attr-defined]
         return error
-    json_error = moto_exceptions.JsonRESTError("AccessDenied" if service == "sqs" else "AccessDeniedException", message)
+    json_error = moto_exceptions.JsonRESTError(
+        "AccessDenied" if service == "sqs" else "AccessDeniedException", message
+    )
     if service == "sqs":
         json_error.code = 403
     return json_error

@@ -36,12 +36,12 @@ class EventStack:
         arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
         if statements:
             document = {"Version": "2012-10-17", "Statement": statements}
-            iam.put_role_policy(RoleName=name, PolicyName=f"{name}-policy", PolicyDocument=json.dumps(document))
+            iam.put_role_policy(
+                RoleName=name, PolicyName=f"{name}-policy", PolicyDocument=json.dumps(document)
+            )
         return arn
 
-    def task_definition(
-        self, family: str, image: str, *, role: str | None = None, **container: Any
-    ) -> str:
+    def task_definition(self, family: str, image: str, *, role: str | None = None, **container: Any) -> str:
         """A Fargate task definition of one essential container `app`."""
         params: dict[str, Any] = {
             "family": family,
@@ -53,7 +53,9 @@ class EventStack:
         }
         if role:
             params["taskRoleArn"] = role
-        arn: str = self.client("ecs").register_task_definition(**params)["taskDefinition"]["taskDefinitionArn"]
+        arn: str = self.client("ecs").register_task_definition(**params)["taskDefinition"][
+            "taskDefinitionArn"
+        ]
         return arn
 
     def ecs_target(self, definition_arn: str, **extra: Any) -> dict[str, Any]:
@@ -66,7 +68,9 @@ class EventStack:
                 "TaskDefinitionArn": definition_arn,
                 "TaskCount": 1,
                 "LaunchType": "FARGATE",
-                "NetworkConfiguration": {"awsvpcConfiguration": {"Subnets": self.subnets, "AssignPublicIp": "ENABLED"}},
+                "NetworkConfiguration": {
+                    "awsvpcConfiguration": {"Subnets": self.subnets, "AssignPublicIp": "ENABLED"}
+                },
             },
             **extra,
         }
@@ -91,7 +95,9 @@ class EventStack:
         return described
 
     def task(self, arn: str) -> dict[str, Any]:
-        described: dict[str, Any] = self.client("ecs").describe_tasks(cluster=self.cluster, tasks=[arn])["tasks"][0]
+        described: dict[str, Any] = self.client("ecs").describe_tasks(cluster=self.cluster, tasks=[arn])[
+            "tasks"
+        ][0]
         return described
 
     def wait_stopped(self, count: int = 1, limit: float = 600) -> list[dict[str, Any]]:
@@ -115,6 +121,8 @@ def event_stack(sandbox: EmbeddedSandbox) -> EventStack:
     """A cluster `jobs` and the default VPC's subnets."""
     ec2 = sandbox.client("ec2")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]]
+    subnets = [
+        s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    ]
     sandbox.client("ecs").create_cluster(clusterName="jobs")
     return EventStack(sandbox, subnets[:2])

@@ -92,7 +92,8 @@ def test_a_disabled_rule_does_not_fire_and_enabling_rearms_it(sandbox: EmbeddedS
 
 
 @pytest.mark.parametrize(
-    "expression", ["rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "cron(0 12 * * * *)", "cron(0 12 * *)"]
+    "expression",
+    ["rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "cron(0 12 * * * *)", "cron(0 12 * *)"],
 )
 def test_schedule_expressions_aws_refuses_are_refused(sandbox: EmbeddedSandbox, expression: str) -> None:
     """A schedule AWS would not accept is a ValidationException with AWS's message."""
@@ -113,10 +114,14 @@ def test_schedule_expressions_aws_refuses_are_refused(sandbox: EmbeddedSandbox, 
         ("rate(2 hours)", "2026-12-01T00:30:00", "2026-12-01T02:00:00"),
     ],
 )
-def test_schedules_name_the_next_instant_as_eventbridge_does(expression: str, after: str, expected: str) -> None:
+def test_schedules_name_the_next_instant_as_eventbridge_does(
+    expression: str, after: str, expected: str
+) -> None:
     """Cron fields (L, W, #, names, years) and rates give the firing AWS documents."""
     anchor = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-    moment = parse_schedule(expression).next_after(dt.datetime.fromisoformat(after).replace(tzinfo=dt.UTC), anchor)
+    moment = parse_schedule(expression).next_after(
+        dt.datetime.fromisoformat(after).replace(tzinfo=dt.UTC), anchor
+    )
     assert moment == dt.datetime.fromisoformat(expected).replace(tzinfo=dt.UTC)
 
 
@@ -127,11 +132,20 @@ def test_patterns_match_inside_arrays_of_objects() -> None:
     """A pattern on `detail.containers.exitCode` matches any container's exit code, as on AWS."""
     event: dict[str, Any] = {
         "source": "aws.ecs",
-        "detail": {"lastStatus": "STOPPED", "containers": [{"name": "a", "exitCode": 0}, {"name": "b", "exitCode": 2}]},
+        "detail": {
+            "lastStatus": "STOPPED",
+            "containers": [{"name": "a", "exitCode": 0}, {"name": "b", "exitCode": 2}],
+        },
     }
     assert matches_pattern({"detail": {"containers": {"exitCode": [{"anything-but": 0}]}}}, event)
     assert not matches_pattern({"detail": {"containers": {"exitCode": [7]}}}, event)
     assert matches_pattern({"source": [{"prefix": "aws."}], "detail": {"lastStatus": ["STOPPED"]}}, event)
+    assert matches_pattern({"detail": {"stopCode": [{"exists": False}]}}, event)
+    assert not matches_pattern(
+        {"detail": {"containers": [{"exists": True}]}}, event
+    )  # objects are not leaves
+    assert matches_pattern({"$or": [{"source": ["x"]}, {"detail": {"containers": {"name": ["b"]}}}]}, event)
+    assert matches_pattern({"detail": {"containers": {"exitCode": [{"numeric": [">", 1, "<=", 2]}]}}}, event)
 
 
 def test_input_transformer_fills_quoted_and_unquoted_placeholders(sandbox: EmbeddedSandbox) -> None:
@@ -144,7 +158,12 @@ def test_input_transformer_fills_quoted_and_unquoted_placeholders(sandbox: Embed
         '"missing": <nothing>, "rule": "<aws.events.rule-name>", "tags": <tags>}'
     )
     transformer = {
-        "InputPathsMap": {"id": "$.detail.id", "qty": "$.detail.qty", "nothing": "$.detail.none", "tags": "$.detail.tags"},
+        "InputPathsMap": {
+            "id": "$.detail.id",
+            "qty": "$.detail.qty",
+            "nothing": "$.detail.none",
+            "tags": "$.detail.tags",
+        },
         "InputTemplate": template,
     }
     events.put_targets(Rule="orders", Targets=[{"Id": "q", "Arn": arn, "InputTransformer": transformer}])
@@ -173,7 +192,9 @@ def test_input_and_input_path_replace_the_event(sandbox: EmbeddedSandbox) -> Non
             {"Id": "path", "Arn": arn, "InputPath": "$.detail.inner"},
         ],
     )
-    events.put_events(Entries=[{"Source": "app", "DetailType": "t", "Detail": json.dumps({"inner": {"n": 1}})}])
+    events.put_events(
+        Entries=[{"Source": "app", "DetailType": "t", "Detail": json.dumps({"inner": {"n": 1}})}]
+    )
     assert sorted(_drain(sandbox, url)) == sorted(['{"hello": "world"}', '{"n": 1}'])
 
 
@@ -183,7 +204,9 @@ def test_put_events_with_sns_and_ecs_targets_delivers_instead_of_raising(sandbox
     sns = sandbox.client("sns")
     topic = sns.create_topic(Name="alerts")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
-    definition = stack.task_definition("noop", "public.ecr.aws/labkit/job:1", environment=[{"name": "JOB_SECONDS", "value": "5"}])
+    definition = stack.task_definition(
+        "noop", "public.ecr.aws/labkit/job:1", environment=[{"name": "JOB_SECONDS", "value": "5"}]
+    )
     events = sandbox.client("events")
     events.put_rule(Name="both", EventPattern=json.dumps({"source": ["app"]}))
     events.put_targets(Rule="both", Targets=[{"Id": "mail", "Arn": topic}, stack.ecs_target(definition)])
@@ -220,7 +243,9 @@ def test_s3_sends_object_events_only_for_eventbridge_enabled_buckets(sandbox: Em
     s3, events = sandbox.client("s3"), sandbox.client("events")
     for name in ("loud", "quiet"):
         s3.create_bucket(Bucket=name)
-    s3.put_bucket_notification_configuration(Bucket="loud", NotificationConfiguration={"EventBridgeConfiguration": {}})
+    s3.put_bucket_notification_configuration(
+        Bucket="loud", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
     events.put_rule(Name="s3", EventPattern=json.dumps({"source": ["aws.s3"]}))
     events.put_targets(Rule="s3", Targets=[{"Id": "q", "Arn": arn}])
     for bucket in ("loud", "quiet"):
@@ -229,7 +254,10 @@ def test_s3_sends_object_events_only_for_eventbridge_enabled_buckets(sandbox: Em
     upload = s3.create_multipart_upload(Bucket="loud", Key="big.bin")["UploadId"]
     part = s3.upload_part(Bucket="loud", Key="big.bin", UploadId=upload, PartNumber=1, Body=b"x" * 10)
     s3.complete_multipart_upload(
-        Bucket="loud", Key="big.bin", UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+        Bucket="loud",
+        Key="big.bin",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
     )
     s3.delete_object(Bucket="loud", Key="b.txt")
     received = [json.loads(b) for b in _drain(sandbox, url)]
@@ -262,24 +290,55 @@ def test_ecs_task_state_change_events_follow_each_last_status(sandbox: EmbeddedS
     url, arn = _queue(sandbox)
     events = sandbox.client("events")
     events.put_rule(
-        Name="tasks", EventPattern=json.dumps({"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"]})
+        Name="tasks",
+        EventPattern=json.dumps({"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"]}),
     )
     events.put_targets(Rule="tasks", Targets=[{"Id": "q", "Arn": arn}])
-    definition = stack.task_definition("short", "public.ecr.aws/labkit/job:1", environment=[{"name": "JOB_SECONDS", "value": "10"}])
+    definition = stack.task_definition(
+        "short", "public.ecr.aws/labkit/job:1", environment=[{"name": "JOB_SECONDS", "value": "10"}]
+    )
     task_arn = stack.run_task(definition, group="batch")
     stack.wait_stopped()
     received = [json.loads(b) for b in _drain(sandbox, url)]
     statuses = [e["detail"]["lastStatus"] for e in received]
-    assert statuses == ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"]
+    assert statuses == [
+        "PROVISIONING",
+        "PENDING",
+        "ACTIVATING",
+        "RUNNING",
+        "DEACTIVATING",
+        "STOPPING",
+        "DEPROVISIONING",
+        "STOPPED",
+    ]
     stopped = received[-1]
     assert stopped["resources"] == [task_arn]
     detail = stopped["detail"]
     assert detail["clusterArn"] == stack.cluster_arn
-    assert (detail["taskArn"], detail["taskDefinitionArn"], detail["group"]) == (task_arn, definition, "batch")
-    assert (detail["launchType"], detail["desiredStatus"], detail["stopCode"]) == ("FARGATE", "STOPPED", "EssentialContainerExited")
+    assert (detail["taskArn"], detail["taskDefinitionArn"], detail["group"]) == (
+        task_arn,
+        definition,
+        "batch",
+    )
+    assert (detail["launchType"], detail["desiredStatus"], detail["stopCode"]) == (
+        "FARGATE",
+        "STOPPED",
+        "EssentialContainerExited",
+    )
     assert detail["stoppedReason"] == "Essential container in task exited"
-    assert [(c["name"], c["lastStatus"], c["exitCode"]) for c in detail["containers"]] == [("app", "STOPPED", 0)]
-    for key in ("createdAt", "startedAt", "stoppingAt", "stoppedAt", "version", "cpu", "memory", "availabilityZone"):
+    assert [(c["name"], c["lastStatus"], c["exitCode"]) for c in detail["containers"]] == [
+        ("app", "STOPPED", 0)
+    ]
+    for key in (
+        "createdAt",
+        "startedAt",
+        "stoppingAt",
+        "stoppedAt",
+        "version",
+        "cpu",
+        "memory",
+        "availabilityZone",
+    ):
         assert key in detail, key
     assert detail["createdAt"].endswith("Z")
     versions = [e["detail"]["version"] for e in received]
