@@ -198,3 +198,24 @@ def test_access_probe_records_access_denied_for_what_its_role_may_not_do(sandbox
     report = _report(sandbox, f"probe/{task.rsplit('/', 1)[-1]}.json")
     assert report["results"] == {"dynamodb://orders": "AccessDeniedException", f"s3://{BUCKET}/probe/": "ok"}
     assert sandbox.client("dynamodb").scan(TableName="orders")["Items"] == []
+
+
+def test_writing_to_a_read_only_mount_exits_the_container_with_the_reason(sandbox: EmbeddedSandbox) -> None:
+    """file-writer on a readOnly mount point exits 1, and describe_tasks says why."""
+    role = _setup(sandbox)
+    writer = _writer("shared", "/data")
+    writer["mountPoints"][0]["readOnly"] = True
+    task = _run(
+        sandbox,
+        "read-only",
+        _subnets_in_two_zones(sandbox)[0],
+        taskRoleArn=role,
+        volumes=[{"name": "shared"}],
+        containerDefinitions=[writer],
+    )
+    sandbox.advance(60)
+    described = sandbox.client("ecs").describe_tasks(cluster="probes", tasks=[task])["tasks"][0]
+    container = described["containers"][0]
+    assert container["exitCode"] == 1
+    assert "read-only file system" in container["reason"]
+    assert described["desiredStatus"] == "STOPPED"
