@@ -8,7 +8,6 @@ from typing import Any
 
 from labkit.sandbox.embedded import EmbeddedSandbox
 
-BUCKET = ""
 TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -21,6 +20,11 @@ TRUST = json.dumps(
         ],
     }
 )
+
+
+def _bucket(sandbox: EmbeddedSandbox) -> str:
+    """The test's bucket (named after the sandbox: bucket names are global across moto's accounts)."""
+    return f"probes-{sandbox.session_id}"
 
 
 def _role(sandbox: EmbeddedSandbox, name: str, actions: list[str], resources: list[str]) -> str:
@@ -62,17 +66,14 @@ def _run(sandbox: EmbeddedSandbox, family: str, subnet: str, **definition: Any) 
 
 
 def _report(sandbox: EmbeddedSandbox, key: str) -> dict[str, Any]:
-    body = sandbox.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    body = sandbox.client("s3").get_object(Bucket=_bucket(sandbox), Key=key)["Body"].read()
     return dict(json.loads(body))
 
 
 def _setup(sandbox: EmbeddedSandbox) -> str:
-    # Bucket names are global in moto, across the accounts of every sandbox in this process.
-    global BUCKET
-    BUCKET = f"probes-{sandbox.session_id}"
-    sandbox.client("s3").create_bucket(Bucket=BUCKET)
+    sandbox.client("s3").create_bucket(Bucket=_bucket(sandbox))
     sandbox.client("ecs").create_cluster(clusterName="probes")
-    return _role(sandbox, "reporter", ["s3:PutObject"], [f"arn:aws:s3:::{BUCKET}/*"])
+    return _role(sandbox, "reporter", ["s3:PutObject"], [f"arn:aws:s3:::{_bucket(sandbox)}/*"])
 
 
 def _writer(volume: str, path: str) -> dict[str, Any]:
@@ -84,11 +85,11 @@ def _writer(volume: str, path: str) -> dict[str, Any]:
     }
 
 
-def _reader(volume: str, path: str) -> dict[str, Any]:
+def _reader(bucket: str, volume: str, path: str) -> dict[str, Any]:
     return {
         "name": "sidecar",
         "image": "public.ecr.aws/labkit/dir-report",
-        "environment": [{"name": "WATCH_DIR", "value": path}, {"name": "REPORT_BUCKET", "value": BUCKET}],
+        "environment": [{"name": "WATCH_DIR", "value": path}, {"name": "REPORT_BUCKET", "value": bucket}],
         "mountPoints": [{"sourceVolume": volume, "containerPath": path, "readOnly": True}],
     }
 
@@ -100,7 +101,7 @@ def test_a_sidecar_reads_what_the_app_container_writes_to_the_tasks_volume(sandb
     definition = {
         "taskRoleArn": role,
         "volumes": [{"name": "shared"}],
-        "containerDefinitions": [_writer("shared", "/data"), _reader("shared", "/in")],
+        "containerDefinitions": [_writer("shared", "/data"), _reader(_bucket(sandbox), "shared", "/in")],
     }
     first = _run(sandbox, "sidecar", subnet, **definition)
     second = _run(sandbox, "sidecar", subnet, **definition)
@@ -120,7 +121,7 @@ def test_an_efs_volume_is_shared_by_tasks_in_two_availability_zones(sandbox: Emb
     definition = {
         "taskRoleArn": role,
         "volumes": [volume],
-        "containerDefinitions": [_writer("efs", "/mnt/efs"), _reader("efs", "/mnt/efs")],
+        "containerDefinitions": [_writer("efs", "/mnt/efs"), _reader(_bucket(sandbox), "efs", "/mnt/efs")],
     }
     tasks = [_run(sandbox, "efs", subnet, **definition) for subnet in _subnets_in_two_zones(sandbox)]
     sandbox.advance(60)
@@ -136,7 +137,7 @@ def test_env_report_hashes_plain_ssm_secrets_manager_and_file_values(sandbox: Em
     role = _setup(sandbox)
     sandbox.client("ssm").put_parameter(Name="/app/colour", Value="blue", Type="String")
     secret = sandbox.client("secretsmanager").create_secret(Name="app/db", SecretString="s3cr3t-pw")["ARN"]
-    sandbox.client("s3").put_object(Bucket=BUCKET, Key="app.env", Body=b"# settings\nMODE=fast\n")
+    sandbox.client("s3").put_object(Bucket=_bucket(sandbox), Key="app.env", Body=b"# settings\nMODE=fast\n")
     task = _run(
         sandbox,
         "env",
@@ -147,14 +148,14 @@ def test_env_report_hashes_plain_ssm_secrets_manager_and_file_values(sandbox: Em
                 "name": "app",
                 "image": "public.ecr.aws/labkit/env-report",
                 "environment": [
-                    {"name": "REPORT_BUCKET", "value": BUCKET},
+                    {"name": "REPORT_BUCKET", "value": _bucket(sandbox)},
                     {"name": "GREETING", "value": "hi"},
                 ],
                 "secrets": [
                     {"name": "COLOUR", "valueFrom": "/app/colour"},
                     {"name": "DB_PASSWORD", "valueFrom": secret},
                 ],
-                "environmentFiles": [{"value": f"arn:aws:s3:::{BUCKET}/app.env", "type": "s3"}],
+                "environmentFiles": [{"value": f"arn:aws:s3:::{_bucket(sandbox)}/app.env", "type": "s3"}],
             }
         ],
     )
@@ -188,7 +189,7 @@ def test_access_probe_records_access_denied_for_what_its_role_may_not_do(sandbox
                 "name": "probe",
                 "image": "public.ecr.aws/labkit/access-probe",
                 "environment": [
-                    {"name": "RESULTS_TO", "value": f"s3://{BUCKET}/probe/"},
+                    {"name": "RESULTS_TO", "value": f"s3://{_bucket(sandbox)}/probe/"},
                     {"name": "ALSO_TRY", "value": "dynamodb://orders"},
                 ],
             }
@@ -196,7 +197,10 @@ def test_access_probe_records_access_denied_for_what_its_role_may_not_do(sandbox
     )
     sandbox.advance(60)
     report = _report(sandbox, f"probe/{task.rsplit('/', 1)[-1]}.json")
-    assert report["results"] == {"dynamodb://orders": "AccessDeniedException", f"s3://{BUCKET}/probe/": "ok"}
+    assert report["results"] == {
+        "dynamodb://orders": "AccessDeniedException",
+        f"s3://{_bucket(sandbox)}/probe/": "ok",
+    }
     assert sandbox.client("dynamodb").scan(TableName="orders")["Items"] == []
 
 
