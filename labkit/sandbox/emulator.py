@@ -248,7 +248,10 @@ class Emulator:
         if route == "/reset" and method == "POST":
             return _json(start_response, 200, {"reset": True, "backends_removed": self.reset()})
         if route == "/shutdown" and method == "POST" and self._on_shutdown is not None:
-            threading.Thread(target=self._on_shutdown, name="labkit-shutdown", daemon=True).start()
+            # Later than the answer: a process that stops at once can kill the thread still writing it.
+            stopper = threading.Timer(0.5, self._on_shutdown)
+            stopper.name, stopper.daemon = "labkit-shutdown", True
+            stopper.start()
             return _json(start_response, 200, {"stopping": True})
         return _json(start_response, 404, {"error": f"no control endpoint {method} {route}"})
 
