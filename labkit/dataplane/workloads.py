@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from labkit.dataplane.files import ContainerFiles
 from labkit.dataplane.images import parse_image_name
 
 __all__ = [
@@ -82,6 +83,8 @@ class WorkloadContext:
     command: list[str]
     channel: TaskChannel = field(repr=False)
     logs: list[str] = field(default_factory=list)
+    #: The container's files: its volumes' mount points over a layer of its own.
+    files: ContainerFiles = field(default_factory=ContainerFiles, repr=False)
 
     @property
     def task_id(self) -> str:
@@ -297,3 +300,6 @@ register_workload("public.ecr.aws/labkit/s3-to-dynamodb", s3_to_dynamodb)
 register_workload("public.ecr.aws/labkit/s3-summary", s3_summary)
 register_workload("public.ecr.aws/labkit/sqs-worker", sqs_worker)
 register_workload("public.ecr.aws/labkit/job", job)
+
+# Workloads that report what a container sees (its environment, its volumes); see probes.py.
+from labkit.dataplane import probes as _probes  # noqa: E402, F401

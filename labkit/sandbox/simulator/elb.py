@@ -107,7 +107,9 @@ class ElbSimulator:
             del self.records[record.key]
             group = self.backend.target_groups.get(record.key[0])
             if group is not None:
-                group.targets.pop(record.key[1], None)
+                from labkit.sandbox.simulator.targets import target_key
+
+                group.targets.pop(target_key(record.key[1], record.key[2]), None)
 
     def _deregistration_delay(self, target_group_arn: str) -> float:
         group = self.backend.target_groups.get(target_group_arn)

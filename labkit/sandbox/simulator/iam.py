@@ -1,5 +1,9 @@
 """IAM in the simulator: AWS managed policies exist, as in every real account.
 
+The ones the course attaches (ECS's, ECR's, and the S3, DynamoDB, CloudWatch Logs, Secrets Manager,
+SQS, SNS and SSM ones a lab's roles name) are in every account from the start, so `list_policies`
+shows them; every other one is loaded when first named by ARN.
+
 moto loads AWS's managed policies (1,485 in moto 5.2) into an account only when told to for the
 whole process, and then into every account at once (about 0.2 s each). In a sandbox account an
 AWS managed policy is instead loaded the first time a request names it by ARN (attach to a role,
@@ -16,7 +20,24 @@ from typing import Any
 
 from labkit.sandbox.simulator.core import simulator_for
 
-__all__ = ["AWS_POLICY_PREFIX", "install"]
+__all__ = ["AWS_POLICY_PREFIX", "COURSE_POLICIES", "install"]
+
+#: AWS managed policies every emulated account has from the start (with every one whose name contains
+#: ECS or EC2Container).
+COURSE_POLICIES = frozenset(
+    {
+        "AmazonS3FullAccess",
+        "AmazonS3ReadOnlyAccess",
+        "AmazonDynamoDBFullAccess",
+        "AmazonDynamoDBReadOnlyAccess",
+        "CloudWatchLogsFullAccess",
+        "SecretsManagerReadWrite",
+        "AmazonSSMReadOnlyAccess",
+        "AmazonSSMManagedInstanceCore",
+        "AmazonSQSFullAccess",
+        "AmazonSNSFullAccess",
+    }
+)
 
 #: The ARN prefix of AWS managed policies (partition `aws`).
 AWS_POLICY_PREFIX = "arn:aws:iam::aws:policy/"
@@ -50,9 +71,28 @@ def ensure_aws_policy(backend: Any, policy_arn: str) -> None:
     backend.managed_policies[policy.arn] = policy
 
 
+def _in_every_account(name: str) -> bool:
+    return name in COURSE_POLICIES or "ECS" in name or "EC2Container" in name
+
+
 def install() -> None:
-    """Wrap the IAM backend's methods that name a policy by ARN (call once per process)."""
-    from moto.iam.models import IAMBackend
+    """Give new IAM backends the course's managed policies, and wrap the methods that name a policy
+    by ARN so that any other is loaded when first named (call once per process)."""
+    from moto.iam.models import AWSManagedPolicy, IAMBackend
+
+    original_init = IAMBackend._init_aws_policies
+
+    def init_aws_policies(self: IAMBackend) -> list[Any]:
+        loaded: list[Any] = original_init(self)
+        if loaded:
+            return loaded  # the process asked moto for all of them
+        return [
+            AWSManagedPolicy.from_data(arn.rsplit("/", 1)[1], self.account_id, self.region_name, d)
+            for arn, d in _aws_policies().items()
+            if _in_every_account(arn.rsplit("/", 1)[1])
+        ]
+
+    IAMBackend._init_aws_policies = init_aws_policies  # type: ignore[method-assign]
 
     for method in _TAKES_POLICY_ARN:
         original = getattr(IAMBackend, method)

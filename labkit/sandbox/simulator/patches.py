@@ -60,6 +60,9 @@ def install() -> None:
 
         iam.install()
         amis.install()
+        from labkit.sandbox.simulator import targets
+
+        targets.install()
         _installed = True
 
 
@@ -275,7 +278,10 @@ def _install_elbv2() -> None:
         def handler(self: Any, target_group_arn: str, instances: list[dict[str, Any]]) -> None:
             group = self.target_groups.get(target_group_arn)
             kept = {
-                t["Id"]: dict(group.targets[t["Id"]]) for t in instances if group and t["Id"] in group.targets
+                key: dict(value)
+                for key, value in (group.targets.items() if group else [])
+                for t in instances
+                if value["Id"] == t["Id"] and (not t.get("Port") or int(value["Port"]) == int(t["Port"]))
             }
             original(self, target_group_arn, instances)
             sim = simulator_for(self.account_id)
@@ -283,9 +289,8 @@ def _install_elbv2() -> None:
                 for target in instances:
                     port = int(target["Port"]) if target.get("Port") else None
                     sim.perform(functools.partial(sim.elb.deregistered, target_group_arn, target["Id"], port))
-                    if target["Id"] in kept:
-                        # Listed as draining until the deregistration delay has passed.
-                        group.targets[target["Id"]] = kept[target["Id"]]
+                # Listed as draining until the deregistration delay has passed.
+                group.targets.update(kept)
 
         return handler
 

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from labkit.dataplane.workloads import Workload, WorkloadContext, WorkloadError, workload_for
+from labkit.sandbox.simulator.execution_role import check_execution_role
+from labkit.sandbox.simulator.volumes import VolumeStore
 
 if TYPE_CHECKING:
     from labkit.sandbox.simulator.core import Simulator, _Due
@@ -362,6 +364,7 @@ class WorkloadRunner:
         self.processes: dict[str, list[TaskProcess]] = {}
         self._plans: dict[str, list[_Plan]] = {}
         self.credentials: dict[str, _TaskCredentials] = {}
+        self.volumes = VolumeStore()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -397,6 +400,7 @@ class WorkloadRunner:
             if workload is None:
                 continue
             override = by_name.get(container.get("name"), {})
+            check_execution_role(self, definition, container, runtime.arn)
             plans.append(
                 _Plan(
                     name=str(container.get("name")),
@@ -412,7 +416,11 @@ class WorkloadRunner:
 
     def task_running(self, runtime: TaskRuntime) -> None:
         """Start a process for each container whose image has a workload."""
-        for plan in self._plans.pop(runtime.arn, []):
+        plans = self._plans.pop(runtime.arn, [])
+        definition = (
+            self.sim.ecs.backend.describe_task_definition(runtime.task.task_definition_arn) if plans else None
+        )
+        for plan in plans:
             process = TaskProcess(self, runtime, plan.name, plan.essential, plan.workload)
             if plan.role:
                 process.credentials = self._issue(plan.role, runtime.arn)
@@ -424,6 +432,7 @@ class WorkloadRunner:
                 environment=plan.environment,
                 command=plan.command,
                 channel=process,
+                files=self.volumes.files_for(runtime, definition, plan.name),
             )
             self.processes.setdefault(runtime.arn, []).append(process)
             process.start(context)
@@ -436,6 +445,7 @@ class WorkloadRunner:
             if not process.finished:
                 process.kill()
                 self._record_exit(process, 137, None)
+        self.volumes.task_stopped(runtime.arn)
 
     def exited(self, process: TaskProcess, code: int, reason: str | None) -> None:
         """A workload ended: record its exit code; an essential container's exit stops the task."""

@@ -1,0 +1,591 @@
+"""Checkpoints of the iam-for-ecs lab, and the reference steps that reach each one (for catch-up).
+
+Names the lab uses: cluster `iam-lab` with EC2 capacity from the Auto Scaling group `iam-lab-asg`
+(launch template `iam-lab-instances`, instance profile `iam-lab-instance-profile` holding the role
+`iam-lab-instance-role`), the task execution role `iam-lab-execution-role`, the task roles
+`iam-lab-s3-role` and `iam-lab-dynamodb-role`, the services `s3-writer` and `dynamodb-writer`
+(families of the same names), the secret `iam-lab/db-password`, the table `iam-lab-orders` and the
+bucket `labkit-iam-<session id>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
+from labkit.sandbox import Sandbox
+
+checkpoints = CheckpointSet("iam-for-ecs")
+
+CLUSTER = "iam-lab"
+ASG = "iam-lab-asg"
+LAUNCH_TEMPLATE = "iam-lab-instances"
+INSTANCE_ROLE = "iam-lab-instance-role"
+INSTANCE_PROFILE = "iam-lab-instance-profile"
+EXECUTION_ROLE = "iam-lab-execution-role"
+S3_ROLE = "iam-lab-s3-role"
+DYNAMODB_ROLE = "iam-lab-dynamodb-role"
+SECRET = "iam-lab/db-password"
+TABLE = "iam-lab-orders"
+PROBE_IMAGE = "public.ecr.aws/labkit/access-probe"
+ECS_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+INSTANCE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+def lab_bucket(sandbox: Sandbox) -> str:
+    """The lab's bucket: named after the sandbox session, so it is this session's in any account."""
+    return f"labkit-iam-{sandbox.session_id}".lower()
+
+
+def targets(sandbox: Sandbox) -> tuple[str, str]:
+    """Where each service's probe writes: (the S3 target, the DynamoDB target)."""
+    return f"s3://{lab_bucket(sandbox)}/results/", f"dynamodb://{TABLE}"
+
+
+def trust(service: str) -> dict[str, Any]:
+    """A trust policy that lets `service` assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+
+
+# -- reading the sandbox ----------------------------------------------------------------------
+
+
+def _role(ctx: CheckContext, name: str) -> dict[str, Any] | None:
+    try:
+        role = dict(ctx.client("iam").get_role(RoleName=name)["Role"])
+    except ClientError:
+        return None
+    return role if ctx.ours(role.get("Tags")) else None
+
+
+def _trusted_by(role: dict[str, Any], service: str) -> bool:
+    document = role.get("AssumeRolePolicyDocument") or {}
+    if isinstance(document, str):
+        document = json.loads(document)
+    statements = document.get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        services = (statement.get("Principal") or {}).get("Service", [])
+        services = services if isinstance(services, list) else [services]
+        actions = statement.get("Action", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        if statement.get("Effect") == "Allow" and service in services and "sts:AssumeRole" in actions:
+            return True
+    return False
+
+
+def _attached(ctx: CheckContext, name: str) -> set[str]:
+    policies = ctx.client("iam").list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    return {str(p["PolicyArn"]) for p in policies}
+
+
+def _documents(ctx: CheckContext, name: str) -> list[dict[str, Any]]:
+    """The identity policies (inline and attached) of a role, read through IAM."""
+    iam = ctx.client("iam")
+    documents: list[dict[str, Any]] = []
+    for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
+        documents.append(json.loads(document) if isinstance(document, str) else dict(document))
+    for arn in _attached(ctx, name):
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+        version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+        document = version["PolicyVersion"]["Document"]
+        documents.append(json.loads(document) if isinstance(document, str) else dict(document))
+    return documents
+
+
+def _allows(ctx: CheckContext, name: str, action: str, resource: str) -> bool:
+    from labkit.sandbox.simulator.workloads import policy_allows
+
+    return policy_allows(_documents(ctx, name), action, resource) is True
+
+
+def _task_definition(ctx: CheckContext, family: str) -> dict[str, Any] | None:
+    try:
+        described = ctx.client("ecs").describe_task_definition(taskDefinition=family, include=["TAGS"])
+    except ClientError:
+        return None
+    return dict(described["taskDefinition"]) if ctx.ours(described.get("tags")) else None
+
+
+def _service_tasks(ctx: CheckContext, service: str) -> list[dict[str, Any]]:
+    ecs = ctx.client("ecs")
+    try:
+        found = ecs.describe_services(cluster=CLUSTER, services=[service], include=["TAGS"])["services"]
+    except ClientError:
+        return []
+    if not [s for s in found if s.get("status") == "ACTIVE" and ctx.ours(s.get("tags"))]:
+        return []
+    arns = ecs.list_tasks(cluster=CLUSTER, serviceName=service, desiredStatus="RUNNING")["taskArns"]
+    if not arns:
+        return []
+    return [
+        t
+        for t in ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"]
+        if t.get("lastStatus") == "RUNNING"
+    ]
+
+
+def _secret_arn(ctx: CheckContext) -> str | None:
+    try:
+        return str(ctx.client("secretsmanager").describe_secret(SecretId=SECRET)["ARN"])
+    except ClientError:
+        return None
+
+
+# -- the setup the steps rely on ----------------------------------------------------------------
+
+
+def _default_vpc(ec2: Any) -> str:
+    return str(ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"])
+
+
+def _two_subnets(ec2: Any) -> list[str]:
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [_default_vpc(ec2)]}])["Subnets"]
+    by_zone: dict[str, str] = {}
+    for subnet in sorted(subnets, key=lambda s: s["AvailabilityZone"]):
+        by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
+    return list(by_zone.values())[:2]
+
+
+def _ensure_role(iam: Any, name: str, service: str) -> str:
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except ClientError:
+        document = json.dumps(trust(service))
+        return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=document)["Role"]["Arn"])
+
+
+def setup(sandbox: Sandbox) -> None:
+    """What the lab's setup cell makes (idempotent): the cluster, the bucket, the table, the secret."""
+    import secrets as random
+
+    ecs, s3, dynamodb, secretsmanager = (
+        sandbox.client(s) for s in ("ecs", "s3", "dynamodb", "secretsmanager")
+    )
+    if not [c for c in ecs.describe_clusters(clusters=[CLUSTER])["clusters"] if c["status"] == "ACTIVE"]:
+        ecs.create_cluster(clusterName=CLUSTER)
+    bucket = lab_bucket(sandbox)
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        if sandbox.region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": sandbox.region})
+    try:
+        dynamodb.describe_table(TableName=TABLE)
+    except ClientError:
+        dynamodb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    try:
+        secretsmanager.describe_secret(SecretId=SECRET)
+    except ClientError:
+        secretsmanager.create_secret(Name=SECRET, SecretString=random.token_urlsafe(24))
+
+
+def _wait(sandbox: Sandbox, condition: Callable[[], bool], what: str, limit: float = 1800) -> None:
+    if sandbox.clock_mode == "manual":
+        from labkit.testing import advance_until
+
+        advance_until(sandbox, condition, step=5, limit=limit, what=what)
+        return
+    deadline = time.monotonic() + 600
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen in time")
+        time.sleep(0.5)
+
+
+# -- 1. the instance role and its instance profile ---------------------------------------------------
+
+
+@checkpoints.checkpoint(
+    "instance-role-and-profile",
+    "The container instances' role is trusted by EC2 and sits in an instance profile",
+    points=2,
+    hints=[
+        f"iam.create_role(RoleName='{INSTANCE_ROLE}', AssumeRolePolicyDocument=...) with a trust policy whose "
+        "Principal is {'Service': 'ec2.amazonaws.com'} and Action 'sts:AssumeRole'.",
+        f"Attach the managed policy {INSTANCE_POLICY}: it lets the ECS agent register the instance, poll for "
+        "tasks and pull images.",
+        f"An EC2 instance cannot take a role directly: create the instance profile {INSTANCE_PROFILE} and "
+        "add the role to it (iam.add_role_to_instance_profile).",
+    ],
+)
+def instance_role_and_profile(ctx: CheckContext) -> Outcome:
+    role = _role(ctx, INSTANCE_ROLE)
+    if role is None:
+        return failed(f"There is no role {INSTANCE_ROLE}.")
+    if not _trusted_by(role, "ec2.amazonaws.com"):
+        return failed(f"{INSTANCE_ROLE}'s trust policy does not let ec2.amazonaws.com assume it.")
+    if INSTANCE_POLICY not in _attached(ctx, INSTANCE_ROLE):
+        return failed(f"{INSTANCE_ROLE} does not have AmazonEC2ContainerServiceforEC2Role attached.")
+    try:
+        profile = ctx.client("iam").get_instance_profile(InstanceProfileName=INSTANCE_PROFILE)[
+            "InstanceProfile"
+        ]
+    except ClientError:
+        return failed(f"There is no instance profile {INSTANCE_PROFILE}.")
+    if INSTANCE_ROLE not in {r["RoleName"] for r in profile.get("Roles", [])}:
+        return failed(f"The instance profile {INSTANCE_PROFILE} does not hold the role {INSTANCE_ROLE}.")
+    return passed(f"{INSTANCE_PROFILE} holds {INSTANCE_ROLE}, which EC2 may assume.")
+
+
+@checkpoints.solution("instance-role-and-profile")
+def make_instance_role(sandbox: Sandbox) -> None:
+    iam = sandbox.client("iam")
+    _ensure_role(iam, INSTANCE_ROLE, "ec2.amazonaws.com")
+    iam.attach_role_policy(RoleName=INSTANCE_ROLE, PolicyArn=INSTANCE_POLICY)
+    iam.create_instance_profile(InstanceProfileName=INSTANCE_PROFILE)
+    iam.add_role_to_instance_profile(InstanceProfileName=INSTANCE_PROFILE, RoleName=INSTANCE_ROLE)
+
+
+# -- 2. instances that carry the profile --------------------------------------------------------------
+
+
+@checkpoints.checkpoint(
+    "instances-carry-the-profile",
+    "The launch template gives its instances the instance profile, and they joined the cluster",
+    points=2,
+    hints=[
+        f"In the launch template {LAUNCH_TEMPLATE}: IamInstanceProfile={{'Name': '{INSTANCE_PROFILE}'}} (the "
+        "profile's name, not the role's), the ECS-optimized AMI and the user data that sets ECS_CLUSTER.",
+        f"Create the Auto Scaling group {ASG} from it (one instance is enough) and wait until the instance "
+        f"is a container instance of {CLUSTER}.",
+    ],
+)
+def instances_carry_the_profile(ctx: CheckContext) -> Outcome:
+    ec2 = ctx.client("ec2")
+    try:
+        versions = ec2.describe_launch_template_versions(
+            LaunchTemplateName=LAUNCH_TEMPLATE, Versions=["$Latest"]
+        )
+    except ClientError:
+        return failed(f"There is no launch template {LAUNCH_TEMPLATE}.")
+    data = versions["LaunchTemplateVersions"][0].get("LaunchTemplateData", {})
+    profile = data.get("IamInstanceProfile") or {}
+    if profile.get("Name") != INSTANCE_PROFILE and not str(profile.get("Arn", "")).endswith(
+        f"instance-profile/{INSTANCE_PROFILE}"
+    ):
+        return failed(
+            f"{LAUNCH_TEMPLATE} does not give its instances the instance profile {INSTANCE_PROFILE}."
+        )
+    try:
+        groups = ctx.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[ASG])[
+            "AutoScalingGroups"
+        ]
+    except ClientError:
+        groups = []
+    groups = [g for g in groups if ctx.ours(g.get("Tags"))]
+    if not groups:
+        return failed(f"There is no Auto Scaling group {ASG}.")
+    members = {i["InstanceId"] for i in groups[0].get("Instances", [])}
+
+    def look() -> Outcome:
+        ecs = ctx.client("ecs")
+        try:
+            arns = ecs.list_container_instances(cluster=CLUSTER, status="ACTIVE")["containerInstanceArns"]
+        except ClientError:
+            arns = []
+        joined = (
+            [
+                c
+                for c in ecs.describe_container_instances(cluster=CLUSTER, containerInstances=arns)[
+                    "containerInstances"
+                ]
+                if c.get("ec2InstanceId") in members
+            ]
+            if arns
+            else []
+        )
+        if not joined:
+            return failed(f"No instance of {ASG} has joined {CLUSTER} yet.")
+        return passed(f"{len(joined)} instance(s) with {INSTANCE_PROFILE} joined {CLUSTER}.")
+
+    return ctx.eventually(look)
+
+
+@checkpoints.solution("instances-carry-the-profile")
+def make_instances(sandbox: Sandbox) -> None:
+    setup(sandbox)
+    ec2, ssm, autoscaling, ecs = (sandbox.client(s) for s in ("ec2", "ssm", "autoscaling", "ecs"))
+    ami = ssm.get_parameter(Name=ECS_AMI_PARAMETER)["Parameter"]["Value"]
+    user_data = base64.b64encode(
+        f"#!/bin/bash\necho ECS_CLUSTER={CLUSTER} >> /etc/ecs/ecs.config\n".encode()
+    ).decode()
+    ec2.create_launch_template(
+        LaunchTemplateName=LAUNCH_TEMPLATE,
+        LaunchTemplateData={
+            "ImageId": ami,
+            "InstanceType": "t3.small",
+            "IamInstanceProfile": {"Name": INSTANCE_PROFILE},
+            "UserData": user_data,
+        },
+    )
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=ASG,
+        LaunchTemplate={"LaunchTemplateName": LAUNCH_TEMPLATE, "Version": "$Latest"},
+        MinSize=1,
+        MaxSize=1,
+        DesiredCapacity=1,
+        VPCZoneIdentifier=",".join(_two_subnets(ec2)),
+    )
+    _wait(
+        sandbox,
+        lambda: bool(ecs.list_container_instances(cluster=CLUSTER, status="ACTIVE")["containerInstanceArns"]),
+        "the instance joining",
+    )
+
+
+# -- 3. the task execution role -----------------------------------------------------------------------
+
+
+@checkpoints.checkpoint(
+    "execution-role-ready",
+    "The task execution role may pull images, write logs and read the service's secret",
+    points=2,
+    hints=[
+        f"{EXECUTION_ROLE} is trusted by ecs-tasks.amazonaws.com (not ecs.amazonaws.com, not ec2.amazonaws.com).",
+        f"Attach {EXECUTION_POLICY}: ecr:GetAuthorizationToken, ecr:BatchGetImage, logs:CreateLogStream, "
+        "logs:PutLogEvents and a few more.",
+        f"Reading a secret is not in the managed policy: add an inline policy allowing secretsmanager:GetSecretValue "
+        f"on the ARN of {SECRET} (only that secret).",
+    ],
+)
+def execution_role_ready(ctx: CheckContext) -> Outcome:
+    role = _role(ctx, EXECUTION_ROLE)
+    if role is None:
+        return failed(f"There is no role {EXECUTION_ROLE}.")
+    if not _trusted_by(role, "ecs-tasks.amazonaws.com"):
+        return failed(f"{EXECUTION_ROLE}'s trust policy does not let ecs-tasks.amazonaws.com assume it.")
+    if EXECUTION_POLICY not in _attached(ctx, EXECUTION_ROLE):
+        return failed(f"{EXECUTION_ROLE} does not have AmazonECSTaskExecutionRolePolicy attached.")
+    for action in ("ecr:GetAuthorizationToken", "ecr:BatchGetImage", "logs:PutLogEvents"):
+        if not _allows(ctx, EXECUTION_ROLE, action, "*"):
+            return failed(f"{EXECUTION_ROLE} may not {action}.")
+    secret = _secret_arn(ctx)
+    if secret is None:
+        return failed(f"The secret {SECRET} is missing (the setup cell makes it).")
+    if not _allows(ctx, EXECUTION_ROLE, "secretsmanager:GetSecretValue", secret):
+        return failed(
+            f"{EXECUTION_ROLE} may not read the secret {SECRET} (secretsmanager:GetSecretValue on its ARN)."
+        )
+    if _allows(
+        ctx,
+        EXECUTION_ROLE,
+        "secretsmanager:GetSecretValue",
+        secret.rsplit(":", 1)[0] + ":someone-else-AbCdEf",
+    ):
+        return failed(f"{EXECUTION_ROLE} may read every secret; allow only {SECRET}'s ARN.")
+    return passed(f"{EXECUTION_ROLE} pulls images, writes logs and reads {SECRET}, and no other secret.")
+
+
+@checkpoints.solution("execution-role-ready")
+def make_execution_role(sandbox: Sandbox) -> None:
+    setup(sandbox)
+    iam = sandbox.client("iam")
+    secret = sandbox.client("secretsmanager").describe_secret(SecretId=SECRET)["ARN"]
+    _ensure_role(iam, EXECUTION_ROLE, "ecs-tasks.amazonaws.com")
+    iam.attach_role_policy(RoleName=EXECUTION_ROLE, PolicyArn=EXECUTION_POLICY)
+    iam.put_role_policy(
+        RoleName=EXECUTION_ROLE,
+        PolicyName="read-db-password",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}
+                ],
+            }
+        ),
+    )
+
+
+# -- 4. one task role per service ----------------------------------------------------------------------
+
+
+def _table_arn(ctx: CheckContext) -> str:
+    return f"arn:aws:dynamodb:{ctx.sandbox.region}:{ctx.sandbox.account_id}:table/{TABLE}"
+
+
+@checkpoints.checkpoint(
+    "one-task-role-per-service",
+    "Each service's task definition has a task role of its own, for its own job only",
+    points=2,
+    hints=[
+        f"{S3_ROLE} and {DYNAMODB_ROLE} are trusted by ecs-tasks.amazonaws.com. {S3_ROLE} allows s3:PutObject on "
+        f"arn:aws:s3:::<bucket>/results/*; {DYNAMODB_ROLE} allows dynamodb:PutItem on the table {TABLE}'s ARN.",
+        f"Task definitions s3-writer and dynamodb-writer (EC2, memory 128, image {PROBE_IMAGE}) name their own "
+        f"taskRoleArn, and both executionRoleArn={EXECUTION_ROLE}'s ARN.",
+        "The probe's environment: RESULTS_TO is the service's own target, ALSO_TRY the other service's "
+        "(s3://<bucket>/results/ and dynamodb://iam-lab-orders); s3-writer also gets DB_PASSWORD from the secret.",
+    ],
+)
+def one_task_role_per_service(ctx: CheckContext) -> Outcome:
+    bucket = lab_bucket(ctx.sandbox)
+    object_arn = f"arn:aws:s3:::{bucket}/results/probe.json"
+    for name in (S3_ROLE, DYNAMODB_ROLE):
+        role = _role(ctx, name)
+        if role is None:
+            return failed(f"There is no role {name}.")
+        if not _trusted_by(role, "ecs-tasks.amazonaws.com"):
+            return failed(f"{name}'s trust policy does not let ecs-tasks.amazonaws.com assume it.")
+    if not _allows(ctx, S3_ROLE, "s3:PutObject", object_arn):
+        return failed(f"{S3_ROLE} may not write to s3://{bucket}/results/.")
+    if _allows(ctx, S3_ROLE, "dynamodb:PutItem", _table_arn(ctx)):
+        return failed(f"{S3_ROLE} may also write to {TABLE}: a task role is for its service's job only.")
+    if not _allows(ctx, DYNAMODB_ROLE, "dynamodb:PutItem", _table_arn(ctx)):
+        return failed(f"{DYNAMODB_ROLE} may not write to {TABLE}.")
+    if _allows(ctx, DYNAMODB_ROLE, "s3:PutObject", object_arn):
+        return failed(
+            f"{DYNAMODB_ROLE} may also write to the bucket: a task role is for its service's job only."
+        )
+    execution = _role(ctx, EXECUTION_ROLE)
+    for family, role_name in (("s3-writer", S3_ROLE), ("dynamodb-writer", DYNAMODB_ROLE)):
+        definition = _task_definition(ctx, family)
+        if definition is None:
+            return failed(f"There is no task definition {family}.")
+        if str(definition.get("taskRoleArn", "")).rsplit("/", 1)[-1] != role_name:
+            return failed(f"{family}'s taskRoleArn is not {role_name}.")
+        if execution is None or definition.get("executionRoleArn") != execution["Arn"]:
+            return failed(f"{family}'s executionRoleArn is not {EXECUTION_ROLE}.")
+    return passed(
+        f"s3-writer runs as {S3_ROLE}, dynamodb-writer as {DYNAMODB_ROLE}; each may do only its own job."
+    )
+
+
+def _register_probe(sandbox: Sandbox, family: str, role: str, own: str, other: str, secret: bool) -> None:
+    iam = sandbox.client("iam")
+    container: dict[str, Any] = {
+        "name": "probe",
+        "image": PROBE_IMAGE,
+        "memory": 128,
+        "essential": True,
+        "environment": [{"name": "RESULTS_TO", "value": own}, {"name": "ALSO_TRY", "value": other}],
+    }
+    if secret:
+        arn = sandbox.client("secretsmanager").describe_secret(SecretId=SECRET)["ARN"]
+        container["secrets"] = [{"name": "DB_PASSWORD", "valueFrom": arn}]
+    sandbox.client("ecs").register_task_definition(
+        family=family,
+        requiresCompatibilities=["EC2"],
+        taskRoleArn=iam.get_role(RoleName=role)["Role"]["Arn"],
+        executionRoleArn=iam.get_role(RoleName=EXECUTION_ROLE)["Role"]["Arn"],
+        containerDefinitions=[container],
+    )
+
+
+@checkpoints.solution("one-task-role-per-service")
+def make_task_roles(sandbox: Sandbox) -> None:
+    setup(sandbox)
+    iam = sandbox.client("iam")
+    bucket = lab_bucket(sandbox)
+    table = f"arn:aws:dynamodb:{sandbox.region}:{sandbox.account_id}:table/{TABLE}"
+    for name, statement in (
+        (
+            S3_ROLE,
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/results/*"},
+        ),
+        (DYNAMODB_ROLE, {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table}),
+    ):
+        _ensure_role(iam, name, "ecs-tasks.amazonaws.com")
+        iam.put_role_policy(
+            RoleName=name,
+            PolicyName="its-own-job",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
+    s3_target, dynamodb_target = targets(sandbox)
+    _register_probe(sandbox, "s3-writer", S3_ROLE, s3_target, dynamodb_target, secret=True)
+    _register_probe(sandbox, "dynamodb-writer", DYNAMODB_ROLE, dynamodb_target, s3_target, secret=False)
+
+
+# -- 5. least privilege, proved by the running tasks ------------------------------------------------------
+
+
+@checkpoints.checkpoint(
+    "least-privilege-proved",
+    "Each service's task did its own job and was denied the other service's",
+    points=3,
+    hints=[
+        f"Create the services s3-writer and dynamodb-writer in {CLUSTER} (launchType EC2, desiredCount 1) and "
+        "wait until both are stable.",
+        "s3-writer's task writes results/<task id>.json to the bucket, recording the DynamoDB attempt as "
+        f"AccessDeniedException; dynamodb-writer's task writes an item <task id> to {TABLE}, recording S3's AccessDenied.",
+        "A task that cannot write its own results stops: read its stoppedReason and the container's reason with describe_tasks.",
+    ],
+)
+def least_privilege_proved(ctx: CheckContext) -> Outcome:
+    s3_target, dynamodb_target = targets(ctx.sandbox)
+
+    def look() -> Outcome:
+        s3_tasks, dynamodb_tasks = _service_tasks(ctx, "s3-writer"), _service_tasks(ctx, "dynamodb-writer")
+        if not s3_tasks or not dynamodb_tasks:
+            missing = [n for n, t in (("s3-writer", s3_tasks), ("dynamodb-writer", dynamodb_tasks)) if not t]
+            return failed(f"No task of {' or '.join(missing)} is RUNNING.")
+        s3_results = None
+        for task in s3_tasks:
+            key = f"results/{str(task['taskArn']).rsplit('/', 1)[-1]}.json"
+            try:
+                body = ctx.client("s3").get_object(Bucket=lab_bucket(ctx.sandbox), Key=key)["Body"].read()
+                s3_results = json.loads(body).get("results", {})
+                break
+            except (ClientError, ValueError):
+                continue
+        if s3_results is None:
+            return failed("s3-writer's task has not written its results to the bucket yet.")
+        if s3_results.get(dynamodb_target) in (None, "ok"):
+            return failed(f"s3-writer's task was not denied {TABLE}: its role may do more than its job.")
+        dynamodb_results = None
+        for task in dynamodb_tasks:
+            item = (
+                ctx.client("dynamodb")
+                .get_item(TableName=TABLE, Key={"id": {"S": str(task["taskArn"]).rsplit("/", 1)[-1]}})
+                .get("Item")
+            )
+            if item:
+                dynamodb_results = json.loads(item["results"]["S"])
+                break
+        if dynamodb_results is None:
+            return failed(f"dynamodb-writer's task has not written its item to {TABLE} yet.")
+        if dynamodb_results.get(s3_target) in (None, "ok"):
+            return failed(
+                "dynamodb-writer's task was not denied the bucket: its role may do more than its job."
+            )
+        return passed(
+            f"s3-writer: S3 ok, DynamoDB {s3_results[dynamodb_target]}; "
+            f"dynamodb-writer: DynamoDB ok, S3 {dynamodb_results[s3_target]}."
+        )
+
+    return ctx.eventually(look)
+
+
+@checkpoints.solution("least-privilege-proved")
+def make_services(sandbox: Sandbox) -> None:
+    ecs = sandbox.client("ecs")
+    for name in ("s3-writer", "dynamodb-writer"):
+        ecs.create_service(
+            cluster=CLUSTER, serviceName=name, taskDefinition=name, desiredCount=1, launchType="EC2"
+        )
+    bucket, s3 = lab_bucket(sandbox), sandbox.client("s3")
+    dynamodb = sandbox.client("dynamodb")
+
+    def done() -> bool:
+        objects = s3.list_objects_v2(Bucket=bucket, Prefix="results/").get("KeyCount", 0)
+        items = dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"]
+        return bool(objects and items)
+
+    _wait(sandbox, done, "both services' results")
