@@ -7,6 +7,7 @@ assert that a page shows what it should with no error and nothing fetched from o
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -109,6 +110,10 @@ def chromium(screenshots: Path) -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     profile = tempfile.mkdtemp(prefix="labkit-chromium-")
+    # Playwright's sync API refuses to start while this thread has a running event loop; a notebook
+    # test in the same process can leave nbclient's (nest-asyncio patched) loop marked as running.
+    left_running = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
     try:
         with sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
@@ -123,4 +128,5 @@ def chromium(screenshots: Path) -> Iterator[Browser]:
             finally:
                 context.close()
     finally:
+        asyncio._set_running_loop(left_running)
         shutil.rmtree(profile, ignore_errors=True)
