@@ -767,7 +767,7 @@ def scaling_policies() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
                 "Threshold": 10,
                 "ComparisonOperator": "GreaterThanOrEqualToThreshold",
             },
-        ),  # fmt: skip
+        ),
         (
             "event-lab-workers-in",
             scale_in,
@@ -778,7 +778,7 @@ def scaling_policies() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
                 "Threshold": 1,
                 "ComparisonOperator": "LessThanThreshold",
             },
-        ),  # fmt: skip
+        ),
     ]
 
 
