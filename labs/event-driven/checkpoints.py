@@ -361,6 +361,13 @@ def _wait(
         time.sleep(0.5)
 
 
+def _where(sandbox: Sandbox) -> dict[str, Any]:
+    """CreateBucket's region outside us-east-1 (where it must be left out)."""
+    if sandbox.region == "us-east-1":
+        return {}
+    return {"CreateBucketConfiguration": {"LocationConstraint": sandbox.region}}
+
+
 def _subnets(sandbox: Sandbox) -> list[str]:
     ec2 = sandbox.client("ec2")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
@@ -478,7 +485,7 @@ UPLOAD_TEMPLATE = (
 def make_upload_pipeline(sandbox: Sandbox) -> None:
     s3, ddb, events = sandbox.client("s3"), sandbox.client("dynamodb"), sandbox.client("events")
     uploads = uploads_bucket(sandbox.account_id, sandbox.region)
-    s3.create_bucket(Bucket=uploads)
+    s3.create_bucket(Bucket=uploads, **_where(sandbox))
     s3.put_bucket_notification_configuration(
         Bucket=uploads, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )
@@ -570,7 +577,7 @@ def make_hourly_batch(sandbox: Sandbox) -> None:
         uploads_bucket(sandbox.account_id, sandbox.region),
         reports_bucket(sandbox.account_id, sandbox.region),
     )
-    s3.create_bucket(Bucket=reports)
+    s3.create_bucket(Bucket=reports, **_where(sandbox))
     environment = {"BUCKET": uploads, "PREFIX": UPLOAD_PREFIX, "SUMMARY_BUCKET": reports}
     definition = _register(sandbox, SUMMARY, "event-lab-summary-task", environment)
     events.put_rule(Name=HOURLY_RULE, ScheduleExpression="rate(1 hour)")
