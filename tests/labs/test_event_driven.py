@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import labkit
-from labkit.grading import grade
+from labkit.checkpoints import CheckContext
+from labkit.grading import grade, run_checkpoint
+from labkit.labs import load_lab
 from labkit.sandbox.embedded import EmbeddedSandbox
+
+
+def make_roles(sandbox: EmbeddedSandbox) -> None:
+    """The lab's reference steps for its first checkpoint: the cluster and the four roles."""
+    solution = load_lab("event-driven").checkpoints.get("roles-least-privilege").solution
+    assert solution is not None
+    solution(sandbox)
 
 
 def test_an_empty_sandbox_fails_every_event_driven_checkpoint(sandbox: EmbeddedSandbox) -> None:
@@ -23,3 +34,41 @@ def test_the_reference_steps_pass_every_event_driven_checkpoint(sandbox: Embedde
     [mail] = sandbox.outbox(endpoint="admin@example.com")
     assert "exit code 3" in mail["message"]
     assert "event-lab-nightly" in mail["message"]
+
+
+def _check(sandbox: EmbeddedSandbox, checkpoint: str) -> tuple[str, str]:
+    session = labkit.open_lab("event-driven", sandbox=sandbox)
+    result = run_checkpoint(session.lab.checkpoints.get(checkpoint), CheckContext(sandbox))
+    return result.status, result.message
+
+
+def test_a_wildcard_in_a_task_role_fails_least_privilege(sandbox: EmbeddedSandbox) -> None:
+    """The reference roles pass; one task role widened to s3:* on every resource fails, naming the action."""
+    make_roles(sandbox)
+    assert _check(sandbox, "roles-least-privilege")[0] == "passed"
+    wide = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    sandbox.client("iam").put_role_policy(
+        RoleName="event-lab-summary-task",
+        PolicyName="event-lab-summary-task-policy",
+        PolicyDocument=json.dumps(wide),
+    )
+    status, message = _check(sandbox, "roles-least-privilege")
+    assert status == "failed"
+    assert "'s3:*'" in message
+
+
+def test_an_upload_rule_on_a_bucket_without_eventbridge_fails_saying_so(sandbox: EmbeddedSandbox) -> None:
+    """A bucket that never turned EventBridge on cannot start a task: the check says so first."""
+    make_roles(sandbox)
+    sandbox.client("s3").create_bucket(Bucket=f"event-lab-uploads-{sandbox.account_id}-{sandbox.region}")
+    status, message = _check(sandbox, "upload-recorded")
+    assert status == "failed"
+    assert "does not send its events to EventBridge" in message
+
+
+def test_workers_without_a_queue_depth_alarm_fail(sandbox: EmbeddedSandbox) -> None:
+    """A scalable target and step policy that no alarm on the queue's depth calls do not pass."""
+    make_roles(sandbox)
+    sandbox.client("sqs").create_queue(QueueName="event-lab-jobs")
+    status, message = _check(sandbox, "queue-drained-by-scaled-workers")
+    assert (status, message) == ("failed", "service/event-lab/event-lab-workers has no StepScaling policy.")
