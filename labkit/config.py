@@ -11,6 +11,8 @@ mode is refused (no account is allow-listed). Example::
     blocked_accounts = []            # wins over allowed_accounts
     region = "eu-west-1"             # required for aws mode
     profile = "course"               # optional named profile for aws mode
+    expires_hours = 4                # what a session makes is tagged labkit:expires this far ahead
+    confirm_cost = false             # true: accept the cost preflight without asking
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class AwsSettings:
     blocked_accounts: tuple[str, ...] = ()
     region: str | None = None
     profile: str | None = None
+    expires_hours: float = 4.0
+    confirm_cost: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,18 @@ def _optional_str(path: Path, raw: Any, key: str) -> str | None:
     return raw
 
 
+def _positive(path: Path, raw: Any, key: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
+        raise ConfigError(str(path), f"{key} must be a number of hours above 0")
+    return float(raw)
+
+
+def _flag(path: Path, raw: Any, key: str) -> bool:
+    if not isinstance(raw, bool):
+        raise ConfigError(str(path), f"{key} must be true or false")
+    return raw
+
+
 def load_config(path: Path | None = None) -> LabkitConfig:
     """Read the configuration file; a missing file gives the defaults.
 
@@ -112,6 +128,8 @@ def load_config(path: Path | None = None) -> LabkitConfig:
         blocked_accounts=_accounts(path, aws_raw.get("blocked_accounts"), "blocked_accounts"),
         region=_optional_str(path, aws_raw.get("region"), "aws.region"),
         profile=_optional_str(path, aws_raw.get("profile"), "aws.profile"),
+        expires_hours=_positive(path, aws_raw.get("expires_hours", 4.0), "aws.expires_hours"),
+        confirm_cost=_flag(path, aws_raw.get("confirm_cost", False), "aws.confirm_cost"),
     )
     region = _optional_str(path, data.get("region"), "region") or DEFAULT_REGION
     return LabkitConfig(region=region, aws=aws, path=path)

@@ -22,6 +22,7 @@ from labkit.errors import LabkitError
 from labkit.grading import CheckpointResult, GradeReport, run_checkpoint
 from labkit.labs import LabInfo, load_lab
 from labkit.sandbox import Sandbox, open_sandbox
+from labkit.workshop.progress import ProgressReporter
 
 __all__ = ["LabSession", "Progress", "check_sandbox", "open_lab"]
 
@@ -34,6 +35,8 @@ class Progress:
     path: Path
     checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     aws_session: str | None = None
+    #: Where progress events go in a workshop (None outside one).
+    reporter: ProgressReporter | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def load(cls, lab: str, folder: Path | None = None) -> Progress:
@@ -64,6 +67,18 @@ class Progress:
         if result.passed and "first_passed_at" not in entry:
             entry["first_passed_at"] = entry["last_checked_at"]
         self.save()
+        self.report("check", result.id, result.status)
+
+    def hint_shown(self, checkpoint_id: str, shown: int) -> None:
+        """Record that `shown` hints of a checkpoint are now visible."""
+        self.entry(checkpoint_id)["hints_shown"] = shown
+        self.save()
+        self.report("hint", checkpoint_id)
+
+    def report(self, kind: str, checkpoint_id: str | None = None, status: str | None = None) -> None:
+        """Tell the workshop server (if any) what just happened; never raises."""
+        if self.reporter is not None:
+            self.reporter.send(kind, self.lab, checkpoint_id, status)
 
     def save(self) -> None:
         """Write the progress file atomically."""
@@ -99,8 +114,7 @@ class LabSession:
         if not checkpoint.hints:
             return "This checkpoint has no hints."
         shown = min(entry["hints_shown"] + 1, len(checkpoint.hints))
-        entry["hints_shown"] = shown
-        self.progress_record.save()
+        self.progress_record.hint_shown(checkpoint_id, shown)
         return f"Hint {shown} of {len(checkpoint.hints)}: {checkpoint.hints[shown - 1]}"
 
     def progress(self, *, display: bool = True) -> GradeReport:
@@ -143,6 +157,8 @@ class LabSession:
             checkpoint.solution(self.sandbox)
             entry = self.progress_record.entry(checkpoint_id)
             entry["caught_up"] = True
+            self.progress_record.save()
+            self.progress_record.report("catch-up", checkpoint_id)
         self.progress_record.save()
 
     def close(self) -> None:
@@ -160,19 +176,52 @@ class LabSession:
 def open_lab(
     lab_id: str, mode: str = "embedded", *, sandbox: Sandbox | None = None, **options: Any
 ) -> LabSession:
-    """Open a lab with a sandbox of `mode` (or the one given); raises `UnknownLabError` for a wrong id."""
+    """Open a lab with a sandbox of `mode` (or the one given); raises `UnknownLabError` for a wrong id.
+
+    In a workshop (`LABKIT_WORKSHOP` names the learner's connection file) progress events are posted
+    to the workshop server as the learner works. In `aws` mode the cost preflight runs first (after
+    the account guards, before anything is created): `confirm_cost=True` accepts it, and without a
+    terminal or that flag it raises `CostNotConfirmedError`.
+    """
+    from labkit.workshop.progress import reporter_from_env
+
     lab = load_lab(lab_id)
     progress = Progress.load(lab_id)
+    progress.reporter = reporter_from_env()
     owns = sandbox is None
+    confirm_cost = options.pop("confirm_cost", None)
     if sandbox is None:
         if mode == "aws":
             # Reopening the lab in a real account continues its session: same tag, same resources.
             options.setdefault("session_id", progress.aws_session)
         sandbox = open_sandbox(mode, lab=lab_id, **options)
         if mode == "aws":
+            _cost_preflight(lab, sandbox, confirm_cost)
             progress.aws_session = sandbox.session_id
             progress.save()
+    if progress.reporter is None and hasattr(sandbox, "reporter"):
+        # A workshop sandbox opened from an explicit connection file reports with its own token.
+        progress.reporter = sandbox.reporter()
+    progress.report("open")
     return LabSession(lab, sandbox, progress, owns_sandbox=owns)
+
+
+def _cost_preflight(lab: LabInfo, sandbox: Sandbox, confirm: bool | None) -> None:
+    """Print what the lab will create and its hourly cost; close the sandbox and raise unless confirmed."""
+    from labkit.config import load_config
+    from labkit.cost import plan_from_lab, preflight
+
+    try:
+        preflight(
+            lab.id,
+            plan_from_lab(lab.extra, lab.id),
+            region=sandbox.region,
+            confirm=confirm,
+            configured=load_config().aws.confirm_cost,
+        )
+    except LabkitError:
+        sandbox.close()
+        raise
 
 
 def _display(obj: Any, text: str) -> None:
@@ -212,8 +261,7 @@ def _show(result: CheckpointResult, progress: Progress) -> None:
 
     def reveal(_: Any) -> None:
         shown = min(entry["hints_shown"] + 1, len(result.hints))
-        entry["hints_shown"] = shown
-        progress.save()
+        progress.hint_shown(result.id, shown)
         hint_box.value = "<br>".join(f"Hint {i + 1}: {h}" for i, h in enumerate(result.hints[:shown]))
         if shown >= len(result.hints):
             button.disabled = True

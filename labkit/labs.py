@@ -114,6 +114,7 @@ def load_lab(lab_id: str, root: Path | None = None) -> LabInfo:
         checkpoints=_load_checkpoints(lab_id, path),
         objectives=tuple(meta.get("objectives", ())),
         prerequisites=tuple(meta.get("prerequisites", ())),
+        extra={k: v for k, v in meta.items() if k not in ("title", "minutes", "objectives", "prerequisites")},
     )
 
 

@@ -4,7 +4,8 @@ A source notebook holds each reference solution between two marker lines: `# BEG
 `# END SOLUTION` in a code cell, `<!-- BEGIN SOLUTION -->` and `<!-- END SOLUTION -->` in a markdown
 cell. The learner version replaces a code solution with a stub that assigns `None` to every name the
 solution binds at top level, so the cells after it still run headless (and the lab's checkpoints
-fail); a markdown solution becomes `*Your answer here.*`.
+fail); a markdown solution becomes `*Your answer here.*`. A cell whose solution is replaced loses the
+tags that fold or hide a solution in the book (`SOLUTION_TAGS`): the learner writes into that cell.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "CODE_MARKERS",
     "LEARNER_MARKDOWN",
     "MARKDOWN_MARKERS",
+    "SOLUTION_TAGS",
     "NotebookError",
     "assign",
     "check_lab_notebook",
@@ -44,6 +46,8 @@ MARKDOWN_MARKERS = ("<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->")
 #: What a markdown solution becomes in the learner version.
 LEARNER_MARKDOWN = "*Your answer here.*"
 STUB_COMMENT = "# YOUR CODE HERE"
+#: Cell tags that fold a solution away in the book; the learner version drops them from stub cells.
+SOLUTION_TAGS = ("hide-input", "hide-cell", "hide-output", "remove-input")
 _UNKNOWN_PATH = "<notebook>"
 # nbformat's reader and writer carry no annotations.
 _reads = cast("Callable[..., NotebookNode]", nbformat.reads)
@@ -202,6 +206,11 @@ def make_learner_version(source: NotebookNode, *, path: str | Path = _UNKNOWN_PA
             position = block.end + 1
         result.extend(lines[position:])
         cell.source = "\n".join(result)
+        tags = cell.get("metadata", {}).get("tags")
+        if tags:
+            cell.metadata["tags"] = [t for t in tags if t not in SOLUTION_TAGS]
+            if not cell.metadata["tags"]:
+                del cell.metadata["tags"]
     return nb
 
 

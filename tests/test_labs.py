@@ -105,8 +105,8 @@ def test_a_lab_in_aws_mode_keeps_its_session_across_restarts(
         '[aws]\nallowed_accounts = ["111122223333"]\nregion = "eu-west-1"\n'
     )
     fake = FakeAws(account_id="111122223333")
-    first = labkit.open_lab("tiny", mode="aws", botocore_session=fake.session())
-    second = labkit.open_lab("tiny", mode="aws", botocore_session=fake.session())
+    first = labkit.open_lab("tiny", mode="aws", botocore_session=fake.session(), confirm_cost=True)
+    second = labkit.open_lab("tiny", mode="aws", botocore_session=fake.session(), confirm_cost=True)
     assert first.sandbox.session_id == second.sandbox.session_id
     assert Progress.load("tiny").aws_session == first.sandbox.session_id
     assert fake.mutating == []

@@ -93,6 +93,15 @@ class TestLearnerVersion:
         source = make_learner_version(_notebook(new_markdown_cell(text))).cells[0].source
         assert source == f"Why port 80?\n{LEARNER_MARKDOWN}\nNext."
 
+    def test_stub_cells_lose_the_tags_that_fold_a_solution_away(self) -> None:
+        """`hide-input` on a solution cell folds the answer in the book; the learner's stub keeps other tags only."""
+        solved = new_code_cell(SOLVED, metadata={"tags": ["hide-input", "step-1"]})
+        given = new_code_cell("print(1)", metadata={"tags": ["hide-input"]})
+        learner = make_learner_version(_notebook(solved, given))
+        assert learner.cells[0].metadata["tags"] == ["step-1"]
+        assert learner.cells[1].metadata["tags"] == ["hide-input"]
+        assert make_solution_version(_notebook(solved)).cells[0].metadata["tags"] == ["hide-input", "step-1"]
+
     def test_outputs_cleared_and_ids_kept(self) -> None:
         """Outputs and execution counts are dropped; cell ids are the source's."""
         cell = new_code_cell("x = 1", execution_count=4)
@@ -239,13 +248,14 @@ class TestNginxAlbLab:
             "cluster-created",
             "task-definition-registered",
             "load-balancer-ready",
+            "health-check-configured",
             "service-running",
             "service-scaled",
             "three-servers-answer",
         ]
         blocks = sum(cell.source.count("# BEGIN SOLUTION") for cell in source.cells)
         stubbed = sum("# YOUR CODE HERE" in cell.source for cell in learner.cells)
-        assert blocks == stubbed == 7
+        assert blocks == stubbed == 8
 
     def test_learner_version_compiles_and_has_no_outputs(self) -> None:
         """Every code cell of the learner version compiles, and none stores an output."""

@@ -42,6 +42,8 @@ def _register() -> None:
     from labkit.cli.demo import demo
     from labkit.cli.labs import assign, check, grade, labs, run, validate
     from labkit.cli.sandbox import sandbox
+    from labkit.cli.teardown import teardown
+    from labkit.cli.workshop import workshop
 
     cli.add_command(demo)
     cli.add_command(labs)
@@ -52,6 +54,8 @@ def _register() -> None:
     cli.add_command(assign)
     cli.add_command(sandbox)
     cli.add_command(copilot)
+    cli.add_command(teardown)
+    cli.add_command(workshop)
 
 
 _register()

@@ -198,3 +198,22 @@ def load(
         )
     for row in model["target_groups"]:
         click.echo(f"target group {row['name']}: {row['requests_per_second']:g} requests per second")
+
+
+@sandbox.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the registry's description as JSON.")
+def registry(as_json: bool) -> None:
+    """Say where the sandbox server's container registry is and how to log in and push to it."""
+    from labkit.registry import server_registry
+
+    info = server_registry()
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(
+        f"registry at {info['registry_host']} (plain HTTP on loopback; stands for {info['ecr_registry_host']})"
+    )
+    click.echo(f"tag images {info['tag_with']}  (ECR's repositoryUri is {info['stands_for']})")
+    click.echo(f"log in:  {info['login']}")
+    click.echo(f"push:    {info['push']}")
+    click.echo(f"tokens last {info['token_hours']} hours of sandbox time")

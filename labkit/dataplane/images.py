@@ -51,6 +51,7 @@ __all__ = [
     "nginx_official",
     "parse_image_name",
     "register_image",
+    "register_image_resolver",
     "serve_on_loopback",
     "task_hostname",
     "unregister_image",
@@ -193,12 +194,36 @@ def available_images() -> list[str]:
         return sorted(_IMAGES)
 
 
+#: Functions that say which image another one stands for (None: no opinion), asked in order.
+ImageResolver = Callable[[str], "str | None"]
+_RESOLVERS: list[ImageResolver] = []
+
+
+def register_image_resolver(resolver: ImageResolver) -> None:
+    """Ask `resolver(image)` which image a reference stands for before picking its stand-in.
+
+    The sandbox registry registers one: an image pushed to the sandbox's ECR that says what it is
+    (its config's `org.opencontainers.image.base.name` label, e.g. `nginxdemos/hello`) gets that
+    image's stand-in when a task runs it by its ECR URI. Registering the same function twice is a no-op.
+    """
+    with _IMAGES_LOCK:
+        if resolver not in _RESOLVERS:
+            _RESOLVERS.append(resolver)
+
+
 def image_factory(image: str) -> ImageFactory:
     """Return the most specific stand-in for an image: exact repository, then a glob, then the default.
 
     Among globs the one with the most literal characters wins. Raises `ValueError` for a
     malformed image reference.
     """
+    with _IMAGES_LOCK:
+        resolvers = list(_RESOLVERS)
+    for resolver in resolvers:
+        standing_for = resolver(image)
+        if standing_for and standing_for != image:
+            image = standing_for
+            break
     repository = parse_image_name(image).repository
     with _IMAGES_LOCK:
         exact = _IMAGES.get(repository)

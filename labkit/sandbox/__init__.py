@@ -1,4 +1,4 @@
-"""Sandboxes: one interface, three modes registered by name (`embedded`, `server`, `aws`).
+"""Sandboxes: one interface, modes registered by name (`embedded`, `server`, `aws`, `workshop`).
 
 `open_sandbox()` is the only way labkit makes boto3 sessions and clients; everything else receives
 a `Sandbox`. A mode is a factory registered with `register_mode(name, factory)`; `get_mode(name)`
@@ -93,9 +93,25 @@ def _aws(
     return AwsSandbox(lab=lab, **options)
 
 
+def _workshop(
+    *,
+    clock: ClockMode | None,
+    speed: float,
+    region: str | None,
+    lab: str | None,
+    **options: Any,
+) -> Sandbox:
+    from labkit.workshop.sandbox import WorkshopSandbox
+
+    if clock is not None or region is not None:
+        raise ValueError("a workshop sandbox takes its clock and region from the workshop server")
+    return WorkshopSandbox(lab=lab, **options)
+
+
 register_mode("embedded", _embedded)
 register_mode("server", _server)
 register_mode("aws", _aws)
+register_mode("workshop", _workshop)
 
 
 def open_sandbox(
@@ -112,7 +128,12 @@ def open_sandbox(
     `clock` is `"realtime"` (default: accelerated by `speed`) or `"manual"` (moves only through
     `advance`) in the emulated modes; the `aws` mode has no clock. `lab` names the lab the sandbox is
     for (it tags what `aws` mode creates). Raises `UnknownModeError`, `PortInUseError`,
-    `AccountNotAllowedError`, `ConfigError`, `SandboxStartError`.
+    `AccountNotAllowedError`, `ConfigError`, `SandboxStartError`, `CredentialsMismatchError` (a
+    profile or credentials given to an emulated mode).
     """
     factory = get_mode(mode)
+    if mode != "aws":
+        from labkit.sandbox.guards import refuse_credentials_in_emulated_mode
+
+        refuse_credentials_in_emulated_mode(mode, options)
     return factory(clock=clock, speed=speed, region=region, lab=lab, **options)

@@ -9,7 +9,9 @@ API takes tags, so that clean-up can find exactly what this session made.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import re
 from typing import Any
 
@@ -21,11 +23,14 @@ from botocore.model import OperationModel, Shape
 from labkit.config import LabkitConfig, config_path, load_config
 from labkit.errors import AccountNotAllowedError, ClockNotAvailableError, ConfigError
 from labkit.sandbox.base import Sandbox, new_session_id
+from labkit.sandbox.guards import EMULATED_KEY_PREFIX, CredentialsMismatchError, is_loopback_url
 
-__all__ = ["LAB_TAG", "SESSION_TAG", "AwsSandbox", "session_tags_hook"]
+__all__ = ["EXPIRES_TAG", "LAB_TAG", "SESSION_TAG", "AwsSandbox", "session_tags_hook"]
 
 SESSION_TAG = "labkit:session"
 LAB_TAG = "labkit:lab"
+#: When what the session made may be cleaned up by anyone (ISO 8601, UTC).
+EXPIRES_TAG = "labkit:expires"
 NO_LAB = "none"
 
 # Operations that create something and may carry tags. Tagging calls themselves are excluded:
@@ -115,12 +120,35 @@ def session_tags_hook(tags: dict[str, str]) -> Any:
     return handler
 
 
+def _refuse_emulated(core: botocore.session.Session) -> None:
+    """Refuse an emulated sandbox's credentials, or an endpoint on this machine, before anything is sent."""
+    credentials = core.get_credentials()
+    if credentials is not None and str(credentials.access_key).startswith(EMULATED_KEY_PREFIX):
+        raise CredentialsMismatchError(
+            "aws", "the credentials are an emulated sandbox's (AKIALABKIT...), not a real account's"
+        )
+    endpoints = [os.environ.get("AWS_ENDPOINT_URL")]
+    endpoints += [v for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL_")]
+    # A profile that does not exist fails later, at sts:GetCallerIdentity, with its reason.
+    with contextlib.suppress(BotoCoreError):
+        endpoints.append(core.get_scoped_config().get("endpoint_url"))
+    for endpoint in endpoints:
+        if not endpoint or not is_loopback_url(str(endpoint)):
+            continue
+        raise CredentialsMismatchError(
+            "aws",
+            f"the AWS endpoint is set to {endpoint}, an emulator on this machine (unset AWS_ENDPOINT_URL)",
+        )
+
+
 class AwsSandbox(Sandbox):
     """A real AWS account that passed the guards.
 
     `session_id` continues an earlier session (its resources carry that tag); by default a new one.
     Raises `AccountNotAllowedError` (nothing mutating was sent) when the configuration allows no
-    account, the account is block-listed or not allow-listed, or its identity cannot be confirmed;
+    account, the account is block-listed or not allow-listed, its identity cannot be confirmed, or
+    an alias of the account contains `prod`; `CredentialsMismatchError` (nothing sent at all) when
+    the credentials are an emulated sandbox's or the endpoint is an emulator on this machine;
     `ConfigError` when the configuration names no region.
     """
 
@@ -147,8 +175,15 @@ class AwsSandbox(Sandbox):
         self.lab = lab
         # A lab reopened after a kernel restart continues its session (and so its tags).
         self.session_id = session_id or new_session_id()
-        self.tags = {SESSION_TAG: self.session_id, LAB_TAG: lab or NO_LAB}
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=settings.expires_hours)
+        self.expires_at = expires.replace(microsecond=0)
+        self.tags = {
+            SESSION_TAG: self.session_id,
+            LAB_TAG: lab or NO_LAB,
+            EXPIRES_TAG: self.expires_at.isoformat().replace("+00:00", "Z"),
+        }
         core = botocore_session or botocore.session.Session(profile=settings.profile)
+        _refuse_emulated(core)
         core.set_config_variable("region", self.region)
         core.register("before-parameter-build", session_tags_hook(self.tags), unique_id="labkit-session-tags")
         self._session = boto3.Session(botocore_session=core, region_name=self.region)
@@ -166,6 +201,16 @@ class AwsSandbox(Sandbox):
             raise AccountNotAllowedError(account, "it is on aws.blocked_accounts")
         if account not in allowed:
             raise AccountNotAllowedError(account, "it is not on aws.allowed_accounts")
+        try:
+            aliases = self._session.client("iam").list_account_aliases().get("AccountAliases", [])
+        except (BotoCoreError, ClientError) as exc:
+            # Fail closed: an account whose aliases cannot be read might be a production one.
+            raise AccountNotAllowedError(
+                account, f"iam:ListAccountAliases failed, so the account's aliases cannot be checked ({exc})"
+            ) from exc
+        for alias in aliases:
+            if "prod" in str(alias).lower():
+                raise AccountNotAllowedError(account, f"its alias {alias!r} contains 'prod'")
         return account
 
     @property

@@ -122,6 +122,23 @@ class Sandbox(abc.ABC):
         """
         raise OutboxNotAvailableError(self.mode)
 
+    @property
+    def registry_host(self) -> str:
+        """The container registry host to tag images with: ECR's `<account>.dkr.ecr.<region>.amazonaws.com`.
+
+        An emulated sandbox serves its registry on its own loopback port (`127.0.0.1:PORT`).
+        """
+        return f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com"
+
+    @property
+    def registry_insecure(self) -> bool:
+        """True when the registry speaks plain HTTP (loopback), so clients skip TLS verification."""
+        return False
+
+    def image_uri(self, repository: str, tag: str | None = None) -> str:
+        """The reference to tag and push an image with: `registry_host/repository[:tag]`."""
+        return f"{self.registry_host}/{repository}" + (f":{tag}" if tag else "")
+
     def describe(self) -> dict[str, Any]:
         """Return what a report may show about this sandbox (never a secret)."""
         return {
@@ -182,6 +199,17 @@ class EmulatedSandbox(Sandbox):
     @property
     def endpoint_url(self) -> str:
         return self._endpoint_url
+
+    @property
+    def registry_host(self) -> str:
+        """`127.0.0.1:PORT`: the emulator serves the registry (`/v2/`) on its own port."""
+        from urllib.parse import urlsplit
+
+        return urlsplit(self._endpoint_url).netloc
+
+    @property
+    def registry_insecure(self) -> bool:
+        return True
 
     @abc.abstractmethod
     def listeners(self) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -48,7 +49,8 @@ class ControlClient:
             raise LabkitError(
                 f"sandbox control call {method} {route} at {self.endpoint_url} failed ({exc.code}): {detail}"
             ) from exc
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            # HTTPException: the server went away mid-answer (IncompleteRead), as one that shuts down may.
             raise SandboxNotRunningError(f"{self.endpoint_url} does not answer: {exc}") from exc
 
     def health(self) -> bool:

@@ -7,7 +7,8 @@ What the wrapper adds to moto (see DESIGN.md for why each matters):
 - moto's own `/moto-api/` endpoints (reset, state, dashboard) are unreachable; labkit's control
   endpoints live under `/_labkit/` and need the sandbox's control token;
 - a crash inside moto (a Python exception or an HTML 500) reaches the client as an AWS-style error
-  (HTTP 501, code `NotImplemented`) whose message says it is a limit of the sandbox.
+  (HTTP 501, code `NotImplemented`) whose message says it is a limit of the sandbox;
+- unsigned `/v2/...` requests go to the account's container registry (`labkit.registry.app`).
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def moto_application() -> WSGIApp:
             from labkit.sandbox.simulator import patches
 
             patches.install()
+            from labkit.registry import patches as registry_patches
+
+            registry_patches.install()
             _moto_app = DomainDispatcherApplication(create_backend_app)
         return _moto_app
 
@@ -116,6 +120,9 @@ class Emulator:
         self.started_at = clock.now()
         self._simulate = simulate
         self.simulator: Simulator | None = self._new_simulator()
+        from labkit.registry.app import RegistryApp
+
+        self.registry = RegistryApp(self)  # the `/v2/` registry over this account's ECR repositories
 
     def _new_simulator(self) -> Simulator | None:
         if not self._simulate:
@@ -164,7 +171,12 @@ class Emulator:
         if self.simulator is not None:
             self.simulator.close()
             self.simulator = None
+        self.registry.close()
         reset_account(self.account_id)
+
+    def ensure_moto(self) -> None:
+        """Load moto (and labkit's patches of it) if no request has yet."""
+        self.inner  # noqa: B018
 
     @property
     def inner(self) -> WSGIApp:
@@ -189,6 +201,7 @@ class Emulator:
         if self.simulator is not None:
             self.simulator.close()
         removed = reset_account(self.account_id)
+        self.registry.forget()
         self.simulator = self._new_simulator()
         return removed
 
@@ -202,6 +215,8 @@ class Emulator:
         if path.startswith("/moto-api") or host.startswith("motoapi."):
             return _json(start_response, 404, {"__type": "NotFound", "message": "not found"})
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account_id
+        if _registry_request(environ, path):
+            return self.registry(environ, start_response)
         return self._serve_aws(environ, start_response)
 
     def _serve_aws(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -276,7 +291,10 @@ class Emulator:
         if route == "/reset" and method == "POST":
             return _json(start_response, 200, {"reset": True, "backends_removed": self.reset()})
         if route == "/shutdown" and method == "POST" and self._on_shutdown is not None:
-            threading.Thread(target=self._on_shutdown, name="labkit-shutdown", daemon=True).start()
+            # Later than the answer: a process that stops at once can kill the thread still writing it.
+            stopper = threading.Timer(0.5, self._on_shutdown)
+            stopper.name, stopper.daemon = "labkit-shutdown", True
+            stopper.start()
             return _json(start_response, 200, {"stopping": True})
         return _json(start_response, 404, {"error": f"no control endpoint {method} {route}"})
 
@@ -311,6 +329,18 @@ def _read_json(environ: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("the body must be a JSON object")
     return data
+
+
+def _registry_request(environ: dict[str, Any], path: str) -> bool:
+    """A container registry client's request (`/v2/...` without AWS's SigV4 signature).
+
+    API Gateway v2, AppSync, MSK and SES v2 also have `/v2/` paths, but their requests are signed.
+    """
+    if path != "/v2" and not path.startswith("/v2/"):
+        return False
+    if str(environ.get("HTTP_AUTHORIZATION", "")).startswith("AWS4-"):
+        return False
+    return "X-Amz-Signature=" not in str(environ.get("QUERY_STRING", ""))
 
 
 def _protocol(environ: dict[str, Any]) -> str:

@@ -19,16 +19,21 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
-from labkit.errors import EndpointRefusedError
+from labkit.errors import EndpointRefusedError, LabkitError
 
 __all__ = [
+    "EMULATED_KEY_PREFIX",
     "FAKE_ACCESS_KEY_ID",
     "FAKE_SECRET_ACCESS_KEY",
+    "CredentialsMismatchError",
     "is_loopback_url",
     "isolated_botocore_session",
     "refuse_non_loopback",
     "sandbox_client_config",
 ]
+
+#: Every emulated access key id labkit makes starts with this (real AWS keys never do).
+EMULATED_KEY_PREFIX = "AKIALABKIT"
 
 #: The fixed fake credentials of every emulated sandbox (they open nothing anywhere).
 FAKE_ACCESS_KEY_ID = "AKIALABKITSANDBOX000"
@@ -87,3 +92,35 @@ def sandbox_client_config() -> Config:
         connect_timeout=5,
         read_timeout=60,
     )
+
+
+class CredentialsMismatchError(LabkitError):
+    """Credentials that do not belong to the sandbox's mode: real ones in an emulated mode, or the reverse."""
+
+    exit_code = 3
+
+    def __init__(self, mode: str, reason: str) -> None:
+        super().__init__(f"refused to open a sandbox in mode {mode!r}: {reason}")
+        self.mode = mode
+        self.reason = reason
+
+
+#: Options that would hand an emulated sandbox credentials of its own.
+CREDENTIAL_OPTIONS = (
+    "profile",
+    "botocore_session",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+)
+
+
+def refuse_credentials_in_emulated_mode(mode: str, options: dict[str, Any]) -> None:
+    """Raise `CredentialsMismatchError` when an emulated mode is given a profile or credentials."""
+    given = sorted(k for k in CREDENTIAL_OPTIONS if options.get(k) is not None)
+    if given:
+        raise CredentialsMismatchError(
+            mode,
+            f"{', '.join(given)} given, but an emulated sandbox uses only its own emulated credentials "
+            "(use mode 'aws' for a real account)",
+        )

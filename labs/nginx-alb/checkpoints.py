@@ -269,6 +269,86 @@ def make_load_balancer(sandbox: Sandbox) -> None:
     )
 
 
+HEALTH_CHECK: dict[str, Any] = {
+    "HealthCheckProtocol": "HTTP",
+    "HealthCheckPath": "/",
+    "HealthCheckIntervalSeconds": 10,
+    "HealthCheckTimeoutSeconds": 5,
+    "HealthyThresholdCount": 2,
+    "UnhealthyThresholdCount": 2,
+    "Matcher": {"HttpCode": "200"},
+}
+
+
+def _http_codes(matcher: str) -> set[int]:
+    """The status codes of a matcher such as "200", "200,202" or "200-299" (an empty set if unreadable)."""
+    codes: set[int] = set()
+    for part in matcher.replace(" ", "").split(","):
+        low, _, high = part.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            return set()
+        codes.update(range(int(low), int(high or low) + 1))
+    return codes
+
+
+@checkpoints.checkpoint(
+    "health-check-configured",
+    "The target group's health check is set deliberately",
+    points=2,
+    hints=[
+        f"elbv2.modify_target_group(TargetGroupArn=..., ...) changes the health check of {TARGET_GROUP}; "
+        "create_target_group takes the same parameters.",
+        "Check HTTP GET / every 10 seconds (HealthCheckIntervalSeconds=10) with a 5 second timeout; "
+        "the default of 30 seconds takes minutes to notice a dead task.",
+        "HealthyThresholdCount=2 and UnhealthyThresholdCount=2, and Matcher={'HttpCode': '200'}: "
+        "the page answers 200, so a redirect or an error is not healthy.",
+    ],
+)
+def health_check_configured(ctx: CheckContext) -> Outcome:
+    tg = _target_group(ctx)
+    if tg is None:
+        return failed(f"There is no target group named {TARGET_GROUP}.")
+    if tg.get("HealthCheckEnabled") is False:
+        return failed(f"Health checks of {TARGET_GROUP} are off: the load balancer would send to dead tasks.")
+    if tg.get("HealthCheckProtocol", "HTTP") != "HTTP" or tg.get("HealthCheckPath") != "/":
+        return failed(
+            f"{TARGET_GROUP} checks {tg.get('HealthCheckProtocol')} {tg.get('HealthCheckPath')!r}; "
+            "nginxdemos/hello answers HTTP on '/'."
+        )
+    interval = int(tg.get("HealthCheckIntervalSeconds") or 30)
+    timeout = int(tg.get("HealthCheckTimeoutSeconds") or 5)
+    if not 5 <= interval <= 15:
+        return failed(
+            f"{TARGET_GROUP} checks every {interval} seconds; this lab checks every 10 (5 to 15 is fine), so a "
+            "new task turns healthy, and a dead one unhealthy, within half a minute."
+        )
+    if timeout >= interval:
+        return failed(f"A {timeout} second timeout must be shorter than the {interval} second interval.")
+    healthy, unhealthy = (
+        int(tg.get("HealthyThresholdCount") or 5),
+        int(tg.get("UnhealthyThresholdCount") or 2),
+    )
+    if not (2 <= healthy <= 3 and 2 <= unhealthy <= 3):
+        return failed(
+            f"{TARGET_GROUP} wants {healthy} passes to turn healthy and {unhealthy} failures to turn unhealthy; "
+            "this lab uses 2 and 2 (up to 3 is fine)."
+        )
+    matcher = str((tg.get("Matcher") or {}).get("HttpCode", ""))
+    if _http_codes(matcher) != {200}:
+        return failed(f"The matcher accepts {matcher!r}; the page answers 200, so accept exactly '200'.")
+    return passed(
+        f"{TARGET_GROUP} checks HTTP / every {interval} s ({timeout} s timeout), healthy after {healthy} passes, "
+        f"unhealthy after {unhealthy} failures, 200 only."
+    )
+
+
+@checkpoints.solution("health-check-configured")
+def configure_health_check(sandbox: Sandbox) -> None:
+    elbv2 = sandbox.client("elbv2")
+    tg = elbv2.describe_target_groups(Names=[TARGET_GROUP])["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_target_group(TargetGroupArn=tg, **HEALTH_CHECK)
+
+
 def _two_subnets(ec2: Any, vpc: str) -> list[str]:
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
     by_zone: dict[str, str] = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import labkit
-from labkit.sandbox.aws import LAB_TAG, SESSION_TAG, AwsSandbox
+from labkit.sandbox.aws import EXPIRES_TAG, LAB_TAG, SESSION_TAG, AwsSandbox
 from labkit.testing import FakeAws
 
 ALLOWED = "111122223333"
@@ -105,7 +105,7 @@ class TestAllowedAccount:
         assert sb.account_id == ALLOWED
         assert sb.region == "eu-west-1"
         assert sb.endpoint_url is None
-        assert fake.operations == ["GetCallerIdentity"]
+        assert fake.operations == ["GetCallerIdentity", "ListAccountAliases"]
         with pytest.raises(labkit.ClockNotAvailableError):
             sb.advance(10)
 
@@ -114,7 +114,12 @@ class TestAllowedAccount:
         sb, fake = sandbox
         sb.client("ecs").create_cluster(clusterName="c", tags=[{"key": "owner", "value": "me"}])
         tags = {t["key"]: t["value"] for t in fake.requests[-1].params["tags"]}
-        assert tags == {"owner": "me", SESSION_TAG: sb.session_id, LAB_TAG: "nginx-alb"}
+        assert tags == {
+            "owner": "me",
+            SESSION_TAG: sb.session_id,
+            LAB_TAG: "nginx-alb",
+            EXPIRES_TAG: sb.tags[EXPIRES_TAG],
+        }
 
     def test_a_learner_cannot_override_the_session_tag(self, sandbox: tuple[AwsSandbox, FakeAws]) -> None:
         """A labkit:session tag given by hand is replaced by the sandbox's own."""
@@ -141,7 +146,11 @@ class TestAllowedAccount:
         """CloudWatch Logs takes tags as a map; the sandbox adds its tags to it."""
         sb, fake = sandbox
         sb.client("logs").create_log_group(logGroupName="/ecs/web")
-        assert fake.requests[-1].params["tags"] == {SESSION_TAG: sb.session_id, LAB_TAG: "nginx-alb"}
+        assert fake.requests[-1].params["tags"] == {
+            SESSION_TAG: sb.session_id,
+            LAB_TAG: "nginx-alb",
+            EXPIRES_TAG: sb.tags[EXPIRES_TAG],
+        }
 
     def test_query_protocol_tags(self, sandbox: tuple[AwsSandbox, FakeAws]) -> None:
         """ELBv2 create_target_group carries Key/Value tags."""

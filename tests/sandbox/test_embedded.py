@@ -214,7 +214,7 @@ class TestPorts:
         assert sandbox._server._server.server_address[0] == "127.0.0.1"
 
     def test_unknown_mode_names_the_known_ones(self) -> None:
-        """A mistyped mode is an UnknownModeError listing embedded, server and aws."""
+        """A mistyped mode is an UnknownModeError listing embedded, server, aws and workshop."""
         with pytest.raises(labkit.UnknownModeError) as caught:
             labkit.open_sandbox("embeded")
-        assert caught.value.known == ["aws", "embedded", "server"]
+        assert caught.value.known == ["aws", "embedded", "server", "workshop"]

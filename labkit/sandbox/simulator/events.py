@@ -396,6 +396,7 @@ class EventsSimulator:
     schedules: dict[tuple[str, str], _ScheduledRule] = field(default_factory=dict)
     failed_invocations: list[FailedInvocation] = field(default_factory=list)
     delivered: list[dict[str, Any]] = field(default_factory=list)
+    _alarm_states: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def backend(self) -> Any:
@@ -407,6 +408,8 @@ class EventsSimulator:
 
     def rule_changed(self, bus: str, name: str) -> None:
         """A rule was put, enabled, disabled or deleted: (re)arm or drop its schedule."""
+        # Alarm state changes become events once a rule could hear them.
+        self._hook_alarms()
         key = (bus, name)
         rule = self._rule(bus, name)
         current = self.schedules.get(key)
@@ -422,6 +425,65 @@ class EventsSimulator:
             entry = _ScheduledRule(key, expression, parse_schedule(expression), self.sim.now())
             self.schedules[key] = entry
             self._arm(entry, self.sim.now())
+
+    # -- CloudWatch alarms -----------------------------------------------------------------
+
+    def _hook_alarms(self) -> None:
+        """Listen to the alarm simulator's state changes (once), when the simulator has one."""
+        alarms = getattr(self.sim, "alarms", None)
+        listeners = getattr(alarms, "state_listeners", None)
+        if isinstance(listeners, list) and self.alarm_state_changed not in listeners:
+            listeners.append(self.alarm_state_changed)
+
+    def alarm_state_changed(self, alarm: Any, old_state: str, new_state: str, instant: dt.datetime) -> None:
+        """Put a `CloudWatch Alarm State Change` event (source `aws.cloudwatch`) on the default bus."""
+
+        def stamp(moment: Any) -> str:
+            if isinstance(moment, dt.datetime):
+                aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+                return str(aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]) + "+0000"
+            return ""
+
+        previous = self._alarm_states.get(alarm.alarm_arn) or {
+            "reason": "Unchecked: Initial alarm creation",
+            "timestamp": stamp(getattr(alarm, "configuration_updated_timestamp", None)),
+            "value": old_state,
+        }
+        state: dict[str, Any] = {
+            "reason": str(alarm.state_reason or ""),
+            "timestamp": stamp(instant),
+            "value": new_state,
+        }
+        if alarm.state_reason_data and alarm.state_reason_data != "{}":
+            state["reasonData"] = str(alarm.state_reason_data)
+        self._alarm_states[alarm.alarm_arn] = state
+        configuration: dict[str, Any] = {"description": alarm.description or ""}
+        if alarm.metric_name:
+            configuration["metrics"] = [
+                {
+                    "id": str(uuid.UUID(int=self.sim.random.getrandbits(128))),
+                    "metricStat": {
+                        "metric": {
+                            "dimensions": {d.name: d.value for d in alarm.dimensions or []},
+                            "name": alarm.metric_name,
+                            "namespace": alarm.namespace,
+                        },
+                        "period": int(alarm.period or 60),
+                        "stat": alarm.statistic or alarm.extended_statistic,
+                    },
+                    "returnData": True,
+                }
+            ]
+        detail = {
+            "alarmName": alarm.name,
+            "configuration": configuration,
+            "previousState": {**previous, "value": old_state},
+            "state": state,
+        }
+        if self.has_rules():
+            self.emit(
+                "aws.cloudwatch", "CloudWatch Alarm State Change", detail, [alarm.alarm_arn], time=instant
+            )
 
     def _rule(self, bus: str, name: str) -> Any:
         event_bus = self.backend.event_buses.get(bus)

@@ -55,6 +55,11 @@ def install() -> None:
         from labkit.sandbox.simulator import event_patches
 
         event_patches.install()
+        _install_cluster_tags()
+        from labkit.sandbox.simulator import amis, iam
+
+        iam.install()
+        amis.install()
         _installed = True
 
 
@@ -355,3 +360,18 @@ def _install_autoscaling() -> None:
         return handler
 
     _wrap(FakeAutoScalingGroup, "replace_autoscaling_group_instances", replace_instances)
+
+
+def _install_cluster_tags() -> None:
+    """An untagged ECS cluster has tags None in moto, which crashes the tagging API's GetResources."""
+    from moto.ecs.models import Cluster
+
+    def init(original: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)
+            if self.tags is None:
+                self.tags = []
+
+        return wrapper
+
+    _wrap(Cluster, "__init__", init)

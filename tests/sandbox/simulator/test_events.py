@@ -367,6 +367,27 @@ def test_a_service_reaching_steady_state_sends_a_service_action(sandbox: Embedde
     }
 
 
+def test_an_ecs_target_runs_its_count_in_its_group_on_its_platform(sandbox: EmbeddedSandbox) -> None:
+    """EcsParameters TaskCount, Group, PlatformVersion and the awsvpc subnets reach the tasks RunTask starts."""
+    stack = event_stack(sandbox)
+    definition = stack.task_definition("batch", "public.ecr.aws/labkit/job:1")
+    target = stack.ecs_target(definition)
+    target["EcsParameters"].update({"TaskCount": 2, "Group": "batch:nightly", "PlatformVersion": "1.4.0"})
+    events = sandbox.client("events")
+    events.put_rule(Name="go", EventPattern=json.dumps({"source": ["app"]}))
+    events.put_targets(Rule="go", Targets=[target])
+    events.put_events(Entries=[{"Source": "app", "DetailType": "Go", "Detail": "{}"}])
+    tasks = stack.tasks("RUNNING")
+    assert len(tasks) == 2
+    assert {(t["group"], t["platformVersion"], t["launchType"]) for t in tasks} == {
+        ("batch:nightly", "1.4.0", "FARGATE")
+    }
+    subnets = {
+        d["value"] for t in tasks for a in t["attachments"] for d in a["details"] if d["name"] == "subnetId"
+    }
+    assert subnets <= set(stack.subnets)
+
+
 def test_a_buckets_notification_configuration_shows_eventbridge(sandbox: EmbeddedSandbox) -> None:
     """GetBucketNotificationConfiguration answers EventBridgeConfiguration once it is on, beside queue configurations."""
     _, arn = _queue(sandbox)
