@@ -345,6 +345,22 @@ def _started_by_rule(ctx: CheckContext, task_id: str) -> str | None:
     return None
 
 
+def _last_failure(ctx: CheckContext, family: str) -> str | None:
+    """What went wrong with the latest stopped task of `family` whose container failed, or None."""
+    ecs = ctx.client("ecs")
+    arns = ecs.list_tasks(cluster=CLUSTER, family=family, desiredStatus="STOPPED")["taskArns"]
+    if not arns:
+        return None
+    tasks = ecs.describe_tasks(cluster=CLUSTER, tasks=arns[:100])["tasks"]
+    failures = [t for t in tasks if any(c.get("exitCode") not in (0, None) for c in t.get("containers", []))]
+    if not failures:
+        return None
+    last = max(failures, key=lambda t: t.get("stoppedAt") or t.get("createdAt"))
+    code = next(c["exitCode"] for c in last["containers"] if c.get("exitCode") not in (0, None))
+    reason = last.get("stoppedReason", "no reason given")
+    return f"the last {family} task stopped with exit code {code} ({reason}); check its environment and role."
+
+
 def _wait(
     sandbox: Sandbox, condition: Callable[[], bool], *, what: str, limit: float, step: float = 5
 ) -> None:
@@ -451,6 +467,11 @@ def upload_recorded(ctx: CheckContext) -> Outcome:
     target, why = _ecs_target(ctx, UPLOAD_RULE, INGEST)
     if target is None:
         return failed(why)
+    if not target.get("InputTransformer") and not target.get("Input"):
+        return failed(
+            f"The ECS target of {UPLOAD_RULE} does not tell the task which object arrived: "
+            "add an InputTransformer that sets BUCKET and KEY in containerOverrides."
+        )
 
     def look() -> Outcome:
         try:
@@ -461,6 +482,9 @@ def upload_recorded(ctx: CheckContext) -> Outcome:
             return failed(f"There is no DynamoDB table {TABLE}.")
         found = item.get("Item")
         if not found:
+            crashed = _last_failure(ctx, INGEST)
+            if crashed:
+                return failed(f"{TABLE} has no item for {uploads}/{UPLOAD_KEY}: {crashed}")
             return failed(
                 f"{TABLE} has no item for {uploads}/{UPLOAD_KEY}: upload it, and give the task a moment."
             )
@@ -843,9 +867,10 @@ def admin_mailed_on_stop(ctx: CheckContext) -> Outcome:
         return failed(f"{STOPPED_RULE} does not send to the topic {TOPIC}.")
 
     def look() -> Outcome:
-        received = [m for address in mail for m in (ctx.outbox(topic_arn, endpoint=address) or [])]
-        if ctx.outbox(topic_arn) is None:
+        delivered = ctx.outbox(topic_arn)
+        if delivered is None:
             return _delivered_in_cloudwatch(ctx)
+        received = [m for m in delivered if m.get("endpoint") in mail]
         stopped = [m for m in received if "stopped" in m.get("message", "").lower()]
         if not stopped:
             return failed(f"No e-mail about a stopped task has reached {', '.join(mail)} yet.")

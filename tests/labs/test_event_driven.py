@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import labkit
 from labkit.checkpoints import CheckContext
 from labkit.grading import grade, run_checkpoint
@@ -72,3 +74,24 @@ def test_workers_without_a_queue_depth_alarm_fail(sandbox: EmbeddedSandbox) -> N
     sandbox.client("sqs").create_queue(QueueName="event-lab-jobs")
     status, message = _check(sandbox, "queue-drained-by-scaled-workers")
     assert (status, message) == ("failed", "service/event-lab/event-lab-workers has no StepScaling policy.")
+
+
+def test_a_task_role_without_put_item_fails_with_the_tasks_exit_code(sandbox: EmbeddedSandbox) -> None:
+    """The upload's task, denied dynamodb:PutItem, exits 1: the check says so instead of only 'wait'."""
+    make_roles(sandbox)
+    read_only = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*/incoming/*"}],
+    }
+    sandbox.client("iam").put_role_policy(
+        RoleName="event-lab-ingest-task",
+        PolicyName="event-lab-ingest-task-policy",
+        PolicyDocument=json.dumps(read_only),
+    )
+    pipeline = load_lab("event-driven").checkpoints.get("upload-recorded").solution
+    assert pipeline is not None
+    with pytest.raises(TimeoutError):
+        pipeline(sandbox)
+    status, message = _check(sandbox, "upload-recorded")
+    assert status == "failed"
+    assert "the last event-lab-ingest task stopped with exit code 1" in message
