@@ -345,6 +345,20 @@ def _started_by_rule(ctx: CheckContext, task_id: str) -> str | None:
     return None
 
 
+def _table_problem(ctx: CheckContext, name: str) -> str | None:
+    """Why the DynamoDB table `name` is not this lab's, or None."""
+    dynamodb = ctx.client("dynamodb")
+    try:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+    except ClientError:
+        return f"There is no DynamoDB table {name}."
+    if ctx.session_tag is not None:
+        tags = dynamodb.list_tags_of_resource(ResourceArn=table["TableArn"]).get("Tags", [])
+        if not ctx.ours(tags):
+            return f"The table {name} was not made in this lab."
+    return None
+
+
 def _last_failure(ctx: CheckContext, family: str) -> str | None:
     """What went wrong with the latest stopped task of `family` whose container failed, or None."""
     ecs = ctx.client("ecs")
@@ -474,6 +488,9 @@ def upload_recorded(ctx: CheckContext) -> Outcome:
         )
 
     def look() -> Outcome:
+        missing = _table_problem(ctx, TABLE)
+        if missing:
+            return failed(missing)
         try:
             item = ctx.client("dynamodb").get_item(
                 TableName=TABLE, Key={"id": {"S": f"{uploads}/{UPLOAD_KEY}"}}
@@ -691,6 +708,9 @@ def queue_drained_by_scaled_workers(ctx: CheckContext) -> Outcome:
         )["Attributes"]
         if _depth(attributes) > 0:
             return failed(f"{_depth(attributes)} message(s) are still in {QUEUE}: give the workers a moment.")
+        missing = _table_problem(ctx, RESULTS_TABLE)
+        if missing:
+            return failed(missing)
         try:
             items = ctx.client("dynamodb").scan(TableName=RESULTS_TABLE, ProjectionExpression="taskId")[
                 "Items"

@@ -28,11 +28,17 @@ def test_an_empty_sandbox_fails_every_event_driven_checkpoint(sandbox: EmbeddedS
 
 
 def test_the_reference_steps_pass_every_event_driven_checkpoint(sandbox: EmbeddedSandbox) -> None:
-    """Catching up to the last checkpoint builds the four architectures, and each is proved by what it made."""
+    """Catching up builds the four architectures and each is proved by what it made; untagged, none counts for a real-account session."""
     session = labkit.open_lab("event-driven", sandbox=sandbox)
     session.catch_up(to=session.lab.checkpoints.ids()[-1])
     report = grade("event-driven", session.lab.checkpoints, sandbox)
     assert report.score == report.possible, report.summary()
+    # In a real account only what carries this session's tag counts: none of it was tagged here.
+    elsewhere = CheckContext(sandbox, session_tag="lk-someone-else")
+    for checkpoint in session.lab.checkpoints:
+        result = run_checkpoint(checkpoint, elsewhere)
+        assert result.status == "failed", (checkpoint.id, result.message)
+        assert "made in this lab" in result.message
     [mail] = sandbox.outbox(endpoint="admin@example.com")
     assert "exit code 3" in mail["message"]
     assert "event-lab-nightly" in mail["message"]
