@@ -8,8 +8,9 @@ import pytest
 
 import labkit
 from labkit.lab import LabSession, Progress
-from labkit.labs import LabDefinitionError, UnknownLabError, list_labs, load_lab
+from labkit.labs import LabDefinitionError, LabInfo, UnknownLabError, list_labs, load_lab
 from labkit.sandbox.embedded import EmbeddedSandbox
+from tests.conftest import REPO
 
 FIXTURES = Path(__file__).parent / "fixtures" / "labs"
 
@@ -21,6 +22,20 @@ def test_the_course_lists_the_nginx_alb_lab() -> None:
     assert lab.minutes == 45
     assert len(lab.checkpoints) >= 5
     assert len(lab.objectives) >= 3
+
+
+@pytest.mark.parametrize("lab", list_labs(), ids=lambda lab: lab.id)
+def test_every_lab_is_complete_and_listed(lab: LabInfo) -> None:
+    """Each lab has objectives, a time, prerequisites and four checkpoints with hints, and is in the
+    README, labs/README.md and the book's table of contents."""
+    assert lab.minutes > 0
+    assert lab.objectives
+    assert lab.prerequisites
+    assert len(lab.checkpoints) >= 4
+    assert all(checkpoint.hints for checkpoint in lab.checkpoints)
+    assert f"`{lab.id}`" in (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"`{lab.id}`" in (REPO / "labs" / "README.md").read_text(encoding="utf-8")
+    assert f"- file: labs/{lab.id}/lab\n" in (REPO / "_toc.yml").read_text(encoding="utf-8")
 
 
 def test_an_unknown_lab_names_the_known_ones() -> None:

@@ -137,16 +137,23 @@ class AlarmSimulator:
 
         Without `describe`, the reason and its data are left empty (most evaluations change nothing).
         """
-        period = int(alarm.period or 60)
-        n = int(alarm.evaluation_periods or 1)
-        m = int(alarm.datapoints_to_alarm or n)
-        threshold = float(alarm.threshold)
-        operator = str(alarm.comparison_operator)
-        statistic = alarm.extended_statistic or alarm.statistic or "Average"
-        treat = alarm.treat_missing_data or "missing"
-        key = dimension_key(
-            alarm.namespace, alarm.metric_name, [(d.name, d.value) for d in alarm.dimensions or []]
-        )
+        plan = getattr(alarm, "labkit_plan", None)
+        if plan is None:
+            # An alarm's settings do not change (PutMetricAlarm makes a new object): read them once.
+            n = int(alarm.evaluation_periods or 1)
+            plan = alarm.labkit_plan = (
+                int(alarm.period or 60),
+                n,
+                int(alarm.datapoints_to_alarm or n),
+                float(alarm.threshold),
+                str(alarm.comparison_operator),
+                alarm.extended_statistic or alarm.statistic or "Average",
+                alarm.treat_missing_data or "missing",
+                dimension_key(
+                    alarm.namespace, alarm.metric_name, [(d.name, d.value) for d in alarm.dimensions or []]
+                ),
+            )
+        period, n, m, threshold, operator, statistic, treat, key = plan
         end = at - at % period if period >= 60 else at - at % 10
         points: list[tuple[int, Sample | None, float | None]] = []
         found = 0

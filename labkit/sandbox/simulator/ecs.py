@@ -110,6 +110,8 @@ class ServiceRuntime:
     grace_seconds: int = 0
     deployments: list[DeploymentRuntime] = field(default_factory=list)
     steady: bool = False
+    #: Something that can change the scheduler's decision happened since the last reconcile.
+    dirty: bool = True
     stall_reason: str | None = None
     placement_problem: str | None = None
 
@@ -346,6 +348,7 @@ class EcsSimulator:
         now = self.sim.now()
         task.last_status = status
         runtime.state = status
+        self.touch(runtime.service_key)
         task.version += 1
         timing = self.timings.get(runtime.launch_type, self.timings["FARGATE"])
         if status == "PROVISIONING":
@@ -483,6 +486,7 @@ class EcsSimulator:
         task = runtime.task
         if runtime.desired == "STOPPED":
             return
+        self.touch(runtime.service_key)
         task.desired_status = "STOPPED"
         task.stopped_reason = reason
         task.stop_code = stop_code
@@ -595,10 +599,12 @@ class EcsSimulator:
         else:
             runtime.deployments[0].record["desiredCount"] = service.desired_count
         runtime.steady = False
+        runtime.dirty = True
 
     def new_deployment(self, runtime: ServiceRuntime, task_definition: str) -> DeploymentRuntime:
         """Start a deployment of `task_definition`; the previous PRIMARY becomes ACTIVE."""
         service = runtime.service
+        runtime.dirty = True
         for old in runtime.deployments:
             old.record["status"] = "ACTIVE"
         record = self._new_record(service, task_definition)
@@ -642,12 +648,25 @@ class EcsSimulator:
             return True
         return all(self.sim.elb.state(*target)[0] == "healthy" for target in task.targets)
 
+    def touch(self, service_key: str | None) -> None:
+        """Note that something changed for a service (its next reconcile must run)."""
+        runtime = self.services.get(service_key or "")
+        if runtime is not None:
+            runtime.dirty = True
+
+    def touch_all(self) -> None:
+        """Note that something every service may depend on changed (a target's health)."""
+        for runtime in self.services.values():
+            runtime.dirty = True
+
     def reconcile_all(self) -> None:
         """Bring every service toward its desired count and its primary deployment."""
         self.capacity.sync_instances()
         for runtime in list(self.services.values()):
-            if runtime.service.status == "ACTIVE":
-                self._reconcile(runtime)
+            if runtime.service.status != "ACTIVE" or (runtime.steady and not runtime.dirty):
+                continue  # a steady service that nothing touched would decide nothing new
+            runtime.dirty = False
+            self._reconcile(runtime)
         for cluster in {t.cluster for t in self.tasks.values() if t.container_instance_arn}:
             self.capacity.refresh(cluster)
 

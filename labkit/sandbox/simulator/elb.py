@@ -138,6 +138,7 @@ class ElbSimulator:
         if group is None:
             return
         healthy, reason, description = self._probe(group, record.key)
+        before = record.state
         healthy_threshold = int(group.healthy_threshold_count or 5)
         unhealthy_threshold = int(group.unhealthy_threshold_count or 2)
         if healthy:
@@ -155,6 +156,8 @@ class ElbSimulator:
                     # Wake the service scheduler when it notices (it polls target health).
                     self.sim.after(UNHEALTHY_NOTICE_SECONDS, lambda: None, "scheduler-notices-unhealthy")
                 record.state, record.reason, record.description = "unhealthy", reason, description
+        if record.state != before:
+            self.sim.ecs.touch_all()
         interval = int(group.health_check_interval_seconds or 30)
         self.sim.after(interval, lambda: self._check(record), "health-check")
 

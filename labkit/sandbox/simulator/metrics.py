@@ -63,13 +63,15 @@ class Sample:
     values: list[float] | None = field(default_factory=list)
     unit: str | None = None
 
-    def add_value(self, value: float) -> None:
-        self.total += value
-        self.count += 1
-        self.minimum = min(self.minimum, value)
-        self.maximum = max(self.maximum, value)
+    def add_value(self, value: float, times: int = 1) -> None:
+        self.total += value * times
+        self.count += times
+        if value < self.minimum:
+            self.minimum = value
+        if value > self.maximum:
+            self.maximum = value
         if self.values is not None:
-            self.values.append(value)
+            self.values.extend([value] * times)
 
     def add_statistics(self, total: float, count: float, minimum: float, maximum: float) -> None:
         self.total += total
@@ -82,8 +84,10 @@ class Sample:
     def merge(self, other: Sample) -> None:
         self.total += other.total
         self.count += other.count
-        self.minimum = min(self.minimum, other.minimum)
-        self.maximum = max(self.maximum, other.maximum)
+        if other.minimum < self.minimum:
+            self.minimum = other.minimum
+        if other.maximum > self.maximum:
+            self.maximum = other.maximum
         if self.values is not None and other.values is not None:
             self.values.extend(other.values)
         else:
@@ -130,13 +134,18 @@ class _Series:
         for buckets, key in ((self.minutes, minute), (self.tens, ten)):
             existing = buckets.get(key)
             if existing is None:
-                copy = Sample(unit=sample.unit, values=None if sample.values is None else [])
-                copy.merge(sample)
-                buckets[key] = copy
+                # Most buckets get one sample: keep it as it is until a second one arrives.
+                buckets[key] = sample
                 if buckets is self.minutes:
-                    bisect.insort(self.sorted_minutes, key)
+                    if not self.sorted_minutes or key > self.sorted_minutes[-1]:
+                        self.sorted_minutes.append(key)
+                    else:
+                        bisect.insort(self.sorted_minutes, key)
             else:
-                existing.merge(sample)
+                merged = Sample(unit=existing.unit, values=None if existing.values is None else [])
+                merged.merge(existing)
+                merged.merge(sample)
+                buckets[key] = merged
 
     def window(self, start: int, seconds: int) -> Sample | None:
         """Everything from `start` for `seconds` seconds, merged (None when nothing fell there)."""
@@ -257,7 +266,9 @@ class MetricsSimulator:
         if service is not None or cpu is not None or memory is not None:
             if service is None:
                 raise LoadError("service", "cpu and memory are set on a service: give its name")
-            cluster_name = cluster or "default"
+            # A name or an ARN, as the ECS API takes them.
+            cluster_name = (cluster or "default").split("/")[-1]
+            service = service.split("/")[-1]
             self._require_service(cluster_name, service)
             load = self.service_load.setdefault((cluster_name, service), ServiceLoad())
             if cpu is not None:
@@ -297,7 +308,7 @@ class MetricsSimulator:
         }
 
     def _require_service(self, cluster: str, service: str) -> None:
-        runtime = self.sim.ecs.services.get(f"{cluster.split('/')[-1]}:{service.split('/')[-1]}")
+        runtime = self.sim.ecs.services.get(f"{cluster}:{service}")
         if runtime is None or runtime.service.status != "ACTIVE":
             raise LoadError("service", f"there is no active service {service!r} in cluster {cluster!r}")
 
@@ -368,22 +379,24 @@ class MetricsSimulator:
 
     def _ecs(self, data: list[tuple[str, str, list[tuple[str, str]], Sample]]) -> None:
         ecs = self.sim.ecs
-        running: dict[str, list[Any]] = {}
-        for task in ecs.tasks.values():
-            if task.service_key and task.status == "RUNNING":
-                running.setdefault(task.service_key, []).append(task)
-        for key, runtime in ecs.services.items():
-            tasks = running.get(key)
-            if not tasks or runtime.service.status != "ACTIVE":
+        for runtime in ecs.services.values():
+            if runtime.service.status != "ACTIVE":
+                continue
+            # The service's live tasks (not every task it ever ran); a stopping task no longer counts.
+            tasks = [t for t in ecs._tasks_of(runtime) if t.status == "RUNNING"]
+            if not tasks:
                 continue
             load = self.service_load.get((runtime.cluster, runtime.name)) or ServiceLoad()
             dimensions = [("ClusterName", runtime.cluster), ("ServiceName", runtime.name)]
             cpu, memory = Sample(unit="Percent"), Sample(unit="Percent")
             share = 1.0 / len(tasks)
+            sizes: dict[tuple[float, float], int] = {}
             for task in tasks:
-                size_cpu, size_memory = self._task_size(task)
-                cpu.add_value(min(100.0, 100.0 * load.cpu * share / size_cpu))
-                memory.add_value(min(100.0, 100.0 * load.memory * share / size_memory))
+                size = self._task_size(task)
+                sizes[size] = sizes.get(size, 0) + 1
+            for (size_cpu, size_memory), count in sizes.items():
+                cpu.add_value(min(100.0, 100.0 * load.cpu * share / size_cpu), count)
+                memory.add_value(min(100.0, 100.0 * load.memory * share / size_memory), count)
             data.append(("AWS/ECS", "CPUUtilization", dimensions, cpu))
             data.append(("AWS/ECS", "MemoryUtilization", dimensions, memory))
 
