@@ -37,8 +37,8 @@ __all__ = [
     "passed",
 ]
 
-#: Operation-name prefixes a check may call.
-READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Search", "Lookup")
+#: Operation-name prefixes a check may call (DynamoDB's Scan and Query read a table).
+READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Search", "Lookup", "Scan", "Query")
 
 
 class ReadOnlyViolation(LabkitError):
@@ -127,6 +127,20 @@ class CheckContext:
                 return int(response.status), response.read().decode(errors="replace")
         except urllib.error.HTTPError as exc:
             return int(exc.code), exc.read().decode(errors="replace")
+
+    def outbox(
+        self, topic_arn: str | None = None, *, endpoint: str | None = None
+    ) -> list[dict[str, str]] | None:
+        """The e-mails SNS delivered in an emulated sandbox (see `Sandbox.outbox`); None for a real account.
+
+        A real account's e-mail is in real inboxes: a check then looks for other evidence.
+        """
+        from labkit.errors import OutboxNotAvailableError
+
+        try:
+            return self.sandbox.outbox(topic_arn, endpoint=endpoint)
+        except OutboxNotAvailableError:
+            return None
 
     def eventually(self, condition: Callable[[], Outcome]) -> Outcome:
         """Re-check `condition` until it passes or the wait (real seconds) runs out; return the last outcome.

@@ -8,8 +8,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from labkit.checkpoints import CheckContext, CheckpointSet, passed
-from labkit.errors import LabkitError
+from labkit.checkpoints import CheckContext, CheckpointSet, ReadOnlyViolation, passed
+from labkit.errors import LabkitError, OutboxNotAvailableError
 from labkit.grading import grade, run_checkpoint
 from labkit.labs import load_lab
 from labkit.sandbox.embedded import EmbeddedSandbox
@@ -44,6 +44,45 @@ def test_a_check_cannot_change_the_sandbox(tiny: CheckpointSet, sandbox: Embedde
     assert result.status == "not-graded"
     assert "may only read" in result.message
     assert sandbox.client("ecs").list_clusters()["clusterArns"] == []
+
+
+def test_a_check_may_scan_and_query_a_table_but_not_write_it(sandbox: EmbeddedSandbox) -> None:
+    """DynamoDB's Scan and Query are reads a check may make; PutItem is refused before it is sent."""
+    sandbox.client("dynamodb").create_table(
+        TableName="t", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+    sandbox.client("dynamodb").put_item(TableName="t", Item={"id": {"S": "a"}})
+    ddb = CheckContext(sandbox).client("dynamodb")
+    assert ddb.scan(TableName="t")["Count"] == 1
+    query = ddb.query(
+        TableName="t", KeyConditionExpression="id = :v", ExpressionAttributeValues={":v": {"S": "a"}}
+    )
+    assert query["Count"] == 1
+    with pytest.raises(ReadOnlyViolation):
+        ddb.put_item(TableName="t", Item={"id": {"S": "b"}})
+    assert sandbox.client("dynamodb").scan(TableName="t")["Count"] == 1
+
+
+def test_a_check_reads_the_outbox_and_a_real_account_has_none(sandbox: EmbeddedSandbox) -> None:
+    """`CheckContext.outbox` shows the e-mails SNS delivered; where there is no outbox it is None, not an error."""
+    sns = sandbox.client("sns")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="admin@example.com")
+    sns.publish(TopicArn=topic, Message="task stopped")
+    context = CheckContext(sandbox)
+    [mail] = context.outbox(topic, endpoint="admin@example.com") or []
+    assert mail["message"] == "task stopped"
+    assert context.outbox(topic, endpoint="nobody@example.com") == []
+
+    class NoOutbox:
+        mode = "aws"
+        session_id = "lk-0000000000"
+
+        def outbox(self, *args: object, **kwargs: object) -> list[dict[str, str]]:
+            raise OutboxNotAvailableError("aws")
+
+    assert CheckContext(NoOutbox(), session_tag="lk-0000000000").outbox(topic) is None  # type: ignore[arg-type]
 
 
 def test_a_check_that_crashes_is_not_graded_never_passed(

@@ -15,7 +15,8 @@ moto stores scalable targets, policies and scheduled actions; here they act:
 - **Step scaling**, fired by the learner's own alarm: the step whose bounds (relative to the
   alarm's threshold) hold the metric (aggregated by `MetricAggregationType`) gives the
   adjustment (`ChangeInCapacity`, `PercentChangeInCapacity` with `MinAdjustmentMagnitude`,
-  `ExactCapacity`); `Cooldown` works as AWS documents for step policies.
+  `ExactCapacity`); `Cooldown` works as AWS documents for step policies. `DescribeScalingPolicies`
+  lists, as AWS does, the alarms whose actions invoke a step policy.
 - **Scheduled actions** (`at`, `rate`, `cron` with `Timezone`, `StartTime`/`EndTime`) fire when
   due on the clock and set the target's min and max capacity, moving the desired count into them.
 
@@ -848,6 +849,28 @@ def _install_application_autoscaling() -> None:
     _wrap(Policy, "create_alarms", create_alarms)
     _wrap(Backend, "put_scheduled_action", put_scheduled_action)
     _wrap(Backend, "delete_scheduled_action", delete_scheduled_action)
+
+    import moto.applicationautoscaling.responses as responses
+
+    def build_alarms(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(policy: Any) -> list[dict[str, str]]:
+            listed: list[dict[str, str]] = original(policy)
+            if policy.policy_type != "StepScaling" or simulator_for(policy.account_id) is None:
+                return listed
+            # AWS lists the CloudWatch alarms whose actions invoke a step policy; moto lists none.
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            known = {entry["AlarmName"] for entry in listed}
+            alarms = cloudwatch_backends[policy.account_id][policy.region_name].alarms
+            for name in sorted(alarms):
+                alarm = alarms[name]
+                if name not in known and policy.policy_arn in (alarm.alarm_actions or []):
+                    listed.append({"AlarmARN": alarm.alarm_arn, "AlarmName": alarm.name})
+            return listed
+
+        return handler
+
+    _wrap(responses, "_build_alarms", build_alarms)
 
     def describe_scaling_activities(self: Any) -> str:
         import json

@@ -10,6 +10,7 @@ moto's own behaviour to any account without one.
 - S3: a bucket with EventBridge notifications enabled sends `Object Created` (PutObject, POST
   Object, CopyObject, CompleteMultipartUpload once, not also as a PutObject) and `Object Deleted`
   events to the default bus, in AWS's shape; moto's own EventBridge sending is replaced.
+  GetBucketNotificationConfiguration shows the `EventBridgeConfiguration`, as AWS does.
 - IAM: requests signed with a task's credentials are authorised against its task role.
 - SQS: a message sent to a queue wakes the workloads long-polling it.
 """
@@ -256,6 +257,29 @@ def _install_s3() -> None:
         return handler
 
     _wrap(notifications, "_send_event_bridge_message", send)
+
+    import moto.s3.responses as responses
+
+    def get_notification(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(self: Any) -> Any:
+            # moto stores EventBridgeConfiguration but leaves it out of the answer; AWS includes it.
+            status, headers, body = original(self)
+            config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+            if status != 200 or getattr(config, "event_bridge", None) is None or not isinstance(body, str):
+                return status, headers, body
+            element = "<EventBridgeConfiguration></EventBridgeConfiguration>"
+            if body.rstrip().endswith("/>"):
+                opened = body.rstrip()[:-2]
+                return status, headers, f"{opened}>{element}</NotificationConfiguration>"
+            return (
+                status,
+                headers,
+                body.replace("</NotificationConfiguration>", f"{element}</NotificationConfiguration>"),
+            )
+
+        return handler
+
+    _wrap(responses.S3Response, "get_bucket_notification", get_notification)
 
 
 # -- IAM ------------------------------------------------------------------------------------

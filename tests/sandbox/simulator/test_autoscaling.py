@@ -317,6 +317,25 @@ class TestStepScaling:
         stack.sandbox.advance(300)
         assert _desired(stack) == 4
 
+    def test_a_step_policy_lists_the_alarms_that_invoke_it(self, stack: Stack) -> None:
+        """DescribeScalingPolicies names the CloudWatch alarm whose AlarmActions hold the policy, and only that one."""
+        stack.create_service(desired=1, load_balanced=False)
+        aas = _register(stack, 1, 10)
+        arn = self._step_policy(aas, [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}])
+        cw = stack.sandbox.client("cloudwatch")
+        alarm = {
+            "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": "jobs"}], "Statistic": "Maximum", "Period": 60,
+            "EvaluationPeriods": 1, "Threshold": 10, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        }  # fmt: skip
+        [policy] = aas.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+        assert policy["Alarms"] == []
+        cw.put_metric_alarm(AlarmName="jobs-waiting", AlarmActions=[arn], **alarm)
+        cw.put_metric_alarm(AlarmName="unrelated", **alarm)
+        [policy] = aas.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+        assert [a["AlarmName"] for a in policy["Alarms"]] == ["jobs-waiting"]
+        assert policy["Alarms"][0]["AlarmARN"].endswith(":alarm:jobs-waiting")
+
     def test_sqs_queue_depth_drives_a_step_policy(self, stack: Stack) -> None:
         """25 messages waiting in a queue (none consumed) put the depth alarm in ALARM; ExactCapacity sets 5 tasks."""
         stack.create_service(desired=1, load_balanced=False)

@@ -386,3 +386,23 @@ def test_an_ecs_target_runs_its_count_in_its_group_on_its_platform(sandbox: Embe
         d["value"] for t in tasks for a in t["attachments"] for d in a["details"] if d["name"] == "subnetId"
     }
     assert subnets <= set(stack.subnets)
+
+
+def test_a_buckets_notification_configuration_shows_eventbridge(sandbox: EmbeddedSandbox) -> None:
+    """GetBucketNotificationConfiguration answers EventBridgeConfiguration once it is on, beside queue configurations."""
+    _, arn = _queue(sandbox)
+    s3 = sandbox.client("s3")
+    s3.create_bucket(Bucket="loud")
+    assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket="loud")
+    s3.put_bucket_notification_configuration(
+        Bucket="loud", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    assert s3.get_bucket_notification_configuration(Bucket="loud")["EventBridgeConfiguration"] == {}
+    both = {
+        "EventBridgeConfiguration": {},
+        "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}],
+    }
+    s3.put_bucket_notification_configuration(Bucket="loud", NotificationConfiguration=both)
+    answer = s3.get_bucket_notification_configuration(Bucket="loud")
+    assert answer["EventBridgeConfiguration"] == {}
+    assert [q["QueueArn"] for q in answer["QueueConfigurations"]] == [arn]
