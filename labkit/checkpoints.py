@@ -109,6 +109,28 @@ class CheckContext:
                 return True
         return False
 
+    def elb_ours(self, arn: str) -> bool:
+        """True when a load balancer or target group carries this session's tag (`ours`).
+
+        Always True in an emulated sandbox, without a call; in a real account it asks elbv2's
+        describe_tags, which is the only place those tags are.
+        """
+        if self.session_tag is None:
+            return True
+        described = self.client("elbv2").describe_tags(ResourceArns=[arn])["TagDescriptions"]
+        return bool(described) and self.ours(described[0].get("Tags"))
+
+    def parameter_ours(self, name: str) -> bool:
+        """True when the SSM parameter `name` (one the learner wrote) carries this session's tag (`ours`).
+
+        Always True in an emulated sandbox, without a call; in a real account it lists the
+        parameter's tags.
+        """
+        if self.session_tag is None:
+            return True
+        tags = self.client("ssm").list_tags_for_resource(ResourceType="Parameter", ResourceId=name)
+        return self.ours(tags.get("TagList", []))
+
     def client(self, service: str) -> Any:
         """A client of the sandbox that refuses any call but describe/list/get, before it is sent."""
         if service not in self._clients:

@@ -12,15 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import time
 import urllib.parse
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.sandbox import Sandbox
+from labkit.steps import wait_for
 
 checkpoints = CheckpointSet("ecs-cluster")
 
@@ -299,18 +298,6 @@ def instances_registered(ctx: CheckContext) -> Outcome:
         return passed(f"{len(joined)} instances of {GROUP} ({ami}) joined {CLUSTER} in {', '.join(zones)}.")
 
     return ctx.eventually(look)
-
-
-def wait_for(sandbox: Sandbox, condition: Callable[[], bool], what: str) -> None:
-    """Wait until `condition()` holds: advance a manual clock, or poll a running one."""
-    from labkit.testing import advance_until
-
-    if sandbox.clock_mode == "manual":
-        advance_until(sandbox, condition, step=5, limit=1800, what=what)
-        return
-    deadline = time.monotonic() + 600
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.5)
 
 
 def two_zone_subnets(ec2: Any) -> list[str]:

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +35,7 @@ from labkit.ecs.placement import (
     place_tasks,
 )
 from labkit.sandbox import Sandbox
+from labkit.steps import wait_for
 
 checkpoints = CheckpointSet("placement")
 
@@ -292,18 +291,6 @@ def capacity_registered(ctx: CheckContext) -> Outcome:
     return ctx.eventually(look)
 
 
-def wait_for(sandbox: Sandbox, condition: Callable[[], bool], what: str) -> None:
-    """Wait until `condition()` holds: advance a manual clock, or poll a running one."""
-    from labkit.testing import advance_until
-
-    if sandbox.clock_mode == "manual":
-        advance_until(sandbox, condition, step=5, limit=1800, what=what)
-        return
-    deadline = time.monotonic() + 600
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.5)
-
-
 def make_instance_profile(sandbox: Sandbox) -> None:
     """The role the ECS agent's instances assume, with AWS's managed policy for it, as an instance profile."""
     iam = sandbox.client("iam")
@@ -423,10 +410,8 @@ def _experiment_outcome(ctx: CheckContext, group: str) -> Outcome:
         value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
     except ClientError:
         return failed(f"There is no SSM parameter {name} with your prediction: predict before you run.")
-    if ctx.session_tag is not None:
-        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name).get("TagList", [])
-        if not ctx.ours(tags):
-            return failed(f"The parameter {name} was not written in this lab session.")
+    if not ctx.parameter_ours(name):
+        return failed(f"The parameter {name} was not written in this lab session.")
     try:
         record = json.loads(value)
         predicted = _normal(record["prediction"])
