@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from labkit import steps
-from labkit.checkpoints import CheckContext
+from labkit.checkpoints import CheckContext, Outcome
 from labkit.sandbox.aws import SESSION_TAG
 from labkit.sandbox.embedded import EmbeddedSandbox
 
@@ -50,3 +50,39 @@ def test_parameter_ours_follows_the_session_tag(sandbox: EmbeddedSandbox) -> Non
     assert CheckContext(sandbox, session_tag="s-1").parameter_ours("/lab/tagged") is True
     assert CheckContext(sandbox, session_tag="s-2").parameter_ours("/lab/tagged") is False
     assert CheckContext(sandbox, session_tag="s-1").parameter_ours("/lab/plain") is False
+
+
+def test_service_is_the_active_one_of_the_session(sandbox: EmbeddedSandbox) -> None:
+    """service returns the ACTIVE service, None for a missing cluster or service, and None for one not of the session."""
+    ecs = sandbox.client("ecs")
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "web", "image": "nginx", "memory": 64}]
+    )
+    ecs.create_service(cluster="c", serviceName="web", taskDefinition="web", desiredCount=0)
+    found = CheckContext(sandbox).service("c", "web")
+    assert found is not None
+    assert (found["serviceName"], found["status"]) == ("web", "ACTIVE")
+    assert CheckContext(sandbox).service("c", "other") is None
+    assert CheckContext(sandbox).service("missing", "web") is None
+    assert CheckContext(sandbox, session_tag="s-1").service("c", "web") is None
+    ecs.delete_service(cluster="c", service="web", force=True)
+    assert CheckContext(sandbox).service("c", "web") is None
+
+
+def test_task_definition_or_the_failure_saying_why_not(sandbox: EmbeddedSandbox) -> None:
+    """task_definition returns the registered definition, or a failed outcome naming the missing or foreign family."""
+    sandbox.client("ecs").register_task_definition(
+        family="web", containerDefinitions=[{"name": "web", "image": "nginx", "memory": 64}]
+    )
+    found = CheckContext(sandbox).task_definition("web")
+    assert isinstance(found, dict)
+    assert (found["family"], found["revision"]) == ("web", 1)
+    missing = CheckContext(sandbox).task_definition("nope")
+    assert isinstance(missing, Outcome)
+    assert not missing.passed
+    assert missing.message == "There is no task definition of the family nope."
+    foreign = CheckContext(sandbox, session_tag="s-1").task_definition("web")
+    assert isinstance(foreign, Outcome)
+    assert not foreign.passed
+    assert foreign.message == "The task definition web was not registered in this lab."

@@ -141,13 +141,9 @@ TASK_DEFINITION: dict[str, Any] = {
     ],
 )
 def task_definition_registered(ctx: CheckContext) -> Outcome:
-    try:
-        described = ctx.client("ecs").describe_task_definition(taskDefinition=FAMILY, include=["TAGS"])
-    except ClientError:
-        return failed(f"There is no task definition of the family {FAMILY}.")
-    if not ctx.ours(described.get("tags")):
-        return failed(f"The task definition {FAMILY} was not registered in this lab.")
-    definition = described["taskDefinition"]
+    definition = ctx.task_definition(FAMILY)
+    if isinstance(definition, Outcome):
+        return definition
     if "FARGATE" not in definition.get("requiresCompatibilities", []):
         return failed(f"{FAMILY} is not registered as compatible with FARGATE.")
     if definition.get("networkMode") != "awsvpc":
@@ -332,14 +328,7 @@ def configure_health_check(sandbox: Sandbox) -> None:
 
 
 def _service(ctx: CheckContext) -> dict[str, Any] | None:
-    try:
-        services = ctx.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE], include=["TAGS"])[
-            "services"
-        ]
-    except ClientError:
-        return None
-    active = [s for s in services if s.get("status") == "ACTIVE" and ctx.ours(s.get("tags"))]
-    return active[0] if active else None
+    return ctx.service(CLUSTER, SERVICE)
 
 
 def _healthy_targets(ctx: CheckContext, tg: dict[str, Any]) -> int:

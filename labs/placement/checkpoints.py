@@ -360,13 +360,9 @@ def make_capacity(sandbox: Sandbox) -> None:
     ],
 )
 def task_definition_registered(ctx: CheckContext) -> Outcome:
-    try:
-        described = ctx.client("ecs").describe_task_definition(taskDefinition=FAMILY, include=["TAGS"])
-    except ClientError:
-        return failed(f"There is no task definition of the family {FAMILY}.")
-    if not ctx.ours(described.get("tags")):
-        return failed(f"The task definition {FAMILY} was not registered in this lab.")
-    definition = described["taskDefinition"]
+    definition = ctx.task_definition(FAMILY)
+    if isinstance(definition, Outcome):
+        return definition
     if "EC2" not in definition.get("requiresCompatibilities", []):
         return failed(f"{FAMILY} is not registered as compatible with EC2.")
     if definition.get("networkMode") != "bridge":

@@ -92,14 +92,7 @@ BROKEN_COMMAND = ["sh", "-c", "echo 'v4 forgot its configuration'; exit 1"]
 
 
 def _service(ctx: CheckContext) -> dict[str, Any] | None:
-    try:
-        services = ctx.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE], include=["TAGS"])[
-            "services"
-        ]
-    except ClientError:
-        return None
-    active = [s for s in services if s.get("status") == "ACTIVE" and ctx.ours(s.get("tags"))]
-    return active[0] if active else None
+    return ctx.service(CLUSTER, SERVICE)
 
 
 def _target_group_arn(ctx: CheckContext) -> str | None:
