@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from labkit.sandbox import Sandbox
 
-__all__ = ["allow_ingress", "default_vpc", "security_group", "two_subnets", "wait_for"]
+__all__ = ["allow_ingress", "default_vpc", "security_group", "two_subnets", "wait_for", "zone_subnets"]
 
 
 def default_vpc(ec2: Any) -> str:
@@ -31,6 +31,14 @@ def two_subnets(ec2: Any, vpc: str) -> list[str]:
     for subnet in subnets:
         by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
     return list(by_zone.values())[:2]
+
+
+def zone_subnets(ec2: Any, vpc: str) -> list[str]:
+    """Return one subnet of `vpc` per availability zone (the first listed in each), zones in name order."""
+    by_zone: dict[str, str] = {}
+    for subnet in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]:
+        by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
+    return [by_zone[zone] for zone in sorted(by_zone)]
 
 
 def security_group(ec2: Any, name: str, description: str, vpc: str) -> str:

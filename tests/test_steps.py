@@ -60,3 +60,14 @@ def test_wait_for_raises_naming_what_did_not_happen(sandbox: EmbeddedSandbox) ->
     """On a manual clock a condition still false after `limit` seconds raises TimeoutError naming it."""
     with pytest.raises(TimeoutError, match="the impossible did not happen within 20 emulated seconds"):
         steps.wait_for(sandbox, lambda: False, "the impossible", step=5, limit=20)
+
+
+def test_zone_subnets_are_one_a_zone_in_zone_order(sandbox: EmbeddedSandbox) -> None:
+    """zone_subnets gives one subnet of the VPC per availability zone, zones in name order."""
+    ec2 = sandbox.client("ec2")
+    vpc = steps.default_vpc(ec2)
+    listed = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    zones = sorted({s["AvailabilityZone"] for s in listed})
+    chosen = ec2.describe_subnets(SubnetIds=steps.zone_subnets(ec2, vpc))["Subnets"]
+    by_id = {s["SubnetId"]: s["AvailabilityZone"] for s in chosen}
+    assert [by_id[i] for i in steps.zone_subnets(ec2, vpc)] == zones

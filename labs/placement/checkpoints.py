@@ -35,7 +35,7 @@ from labkit.ecs.placement import (
     place_tasks,
 )
 from labkit.sandbox import Sandbox
-from labkit.steps import wait_for
+from labkit.steps import default_vpc, wait_for, zone_subnets
 
 checkpoints = CheckpointSet("placement")
 
@@ -314,23 +314,13 @@ def make_instance_profile(sandbox: Sandbox) -> None:
             raise
 
 
-def zone_subnets(ec2: Any) -> list[str]:
-    """One default-VPC subnet per availability zone, zones in name order."""
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
-    by_zone: dict[str, str] = {}
-    for subnet in sorted(subnets, key=lambda s: s["AvailabilityZone"]):
-        by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
-    return list(by_zone.values())
-
-
 @checkpoints.solution("capacity-registered")
 def make_capacity(sandbox: Sandbox) -> None:
     ec2, ecs, ssm = sandbox.client("ec2"), sandbox.client("ecs"), sandbox.client("ssm")
     make_instance_profile(sandbox)
     ecs.create_cluster(clusterName=CLUSTER)
     image = ssm.get_parameter(Name=AMI_PARAMETER)["Parameter"]["Value"]
-    subnets = zone_subnets(ec2)
+    subnets = zone_subnets(ec2, default_vpc(ec2))
     for name, (instance_type, zone) in INSTANCES.items():
         ec2.run_instances(
             ImageId=image,
