@@ -15,7 +15,15 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from labkit.sandbox import Sandbox
 
-__all__ = ["allow_ingress", "default_vpc", "security_group", "two_subnets", "wait_for", "zone_subnets"]
+__all__ = [
+    "allow_ingress",
+    "default_vpc",
+    "security_group",
+    "two_subnets",
+    "wait_for",
+    "write_parameter",
+    "zone_subnets",
+]
 
 
 def default_vpc(ec2: Any) -> str:
@@ -56,6 +64,20 @@ def allow_ingress(ec2: Any, group_id: str, permission: dict[str, Any]) -> None:
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "InvalidPermission.Duplicate":
             raise
+
+
+def write_parameter(ssm: Any, name: str, value: str) -> None:
+    """Write a String SSM parameter afresh: delete any old one, then put it (a new one carries this session's tag).
+
+    Overwriting would keep an old parameter's tags, so in a real account a value written by an
+    earlier session would not count as this session's.
+    """
+    try:
+        ssm.delete_parameter(Name=name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ParameterNotFound":
+            raise
+    ssm.put_parameter(Name=name, Value=value, Type="String")
 
 
 def wait_for(

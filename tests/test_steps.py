@@ -71,3 +71,12 @@ def test_zone_subnets_are_one_a_zone_in_zone_order(sandbox: EmbeddedSandbox) -> 
     chosen = ec2.describe_subnets(SubnetIds=steps.zone_subnets(ec2, vpc))["Subnets"]
     by_id = {s["SubnetId"]: s["AvailabilityZone"] for s in chosen}
     assert [by_id[i] for i in steps.zone_subnets(ec2, vpc)] == zones
+
+
+def test_write_parameter_replaces_an_old_value_with_a_new_parameter(sandbox: EmbeddedSandbox) -> None:
+    """write_parameter writes a String parameter, and writing it again gives a fresh parameter (version 1) with the new value."""
+    ssm = sandbox.client("ssm")
+    steps.write_parameter(ssm, "/lab/prediction", "[1, 2]")
+    steps.write_parameter(ssm, "/lab/prediction", "[3, 4]")
+    parameter = ssm.get_parameter(Name="/lab/prediction")["Parameter"]
+    assert (parameter["Value"], parameter["Type"], parameter["Version"]) == ("[3, 4]", "String", 1)

@@ -35,7 +35,7 @@ from labkit.ecs.placement import (
     place_tasks,
 )
 from labkit.sandbox import Sandbox
-from labkit.steps import default_vpc, wait_for, zone_subnets
+from labkit.steps import default_vpc, wait_for, write_parameter, zone_subnets
 
 checkpoints = CheckpointSet("placement")
 
@@ -474,13 +474,8 @@ def _run_experiment(sandbox: Sandbox, group: str) -> None:
     ecs, ssm = sandbox.client("ecs"), sandbox.client("ssm")
     ctx = CheckContext(sandbox)
     expected = expected_placement(container_instances(ctx), experiment)
-    try:
-        ssm.delete_parameter(Name=prediction_parameter(group))
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ParameterNotFound":
-            raise
     record = {"prediction": expected, "placement": experiment.placement()}
-    ssm.put_parameter(Name=prediction_parameter(group), Value=json.dumps(record), Type="String")
+    write_parameter(ssm, prediction_parameter(group), json.dumps(record))
     tasks = ecs.run_task(
         cluster=CLUSTER,
         taskDefinition=FAMILY,

@@ -26,7 +26,7 @@ from labkit import steps
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.ecs.rolling import plan_rolling_update, rolling_bounds
 from labkit.sandbox import Sandbox
-from labkit.steps import allow_ingress, default_vpc, security_group, two_subnets
+from labkit.steps import allow_ingress, default_vpc, security_group, two_subnets, write_parameter
 
 checkpoints = CheckpointSet("rolling-updates")
 
@@ -401,14 +401,8 @@ def _prediction(ctx: CheckContext, bounds: tuple[int, int]) -> Outcome:
 
 def _put_prediction(sandbox: Sandbox, bounds: tuple[int, int]) -> None:
     # Deleted and written afresh rather than overwritten: a new parameter carries this session's tag.
-    ssm = sandbox.client("ssm")
-    try:
-        ssm.delete_parameter(Name=PREDICTIONS[bounds])
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ParameterNotFound":
-            raise
-    ssm.put_parameter(
-        Name=PREDICTIONS[bounds], Value=json.dumps([list(s) for s in plan_states(*bounds)]), Type="String"
+    write_parameter(
+        sandbox.client("ssm"), PREDICTIONS[bounds], json.dumps([list(s) for s in plan_states(*bounds)])
     )
 
 
