@@ -28,9 +28,9 @@ from labkit.errors import (
     SandboxAlreadyRunningError,
     SandboxNotRunningError,
 )
-from labkit.sandbox.base import EmulatedSandbox, exports_for, new_account_id, new_session_id
+from labkit.sandbox.base import exports_for, new_account_id, new_session_id
 from labkit.sandbox.clock import CLOCK_MODES, DEFAULT_SPEED, ClockMode, SandboxClock
-from labkit.sandbox.control import ControlClient
+from labkit.sandbox.control import ControlClient, ControlledSandbox
 from labkit.sandbox.process import (
     PORT_IN_USE_EXIT,
     pid_alive,
@@ -241,7 +241,7 @@ def reset_server(path: Path | None = None) -> dict[str, Any]:
     return _require_server(path).control().reset()
 
 
-class ServerSandbox(EmulatedSandbox):
+class ServerSandbox(ControlledSandbox):
     """A sandbox in a server process: the running one, or one started (and stopped on close) for you.
 
     `clock` is the clock to start a server with; when a server runs already, a `clock` that differs
@@ -287,22 +287,6 @@ class ServerSandbox(EmulatedSandbox):
     @property
     def clock_mode(self) -> str:
         return self.info.clock
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.fromisoformat(str(self._control.request("GET", "/clock")["now"]))
-
-    def advance(self, seconds: float) -> dt.datetime:
-        if seconds < 0:
-            raise ValueError(f"a clock only moves forward; cannot advance by {seconds}")
-        return dt.datetime.fromisoformat(str(self._control.advance(seconds)["now"]))
-
-    def reset(self) -> None:
-        """Forget everything in the server's sandbox account."""
-        self._control.reset()
-
-    def listeners(self) -> list[dict[str, Any]]:
-        listeners: list[dict[str, Any]] = self._control.request("GET", "/listeners")["listeners"]
-        return listeners
 
     def _load(self, payload: dict[str, Any]) -> dict[str, Any]:
         return _send_load(self._control, payload)
