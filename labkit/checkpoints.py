@@ -109,6 +109,53 @@ class CheckContext:
                 return True
         return False
 
+    def elb_ours(self, arn: str) -> bool:
+        """True when a load balancer or target group carries this session's tag (`ours`).
+
+        Always True in an emulated sandbox, without a call; in a real account it asks elbv2's
+        describe_tags, which is the only place those tags are.
+        """
+        if self.session_tag is None:
+            return True
+        described = self.client("elbv2").describe_tags(ResourceArns=[arn])["TagDescriptions"]
+        return bool(described) and self.ours(described[0].get("Tags"))
+
+    def parameter_ours(self, name: str) -> bool:
+        """True when the SSM parameter `name` (one the learner wrote) carries this session's tag (`ours`).
+
+        Always True in an emulated sandbox, without a call; in a real account it lists the
+        parameter's tags.
+        """
+        if self.session_tag is None:
+            return True
+        tags = self.client("ssm").list_tags_for_resource(ResourceType="Parameter", ResourceId=name)
+        return self.ours(tags.get("TagList", []))
+
+    def service(self, cluster: str, name: str) -> dict[str, Any] | None:
+        """The ACTIVE ECS service `name` of `cluster` made in this session (`ours`), or None."""
+        from botocore.exceptions import ClientError
+
+        try:
+            services = self.client("ecs").describe_services(
+                cluster=cluster, services=[name], include=["TAGS"]
+            )["services"]
+        except ClientError:
+            return None
+        active = [s for s in services if s.get("status") == "ACTIVE" and self.ours(s.get("tags"))]
+        return dict(active[0]) if active else None
+
+    def task_definition(self, family: str) -> dict[str, Any] | Outcome:
+        """The latest ACTIVE revision of `family` registered in this session, or the failed outcome saying why not."""
+        from botocore.exceptions import ClientError
+
+        try:
+            described = self.client("ecs").describe_task_definition(taskDefinition=family, include=["TAGS"])
+        except ClientError:
+            return failed(f"There is no task definition of the family {family}.")
+        if not self.ours(described.get("tags")):
+            return failed(f"The task definition {family} was not registered in this lab.")
+        return dict(described["taskDefinition"])
+
     def client(self, service: str) -> Any:
         """A client of the sandbox that refuses any call but describe/list/get, before it is sent."""
         if service not in self._clients:

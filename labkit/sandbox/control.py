@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 import urllib.error
@@ -9,6 +10,7 @@ import urllib.request
 from typing import Any
 
 from labkit.errors import EndpointRefusedError, LabkitError, SandboxNotRunningError
+from labkit.sandbox.base import EmulatedSandbox
 from labkit.sandbox.emulator import CONTROL_PREFIX, TOKEN_HEADER
 from labkit.sandbox.guards import is_loopback_url
 
@@ -75,3 +77,28 @@ class ControlClient:
     def shutdown(self) -> dict[str, Any]:
         """Ask the server process to stop."""
         return self.request("POST", "/shutdown", {})
+
+
+class ControlledSandbox(EmulatedSandbox):
+    """An emulated sandbox in another process (a sandbox or workshop server), driven by its control client.
+
+    Subclasses set `self._control` to a `ControlClient` holding the token of their sandbox.
+    """
+
+    _control: ControlClient
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(str(self._control.request("GET", "/clock")["now"]))
+
+    def advance(self, seconds: float) -> dt.datetime:
+        if seconds < 0:
+            raise ValueError(f"a clock only moves forward; cannot advance by {seconds}")
+        return dt.datetime.fromisoformat(str(self._control.advance(seconds)["now"]))
+
+    def reset(self) -> None:
+        """Forget everything in this sandbox's account (on a workshop server: this learner's only)."""
+        self._control.reset()
+
+    def listeners(self) -> list[dict[str, Any]]:
+        listeners: list[dict[str, Any]] = self._control.request("GET", "/listeners")["listeners"]
+        return listeners

@@ -8,15 +8,12 @@ state file is how `labkit sandbox env|status|stop` and `open_sandbox("server")` 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime as dt
-import http.client
 import json
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -30,11 +27,18 @@ from labkit.errors import (
     PortInUseError,
     SandboxAlreadyRunningError,
     SandboxNotRunningError,
-    SandboxStartError,
 )
-from labkit.sandbox.base import EmulatedSandbox, exports_for, new_account_id, new_session_id
+from labkit.sandbox.base import exports_for, new_account_id, new_session_id
 from labkit.sandbox.clock import CLOCK_MODES, DEFAULT_SPEED, ClockMode, SandboxClock
-from labkit.sandbox.control import ControlClient
+from labkit.sandbox.control import ControlClient, ControlledSandbox
+from labkit.sandbox.process import (
+    PORT_IN_USE_EXIT,
+    pid_alive,
+    read_state,
+    spawn_and_wait,
+    stop_process,
+    write_private,
+)
 
 __all__ = [
     "ServerInfo",
@@ -51,8 +55,6 @@ __all__ = [
     "start_server",
     "stop_server",
 ]
-
-PORT_IN_USE_EXIT = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,32 +90,12 @@ def server_state_path() -> Path:
 
 
 def _read_state(path: Path) -> ServerInfo | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return ServerInfo(**data)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, TypeError):
-        # A half-written or foreign file: treat as stale.
-        return None
+    # A half-written or foreign file reads as None: treat as stale.
+    return read_state(path, ServerInfo)
 
 
 def _write_state(path: Path, info: ServerInfo) -> None:
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(dataclasses.asdict(info), handle, indent=2)
-    os.replace(tmp, path)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    write_private(path, json.dumps(dataclasses.asdict(info), indent=2))
 
 
 def running_server(path: Path | None = None) -> ServerInfo | None:
@@ -124,7 +106,7 @@ def running_server(path: Path | None = None) -> ServerInfo | None:
         return None
     control = info.control()
     for attempt in range(3):
-        if not _pid_alive(info.pid):
+        if not pid_alive(info.pid):
             break
         if control.health():
             return info
@@ -158,31 +140,20 @@ def start_server(
     if existing is not None:
         raise SandboxAlreadyRunningError(existing.endpoint_url, existing.pid)
     region = region or load_config().region
-    log_path = path.with_name("server.log")
-    env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}
     command = [
         sys.executable, "-m", "labkit.sandbox.server",
         "--port", str(port), "--clock", clock, "--speed", str(speed),
         "--region", region, "--state-file", str(path),
     ]  # fmt: skip
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True
-        )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        code = process.poll()
-        if code is not None:
-            if code == PORT_IN_USE_EXIT:
-                raise PortInUseError(port)
-            raise SandboxStartError(f"the server process exited with code {code}", str(log_path))
-        info = _read_state(path)
-        if info is not None and info.pid == process.pid:
-            return info
-        time.sleep(0.05)
-    process.kill()
-    process.wait(timeout=5)
-    raise SandboxStartError(f"no answer within {timeout:.0f} s", str(log_path))
+    return spawn_and_wait(
+        command,
+        state_path=path,
+        log_path=path.with_name("server.log"),
+        read=_read_state,
+        port=port,
+        timeout=timeout,
+        what="server",
+    )
 
 
 def stop_server(path: Path | None = None, timeout: float = 10.0) -> ServerInfo:
@@ -191,26 +162,8 @@ def stop_server(path: Path | None = None, timeout: float = 10.0) -> ServerInfo:
     info = running_server(path)
     if info is None:
         raise SandboxNotRunningError()
-    # A server that exits before its answer to the shutdown call is complete has done what was asked.
-    with contextlib.suppress(LabkitError, http.client.HTTPException, ConnectionError):
-        info.control().shutdown()
-    deadline = time.monotonic() + timeout
-    while _pid_alive(info.pid) and time.monotonic() < deadline:
-        _reap(info.pid)
-        time.sleep(0.05)
-    if _pid_alive(info.pid):
-        os.kill(info.pid, signal.SIGKILL)
-        _reap(info.pid)
-    current = _read_state(path)
-    if current is not None and current.pid == info.pid:
-        path.unlink(missing_ok=True)
+    stop_process(info, state_path=path, read=_read_state, shutdown=info.control().shutdown, timeout=timeout)
     return info
-
-
-def _reap(pid: int) -> None:
-    """Collect a child's exit status if the server is our own child (else it is not ours to wait)."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
 
 
 def _require_server(path: Path | None) -> ServerInfo:
@@ -288,7 +241,7 @@ def reset_server(path: Path | None = None) -> dict[str, Any]:
     return _require_server(path).control().reset()
 
 
-class ServerSandbox(EmulatedSandbox):
+class ServerSandbox(ControlledSandbox):
     """A sandbox in a server process: the running one, or one started (and stopped on close) for you.
 
     `clock` is the clock to start a server with; when a server runs already, a `clock` that differs
@@ -334,22 +287,6 @@ class ServerSandbox(EmulatedSandbox):
     @property
     def clock_mode(self) -> str:
         return self.info.clock
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.fromisoformat(str(self._control.request("GET", "/clock")["now"]))
-
-    def advance(self, seconds: float) -> dt.datetime:
-        if seconds < 0:
-            raise ValueError(f"a clock only moves forward; cannot advance by {seconds}")
-        return dt.datetime.fromisoformat(str(self._control.advance(seconds)["now"]))
-
-    def reset(self) -> None:
-        """Forget everything in the server's sandbox account."""
-        self._control.reset()
-
-    def listeners(self) -> list[dict[str, Any]]:
-        listeners: list[dict[str, Any]] = self._control.request("GET", "/listeners")["listeners"]
-        return listeners
 
     def _load(self, payload: dict[str, Any]) -> dict[str, Any]:
         return _send_load(self._control, payload)

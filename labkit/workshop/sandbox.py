@@ -7,21 +7,18 @@ signed with the learner's own secret, which is what puts them in the learner's a
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
 
 from labkit.errors import LabkitError
-from labkit.sandbox.base import EmulatedSandbox
-from labkit.sandbox.control import ControlClient
+from labkit.sandbox.control import ControlClient, ControlledSandbox
 from labkit.sandbox.guards import CredentialsMismatchError
 from labkit.workshop.progress import ProgressReporter, load_connection
 
 __all__ = ["WorkshopSandbox"]
 
 
-class WorkshopSandbox(EmulatedSandbox):
+class WorkshopSandbox(ControlledSandbox):
     """A learner's account on a workshop server, reached with the learner's own credentials.
 
     Raises `LabkitError` when no connection file is named or it cannot be read, and
@@ -62,25 +59,9 @@ class WorkshopSandbox(EmulatedSandbox):
         """The progress reporter of this learner (posts with the learner's token)."""
         return ProgressReporter(self._details["workshop_url"], self._details["token"])
 
-    def now(self) -> dt.datetime:
-        return dt.datetime.fromisoformat(str(self._control.request("GET", "/clock")["now"]))
-
-    def advance(self, seconds: float) -> dt.datetime:
-        if seconds < 0:
-            raise ValueError(f"a clock only moves forward; cannot advance by {seconds}")
-        return dt.datetime.fromisoformat(str(self._control.advance(seconds)["now"]))
-
     @property
     def clock_mode(self) -> str:
         return str(self._control.request("GET", "/clock")["mode"])
-
-    def reset(self) -> None:
-        """Forget everything in this learner's account (other learners are untouched)."""
-        self._control.reset()
-
-    def listeners(self) -> list[dict[str, Any]]:
-        listeners: list[dict[str, Any]] = self._control.request("GET", "/listeners")["listeners"]
-        return listeners
 
     def exports(self) -> dict[str, str | None]:
         values = super().exports()

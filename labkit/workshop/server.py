@@ -14,7 +14,6 @@ and act on the learner's own sandbox only; the instructor's token reads everyone
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime as dt
 import hmac
@@ -24,19 +23,25 @@ import os
 import secrets
 import shlex
 import signal
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from labkit.config import load_config, state_dir
-from labkit.errors import LabkitError, PortInUseError, SandboxStartError
+from labkit.errors import LabkitError, PortInUseError
 from labkit.sandbox.base import new_account_id, new_session_id
 from labkit.sandbox.clock import CLOCK_MODES, DEFAULT_SPEED, ClockMode, SandboxClock
 from labkit.sandbox.emulator import CONTROL_PREFIX, TOKEN_HEADER, Emulator, StartResponse, WSGIApp, _json
+from labkit.sandbox.process import (
+    PORT_IN_USE_EXIT,
+    pid_alive,
+    read_state,
+    spawn_and_wait,
+    stop_process,
+    write_private,
+)
 from labkit.workshop.auth import SignatureProblem, parse_authorization, verify_signature
 from labkit.workshop.progress import EventLog, validate_event
 from labkit.workshop.roster import Learner, read_roster
@@ -57,7 +62,6 @@ __all__ = [
 WORKSHOP_PREFIX = "/workshop"
 #: Emulated access key ids start with this, so a guard can tell them from real ones.
 LEARNER_KEY_PREFIX = "AKIALABKITW"
-PORT_IN_USE_EXIT = 3
 
 
 class WorkshopNotRunningError(LabkitError):
@@ -325,31 +329,8 @@ def workshop_report(out: Path, *, path: Path | None = None) -> dict[str, Path]:
     return write_report(out, path.with_name("workshop-events.jsonl"), path.with_name("workshop-roster.json"))
 
 
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def _read_info(path: Path) -> WorkshopInfo | None:
-    try:
-        return WorkshopInfo(**json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return read_state(path, WorkshopInfo)
 
 
 def running_workshop(path: Path | None = None) -> WorkshopInfo | None:
@@ -358,7 +339,7 @@ def running_workshop(path: Path | None = None) -> WorkshopInfo | None:
     info = _read_info(path)
     if info is None:
         return None
-    if _pid_alive(info.pid):
+    if pid_alive(info.pid):
         return info
     path.unlink(missing_ok=True)
     return None
@@ -371,7 +352,7 @@ def write_connection_files(
     folder.mkdir(parents=True, exist_ok=True)
     for access in learners:
         details = access.connection(endpoint_url, region)
-        _write_private(folder / f"{access.learner}.json", json.dumps(details, indent=2) + "\n")
+        write_private(folder / f"{access.learner}.json", json.dumps(details, indent=2) + "\n")
         values = {
             "AWS_ENDPOINT_URL": endpoint_url,
             "AWS_ACCESS_KEY_ID": access.access_key_id,
@@ -385,7 +366,7 @@ def write_connection_files(
         }
         lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
         lines.append("unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN")
-        _write_private(folder / f"{access.learner}.env", "\n".join(lines) + "\n")
+        write_private(folder / f"{access.learner}.env", "\n".join(lines) + "\n")
 
 
 def start_workshop(
@@ -415,31 +396,20 @@ def start_workshop(
             "`labkit workshop stop` stops it"
         )
     out = out or path.with_name("workshop-connections")
-    log_path = path.with_name("workshop.log")
-    env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}
     command = [
         sys.executable, "-m", "labkit.workshop.server", "--roster", str(roster), "--out", str(out),
         "--port", str(port), "--clock", clock, "--speed", str(speed),
         "--region", region or load_config().region, "--state-file", str(path),
     ]  # fmt: skip
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True
-        )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        code = process.poll()
-        if code is not None:
-            if code == PORT_IN_USE_EXIT:
-                raise PortInUseError(port)
-            raise SandboxStartError(f"the workshop process exited with code {code}", str(log_path))
-        info = _read_info(path)
-        if info is not None and info.pid == process.pid:
-            return info
-        time.sleep(0.05)
-    process.kill()
-    process.wait(timeout=5)
-    raise SandboxStartError(f"no answer within {timeout:.0f} s", str(log_path))
+    return spawn_and_wait(
+        command,
+        state_path=path,
+        log_path=path.with_name("workshop.log"),
+        read=_read_info,
+        port=port,
+        timeout=timeout,
+        what="workshop",
+    )
 
 
 def stop_workshop(path: Path | None = None, timeout: float = 15.0) -> WorkshopInfo:
@@ -448,20 +418,13 @@ def stop_workshop(path: Path | None = None, timeout: float = 15.0) -> WorkshopIn
     info = running_workshop(path)
     if info is None:
         raise WorkshopNotRunningError()
-    with contextlib.suppress(LabkitError):
-        info.request("POST", "/shutdown", {})
-    deadline = time.monotonic() + timeout
-    while _pid_alive(info.pid) and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(info.pid, os.WNOHANG)
-        time.sleep(0.05)
-    if _pid_alive(info.pid):
-        os.kill(info.pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(info.pid, 0)
-    current = _read_info(path)
-    if current is not None and current.pid == info.pid:
-        path.unlink(missing_ok=True)
+    stop_process(
+        info,
+        state_path=path,
+        read=_read_info,
+        shutdown=lambda: info.request("POST", "/shutdown", {}),
+        timeout=timeout,
+    )
     return info
 
 
@@ -531,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
         started_at=dt.datetime.now(dt.UTC).isoformat(),
         learners=[dataclasses.asdict(a) for a in learners],
     )
-    _write_private(state_path, json.dumps(dataclasses.asdict(info), indent=2))
+    write_private(state_path, json.dumps(dataclasses.asdict(info), indent=2))
     print(
         f"labkit: workshop of {len(learners)} learners serving on {server.url} (pid {info.pid})", flush=True
     )

@@ -56,11 +56,7 @@ def _parameter(ctx: CheckContext, name: str) -> str | None:
         if exc.response["Error"]["Code"] == "ParameterNotFound":
             return None
         raise
-    if ctx.session_tag is not None:
-        tags = ctx.client("ssm").list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
-        if not ctx.ours(tags):
-            return None
-    return value
+    return value if ctx.parameter_ours(name) else None
 
 
 def _dockerfile(ctx: CheckContext) -> list[Instruction] | Outcome:

@@ -152,13 +152,9 @@ def task_definition_uses_image(ctx: CheckContext) -> Outcome:
     repository = _need_repository(ctx)
     if isinstance(repository, Outcome):
         return repository
-    try:
-        described = ctx.client("ecs").describe_task_definition(taskDefinition=FAMILY, include=["TAGS"])
-    except ClientError:
-        return failed(f"There is no task definition of the family {FAMILY}.")
-    if not ctx.ours(described.get("tags")):
-        return failed(f"The task definition {FAMILY} was not registered in this lab.")
-    definition = described["taskDefinition"]
+    definition = ctx.task_definition(FAMILY)
+    if isinstance(definition, Outcome):
+        return definition
     image = _image(ctx)
     allowed = {f"{repository['repositoryUri']}:{TAG}"}
     if image is not None:

@@ -12,15 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import time
 import urllib.parse
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.sandbox import Sandbox
+from labkit.steps import default_vpc, wait_for, zone_subnets
 
 checkpoints = CheckpointSet("ecs-cluster")
 
@@ -301,37 +300,16 @@ def instances_registered(ctx: CheckContext) -> Outcome:
     return ctx.eventually(look)
 
 
-def wait_for(sandbox: Sandbox, condition: Callable[[], bool], what: str) -> None:
-    """Wait until `condition()` holds: advance a manual clock, or poll a running one."""
-    from labkit.testing import advance_until
-
-    if sandbox.clock_mode == "manual":
-        advance_until(sandbox, condition, step=5, limit=1800, what=what)
-        return
-    deadline = time.monotonic() + 600
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.5)
-
-
-def two_zone_subnets(ec2: Any) -> list[str]:
-    """Two default-VPC subnets in different availability zones."""
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    by_zone: dict[str, str] = {}
-    for subnet in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]:
-        by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
-    return [by_zone[zone] for zone in sorted(by_zone)][:2]
-
-
 @checkpoints.solution("instances-registered")
 def make_group(sandbox: Sandbox) -> None:
-    ecs = sandbox.client("ecs")
+    ecs, ec2 = sandbox.client("ecs"), sandbox.client("ec2")
     ecs.create_cluster(clusterName=CLUSTER)
     sandbox.client("autoscaling").create_auto_scaling_group(
         AutoScalingGroupName=GROUP,
         MinSize=DESIRED,
         MaxSize=4,
         DesiredCapacity=DESIRED,
-        VPCZoneIdentifier=",".join(two_zone_subnets(sandbox.client("ec2"))),
+        VPCZoneIdentifier=",".join(zone_subnets(ec2, default_vpc(ec2))[:2]),
         LaunchTemplate={"LaunchTemplateName": TEMPLATE, "Version": "$Latest"},
     )
 

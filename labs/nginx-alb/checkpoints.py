@@ -8,7 +8,6 @@ balancer `nginx-alb`, target group `nginx-tg`, service `nginx-demo-hello`.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -16,6 +15,7 @@ from botocore.exceptions import ClientError
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.ecs.validation import fargate_size_allowed, parse_cpu, parse_memory
 from labkit.sandbox import Sandbox
+from labkit.steps import allow_ingress, default_vpc, security_group, two_subnets, wait_for
 
 checkpoints = CheckpointSet("nginx-alb")
 
@@ -34,14 +34,6 @@ def _group(ctx: CheckContext, name: str) -> dict[str, Any] | None:
     groups = ctx.client("ec2").describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])
     found: list[dict[str, Any]] = [g for g in groups["SecurityGroups"] if ctx.ours(g.get("Tags"))]
     return found[0] if found else None
-
-
-def _elb_ours(ctx: CheckContext, arn: str) -> bool:
-    """In a real account, the load balancer or target group carries this session's tag."""
-    if ctx.session_tag is None:
-        return True  # no extra call in an emulated sandbox
-    described = ctx.client("elbv2").describe_tags(ResourceArns=[arn])["TagDescriptions"]
-    return bool(described) and ctx.ours(described[0].get("Tags"))
 
 
 def _port_80_rules(group: dict[str, Any]) -> list[dict[str, Any]]:
@@ -89,27 +81,17 @@ def security_groups_chained(ctx: CheckContext) -> Outcome:
 @checkpoints.solution("security-groups-chained")
 def make_security_groups(sandbox: Sandbox) -> None:
     ec2 = sandbox.client("ec2")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-
-    def group(name: str, description: str) -> str:
-        found = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])[
-            "SecurityGroups"
-        ]
-        if found:
-            return str(found[0]["GroupId"])
-        return str(ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc)["GroupId"])
-
-    alb = group(ALB_SG, "HTTP from the internet to the load balancer")
-    tasks = group(TASKS_SG, "HTTP from the load balancer to the tasks")
-    for group_id, permission in (
-        (alb, {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}),
-        (tasks, {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": alb}]}),
-    ):
-        try:
-            ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[permission])
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "InvalidPermission.Duplicate":
-                raise
+    vpc = default_vpc(ec2)
+    alb = security_group(ec2, ALB_SG, "HTTP from the internet to the load balancer", vpc)
+    tasks = security_group(ec2, TASKS_SG, "HTTP from the load balancer to the tasks", vpc)
+    allow_ingress(
+        ec2, alb, {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    )
+    allow_ingress(
+        ec2,
+        tasks,
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": alb}]},
+    )
 
 
 @checkpoints.checkpoint(
@@ -159,13 +141,9 @@ TASK_DEFINITION: dict[str, Any] = {
     ],
 )
 def task_definition_registered(ctx: CheckContext) -> Outcome:
-    try:
-        described = ctx.client("ecs").describe_task_definition(taskDefinition=FAMILY, include=["TAGS"])
-    except ClientError:
-        return failed(f"There is no task definition of the family {FAMILY}.")
-    if not ctx.ours(described.get("tags")):
-        return failed(f"The task definition {FAMILY} was not registered in this lab.")
-    definition = described["taskDefinition"]
+    definition = ctx.task_definition(FAMILY)
+    if isinstance(definition, Outcome):
+        return definition
     if "FARGATE" not in definition.get("requiresCompatibilities", []):
         return failed(f"{FAMILY} is not registered as compatible with FARGATE.")
     if definition.get("networkMode") != "awsvpc":
@@ -196,7 +174,7 @@ def _elb_named(ctx: CheckContext, operation: str, name: str, key: str, arn_key: 
         found: list[dict[str, Any]] = getattr(ctx.client("elbv2"), operation)(Names=[name])[key]
     except ClientError:
         return None
-    return found[0] if found and _elb_ours(ctx, found[0][arn_key]) else None
+    return found[0] if found and ctx.elb_ours(found[0][arn_key]) else None
 
 
 def _load_balancer(ctx: CheckContext) -> dict[str, Any] | None:
@@ -250,8 +228,8 @@ def load_balancer_ready(ctx: CheckContext) -> Outcome:
 @checkpoints.solution("load-balancer-ready")
 def make_load_balancer(sandbox: Sandbox) -> None:
     ec2, elbv2 = sandbox.client("ec2"), sandbox.client("elbv2")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    subnets = _two_subnets(ec2, vpc)
+    vpc = default_vpc(ec2)
+    subnets = two_subnets(ec2, vpc)
     alb_sg = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [ALB_SG]}])[
         "SecurityGroups"
     ][0]["GroupId"]
@@ -349,23 +327,8 @@ def configure_health_check(sandbox: Sandbox) -> None:
     elbv2.modify_target_group(TargetGroupArn=tg, **HEALTH_CHECK)
 
 
-def _two_subnets(ec2: Any, vpc: str) -> list[str]:
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
-    by_zone: dict[str, str] = {}
-    for subnet in subnets:
-        by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
-    return list(by_zone.values())[:2]
-
-
 def _service(ctx: CheckContext) -> dict[str, Any] | None:
-    try:
-        services = ctx.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE], include=["TAGS"])[
-            "services"
-        ]
-    except ClientError:
-        return None
-    active = [s for s in services if s.get("status") == "ACTIVE" and ctx.ours(s.get("tags"))]
-    return active[0] if active else None
+    return ctx.service(CLUSTER, SERVICE)
 
 
 def _healthy_targets(ctx: CheckContext, tg: dict[str, Any]) -> int:
@@ -424,7 +387,7 @@ def service_running(ctx: CheckContext) -> Outcome:
 @checkpoints.solution("service-running")
 def make_service(sandbox: Sandbox) -> None:
     ec2, ecs, elbv2 = sandbox.client("ec2"), sandbox.client("ecs"), sandbox.client("elbv2")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    vpc = default_vpc(ec2)
     tasks_sg = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [TASKS_SG]}])[
         "SecurityGroups"
     ][0]["GroupId"]
@@ -437,7 +400,7 @@ def make_service(sandbox: Sandbox) -> None:
         launchType="FARGATE",
         networkConfiguration={
             "awsvpcConfiguration": {
-                "subnets": _two_subnets(ec2, vpc),
+                "subnets": two_subnets(ec2, vpc),
                 "securityGroups": [tasks_sg],
                 "assignPublicIp": "ENABLED",
             }
@@ -449,8 +412,6 @@ def make_service(sandbox: Sandbox) -> None:
 
 def _wait_stable(sandbox: Sandbox) -> None:
     """Wait until the service runs its desired count, all healthy behind the target group."""
-    from labkit.testing import advance_until
-
     ecs, elbv2 = sandbox.client("ecs"), sandbox.client("elbv2")
 
     def steady() -> bool:
@@ -461,12 +422,7 @@ def _wait_stable(sandbox: Sandbox) -> None:
         health = elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
         return sum(1 for h in health if h["TargetHealth"]["State"] == "healthy") == service["desiredCount"]
 
-    if sandbox.clock_mode == "manual":
-        advance_until(sandbox, steady, step=5, limit=1800, what=f"{SERVICE} reaching a steady state")
-        return
-    deadline = time.monotonic() + 300
-    while not steady() and time.monotonic() < deadline:
-        time.sleep(0.5)
+    wait_for(sandbox, steady, f"{SERVICE} reaching a steady state", step=5, limit=1800, timeout=300, poll=0.5)
 
 
 @checkpoints.checkpoint(

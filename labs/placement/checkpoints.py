@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +35,7 @@ from labkit.ecs.placement import (
     place_tasks,
 )
 from labkit.sandbox import Sandbox
+from labkit.steps import default_vpc, wait_for, write_parameter, zone_subnets
 
 checkpoints = CheckpointSet("placement")
 
@@ -292,18 +291,6 @@ def capacity_registered(ctx: CheckContext) -> Outcome:
     return ctx.eventually(look)
 
 
-def wait_for(sandbox: Sandbox, condition: Callable[[], bool], what: str) -> None:
-    """Wait until `condition()` holds: advance a manual clock, or poll a running one."""
-    from labkit.testing import advance_until
-
-    if sandbox.clock_mode == "manual":
-        advance_until(sandbox, condition, step=5, limit=1800, what=what)
-        return
-    deadline = time.monotonic() + 600
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.5)
-
-
 def make_instance_profile(sandbox: Sandbox) -> None:
     """The role the ECS agent's instances assume, with AWS's managed policy for it, as an instance profile."""
     iam = sandbox.client("iam")
@@ -327,23 +314,13 @@ def make_instance_profile(sandbox: Sandbox) -> None:
             raise
 
 
-def zone_subnets(ec2: Any) -> list[str]:
-    """One default-VPC subnet per availability zone, zones in name order."""
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
-    by_zone: dict[str, str] = {}
-    for subnet in sorted(subnets, key=lambda s: s["AvailabilityZone"]):
-        by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
-    return list(by_zone.values())
-
-
 @checkpoints.solution("capacity-registered")
 def make_capacity(sandbox: Sandbox) -> None:
     ec2, ecs, ssm = sandbox.client("ec2"), sandbox.client("ecs"), sandbox.client("ssm")
     make_instance_profile(sandbox)
     ecs.create_cluster(clusterName=CLUSTER)
     image = ssm.get_parameter(Name=AMI_PARAMETER)["Parameter"]["Value"]
-    subnets = zone_subnets(ec2)
+    subnets = zone_subnets(ec2, default_vpc(ec2))
     for name, (instance_type, zone) in INSTANCES.items():
         ec2.run_instances(
             ImageId=image,
@@ -373,13 +350,9 @@ def make_capacity(sandbox: Sandbox) -> None:
     ],
 )
 def task_definition_registered(ctx: CheckContext) -> Outcome:
-    try:
-        described = ctx.client("ecs").describe_task_definition(taskDefinition=FAMILY, include=["TAGS"])
-    except ClientError:
-        return failed(f"There is no task definition of the family {FAMILY}.")
-    if not ctx.ours(described.get("tags")):
-        return failed(f"The task definition {FAMILY} was not registered in this lab.")
-    definition = described["taskDefinition"]
+    definition = ctx.task_definition(FAMILY)
+    if isinstance(definition, Outcome):
+        return definition
     if "EC2" not in definition.get("requiresCompatibilities", []):
         return failed(f"{FAMILY} is not registered as compatible with EC2.")
     if definition.get("networkMode") != "bridge":
@@ -423,10 +396,8 @@ def _experiment_outcome(ctx: CheckContext, group: str) -> Outcome:
         value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
     except ClientError:
         return failed(f"There is no SSM parameter {name} with your prediction: predict before you run.")
-    if ctx.session_tag is not None:
-        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name).get("TagList", [])
-        if not ctx.ours(tags):
-            return failed(f"The parameter {name} was not written in this lab session.")
+    if not ctx.parameter_ours(name):
+        return failed(f"The parameter {name} was not written in this lab session.")
     try:
         record = json.loads(value)
         predicted = _normal(record["prediction"])
@@ -503,13 +474,8 @@ def _run_experiment(sandbox: Sandbox, group: str) -> None:
     ecs, ssm = sandbox.client("ecs"), sandbox.client("ssm")
     ctx = CheckContext(sandbox)
     expected = expected_placement(container_instances(ctx), experiment)
-    try:
-        ssm.delete_parameter(Name=prediction_parameter(group))
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ParameterNotFound":
-            raise
     record = {"prediction": expected, "placement": experiment.placement()}
-    ssm.put_parameter(Name=prediction_parameter(group), Value=json.dumps(record), Type="String")
+    write_parameter(ssm, prediction_parameter(group), json.dumps(record))
     tasks = ecs.run_task(
         cluster=CLUSTER,
         taskDefinition=FAMILY,

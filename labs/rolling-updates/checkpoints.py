@@ -17,15 +17,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from labkit import steps
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.ecs.rolling import plan_rolling_update, rolling_bounds
 from labkit.sandbox import Sandbox
+from labkit.steps import allow_ingress, default_vpc, security_group, two_subnets, write_parameter
 
 checkpoints = CheckpointSet("rolling-updates")
 
@@ -91,14 +92,7 @@ BROKEN_COMMAND = ["sh", "-c", "echo 'v4 forgot its configuration'; exit 1"]
 
 
 def _service(ctx: CheckContext) -> dict[str, Any] | None:
-    try:
-        services = ctx.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE], include=["TAGS"])[
-            "services"
-        ]
-    except ClientError:
-        return None
-    active = [s for s in services if s.get("status") == "ACTIVE" and ctx.ours(s.get("tags"))]
-    return active[0] if active else None
+    return ctx.service(CLUSTER, SERVICE)
 
 
 def _target_group_arn(ctx: CheckContext) -> str | None:
@@ -111,11 +105,7 @@ def _target_group_arn(ctx: CheckContext) -> str | None:
     if not groups:
         return None
     arn = str(groups[0]["TargetGroupArn"])
-    if ctx.session_tag is not None:
-        described = elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"]
-        if not described or not ctx.ours(described[0].get("Tags")):
-            return None
-    return arn
+    return arn if ctx.elb_ours(arn) else None
 
 
 def _revisions(ctx: CheckContext) -> dict[str, dict[str, Any]]:
@@ -271,48 +261,23 @@ def service_running(ctx: CheckContext) -> Outcome:
     return ctx.eventually(look)
 
 
-def _default_vpc(ec2: Any) -> str:
-    vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
-    return str(vpcs[0]["VpcId"])
-
-
-def two_subnets(ec2: Any, vpc: str) -> list[str]:
-    """Two subnets of `vpc` in different availability zones."""
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
-    by_zone: dict[str, str] = {}
-    for subnet in subnets:
-        by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
-    return list(by_zone.values())[:2]
-
-
 def make_network(sandbox: Sandbox) -> dict[str, Any]:
     """The lab's given setup: chained security groups, the load balancer, its target group and listener."""
     ec2, elbv2 = sandbox.client("ec2"), sandbox.client("elbv2")
-    vpc = _default_vpc(ec2)
+    vpc = default_vpc(ec2)
     subnets = two_subnets(ec2, vpc)
-
-    def group(name: str, description: str) -> str:
-        found = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])[
-            "SecurityGroups"
-        ]
-        if found:
-            return str(found[0]["GroupId"])
-        return str(ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc)["GroupId"])
-
-    alb_sg = group(ALB_SG, "HTTP from anywhere to the rolling-updates load balancer")
-    tasks_sg = group(TASKS_SG, "HTTP from the rolling-updates load balancer to its tasks")
-    for group_id, permission in (
-        (alb_sg, {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}),
-        (
-            tasks_sg,
-            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": alb_sg}]},
-        ),
-    ):
-        try:
-            ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[permission])
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "InvalidPermission.Duplicate":
-                raise
+    alb_sg = security_group(ec2, ALB_SG, "HTTP from anywhere to the rolling-updates load balancer", vpc)
+    tasks_sg = security_group(ec2, TASKS_SG, "HTTP from the rolling-updates load balancer to its tasks", vpc)
+    allow_ingress(
+        ec2,
+        alb_sg,
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+    )
+    allow_ingress(
+        ec2,
+        tasks_sg,
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": alb_sg}]},
+    )
     lb = elbv2.create_load_balancer(
         Name=LOAD_BALANCER, Subnets=subnets, SecurityGroups=[alb_sg], Type="application"
     )["LoadBalancers"][0]
@@ -346,15 +311,8 @@ def make_network(sandbox: Sandbox) -> dict[str, Any]:
 
 
 def wait_for(sandbox: Sandbox, condition: Callable[[], bool], what: str, limit: float = 3600) -> None:
-    """Wait until `condition()` holds: advance a manual clock, or poll a running one."""
-    from labkit.testing import advance_until
-
-    if sandbox.clock_mode == "manual":
-        advance_until(sandbox, condition, step=2, limit=limit, what=what)
-        return
-    deadline = time.monotonic() + 300
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    """Wait until `condition()` holds: advance a manual clock 2 s at a time, or poll a running one."""
+    steps.wait_for(sandbox, condition, what, step=2, limit=limit, timeout=300, poll=0.2)
 
 
 def _settled(sandbox: Sandbox) -> Callable[[], bool]:
@@ -406,10 +364,8 @@ def _prediction(ctx: CheckContext, bounds: tuple[int, int]) -> Outcome:
         parameter = ssm.get_parameter(Name=name)["Parameter"]
     except ClientError:
         return failed(f"There is no SSM parameter {name} holding your prediction.")
-    if ctx.session_tag is not None:
-        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name).get("TagList", [])
-        if not ctx.ours(tags):
-            return failed(f"The parameter {name} was not written in this lab session.")
+    if not ctx.parameter_ours(name):
+        return failed(f"The parameter {name} was not written in this lab session.")
     predicted = [(int(o), int(n)) for o, n in _PAIR.findall(str(parameter.get("Value", "")))]
     if not predicted:
         return failed(
@@ -445,14 +401,8 @@ def _prediction(ctx: CheckContext, bounds: tuple[int, int]) -> Outcome:
 
 def _put_prediction(sandbox: Sandbox, bounds: tuple[int, int]) -> None:
     # Deleted and written afresh rather than overwritten: a new parameter carries this session's tag.
-    ssm = sandbox.client("ssm")
-    try:
-        ssm.delete_parameter(Name=PREDICTIONS[bounds])
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ParameterNotFound":
-            raise
-    ssm.put_parameter(
-        Name=PREDICTIONS[bounds], Value=json.dumps([list(s) for s in plan_states(*bounds)]), Type="String"
+    write_parameter(
+        sandbox.client("ssm"), PREDICTIONS[bounds], json.dumps([list(s) for s in plan_states(*bounds)])
     )
 
 

@@ -8,9 +8,9 @@ import sys
 import pytest
 
 import labkit
-from labkit.grading import grade
 from labkit.labs import load_lab
 from labkit.sandbox.embedded import EmbeddedSandbox
+from tests.labs.conftest import grade_fresh_and_caught_up
 
 GOOD = (
     'FROM python:3.12-slim\nWORKDIR /app\nCOPY app.py .\nEXPOSE 8080\nUSER 10001\nCMD ["python", "app.py"]\n'
@@ -31,11 +31,8 @@ def _result(sandbox: EmbeddedSandbox, checkpoint: str) -> tuple[str, str]:
 
 def test_reference_passes_and_empty_sandbox_fails(sandbox: EmbeddedSandbox) -> None:
     """Every checkpoint fails before anything is submitted and passes after catching up."""
-    session = labkit.open_lab("containers-101", sandbox=sandbox)
-    before = grade("containers-101", session.lab.checkpoints, sandbox)
-    assert before.count("failed") == len(session.lab.checkpoints) >= 4
-    session.catch_up(to=session.lab.checkpoints.ids()[-1])
-    after = grade("containers-101", session.lab.checkpoints, sandbox)
+    before, after = grade_fresh_and_caught_up("containers-101", sandbox)
+    assert before.count("failed") == len(before.checkpoints) >= 4
     assert after.score == after.possible, after.summary()
 
 

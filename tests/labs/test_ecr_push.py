@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 
 import labkit
-from labkit.grading import grade
 from labkit.sandbox.embedded import EmbeddedSandbox
+from tests.labs.conftest import grade_fresh_and_caught_up
 
 
 def test_reference_passes_and_empty_sandbox_fails(sandbox: EmbeddedSandbox) -> None:
     """Every checkpoint fails on an empty account and passes after catching up (which pushes a real image)."""
-    session = labkit.open_lab("ecr-push", sandbox=sandbox)
-    before = grade("ecr-push", session.lab.checkpoints, sandbox)
-    assert before.count("failed") == len(session.lab.checkpoints) >= 4
-    session.catch_up(to=session.lab.checkpoints.ids()[-1])
-    after = grade("ecr-push", session.lab.checkpoints, sandbox)
+    before, after = grade_fresh_and_caught_up("ecr-push", sandbox)
+    assert before.count("failed") == len(before.checkpoints) >= 4
     assert after.score == after.possible, after.summary()
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +13,8 @@ import pytest
 
 from labkit.demo import TASK_DEFINITION
 from labkit.sandbox.embedded import EmbeddedSandbox
+from labkit.sandbox.server import start_server
+from tests.conftest import run_labkit
 
 
 @dataclass
@@ -95,3 +101,33 @@ def stack(sandbox: EmbeddedSandbox) -> Stack:
     ecs.create_cluster(clusterName="course")
     ecs.register_task_definition(**TASK_DEFINITION)
     return Stack(sandbox, ecs, elb, ec2, vpc_id, subnets, lb["LoadBalancerArn"], tg["TargetGroupArn"])
+
+
+class AwsCli:
+    """The AWS CLI (`python -m awscli`) pointed at the server sandbox by `labkit sandbox env --json`."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def __call__(self, *args: str) -> Any:
+        """Run `aws ARGS --output json`, assert it succeeded and return its parsed output ({} if none)."""
+        done = subprocess.run(
+            [sys.executable, "-m", "awscli", *args, "--output", "json"],
+            capture_output=True, text=True, env=self.env, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+
+    def advance(self, seconds: int) -> None:
+        """Advance the server's clock with `labkit sandbox advance`."""
+        assert run_labkit("sandbox", "advance", str(seconds)).returncode == 0
+
+
+@pytest.fixture
+def aws_cli() -> AwsCli:
+    """A server sandbox on a manual clock and the AWS CLI pointed at it (no AWS_ variable of ours leaks in)."""
+    start_server(clock="manual")
+    exported = json.loads(run_labkit("sandbox", "env", "--json").stdout)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({k: v for k, v in exported.items() if v is not None})
+    return AwsCli(env)

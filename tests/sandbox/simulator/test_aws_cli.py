@@ -3,40 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from labkit.demo import TASK_DEFINITION
-from labkit.sandbox.server import start_server
 from tests.conftest import run_labkit
+from tests.sandbox.simulator.conftest import AwsCli
 
 pytestmark = pytest.mark.slow
 
 
-def test_nginx_on_fargate_behind_an_alb_with_the_aws_cli(tmp_path: Path) -> None:
+def test_nginx_on_fargate_behind_an_alb_with_the_aws_cli(tmp_path: Path, aws_cli: AwsCli) -> None:
     """ALB, target group, listener, cluster, task definition, service; scale to 3; three servers answer."""
-    start_server(clock="manual")
-    exported = json.loads(run_labkit("sandbox", "env", "--json").stdout)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({k: v for k, v in exported.items() if v is not None})
-
-    def aws(*args: str) -> Any:
-        done = subprocess.run(
-            [sys.executable, "-m", "awscli", *args, "--output", "json"],
-            capture_output=True, text=True, env=env, timeout=120, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout) if done.stdout.strip() else {}
-
-    def advance(seconds: int) -> None:
-        assert run_labkit("sandbox", "advance", str(seconds)).returncode == 0
+    aws = aws_cli
+    advance = aws_cli.advance
 
     vpc = aws("ec2", "describe-vpcs", "--filters", "Name=is-default,Values=true")["Vpcs"][0]["VpcId"]
     subnets = [s["SubnetId"] for s in aws("ec2", "describe-subnets")["Subnets"]][:2]

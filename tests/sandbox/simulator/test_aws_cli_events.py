@@ -3,38 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from labkit.sandbox.server import start_server
-from tests.conftest import run_labkit
+from tests.sandbox.simulator.conftest import AwsCli
 
 pytestmark = pytest.mark.slow
 
 
-def test_put_rule_and_put_targets_with_the_aws_cli_deliver_on_schedule_and_on_events(tmp_path: Path) -> None:
+def test_put_rule_and_put_targets_with_the_aws_cli_deliver_on_schedule_and_on_events(
+    tmp_path: Path, aws_cli: AwsCli
+) -> None:
     """`aws events put-rule` (a schedule and a pattern) + `put-targets` to SQS: messages arrive when due."""
-    start_server(clock="manual")
-    exported = json.loads(run_labkit("sandbox", "env", "--json").stdout)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({k: v for k, v in exported.items() if v is not None})
 
     def aws(*args: str) -> Any:
-        done = subprocess.run(
-            # The CLI's SQS commands skip AWS_ENDPOINT_URL (legacy queue.amazonaws.com endpoint): be explicit.
-            [sys.executable, "-m", "awscli", *args, "--output", "json", "--endpoint-url", env["AWS_ENDPOINT_URL"]],
-            capture_output=True, text=True, env=env, timeout=120, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout) if done.stdout.strip() else {}
+        # The CLI's SQS commands skip AWS_ENDPOINT_URL (legacy queue.amazonaws.com endpoint): be explicit.
+        return aws_cli(*args, "--endpoint-url", aws_cli.env["AWS_ENDPOINT_URL"])
 
-    def advance(seconds: int) -> None:
-        assert run_labkit("sandbox", "advance", str(seconds)).returncode == 0
+    advance = aws_cli.advance
 
     def received() -> list[dict[str, Any]]:
         answer = aws("sqs", "receive-message", "--queue-url", url, "--max-number-of-messages", "10")

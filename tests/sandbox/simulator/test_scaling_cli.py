@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from labkit.demo import TASK_DEFINITION
-from labkit.sandbox.server import start_server
 from tests.conftest import run_labkit
+from tests.sandbox.simulator.conftest import AwsCli
 
 pytestmark = pytest.mark.slow
 
 
-def test_target_tracking_with_the_aws_cli(tmp_path: Path) -> None:
+def test_target_tracking_with_the_aws_cli(tmp_path: Path, aws_cli: AwsCli) -> None:
     """register-scalable-target, put-scaling-policy, load from `labkit sandbox load`; describe-scaling-activities shows the scale-out."""
-    start_server(clock="manual")
-    exported = json.loads(run_labkit("sandbox", "env", "--json").stdout)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({k: v for k, v in exported.items() if v is not None})
-
-    def aws(*args: str) -> Any:
-        done = subprocess.run(
-            [sys.executable, "-m", "awscli", *args, "--output", "json"],
-            capture_output=True, text=True, env=env, timeout=120, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout) if done.stdout.strip() else {}
+    aws = aws_cli
 
     subnets = [s["SubnetId"] for s in aws("ec2", "describe-subnets")["Subnets"]][:2]
     aws("ecs", "create-cluster", "--cluster-name", "course")

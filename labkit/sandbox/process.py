@@ -1,0 +1,140 @@
+"""The process half of a background server: spawn it, wait for its state file, stop it, reap it.
+
+The sandbox server (`labkit.sandbox.server`) and the workshop server (`labkit.workshop.server`) are
+both a `python -m ...` child that binds 127.0.0.1 and then writes a private state file (mode 0600)
+naming its pid; the parent waits for that file, and `stop` asks the server to shut down, waits, and
+kills it if it does not go. What differs between them (the state's fields, how to ask for shutdown)
+is passed in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from labkit.errors import LabkitError, PortInUseError, SandboxStartError
+
+__all__ = [
+    "PORT_IN_USE_EXIT",
+    "pid_alive",
+    "read_state",
+    "reap",
+    "spawn_and_wait",
+    "stop_process",
+    "write_private",
+]
+
+#: The exit code of a server process whose port was taken.
+PORT_IN_USE_EXIT = 3
+
+
+class _HasPid(Protocol):
+    @property
+    def pid(self) -> int: ...
+
+
+InfoT = TypeVar("InfoT", bound=_HasPid)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically with mode 0600 (it may hold tokens or secrets)."""
+    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def read_state(path: Path, factory: Callable[..., InfoT]) -> InfoT | None:
+    """Return `factory(**json)` of the state file, or None when it is missing, half-written or foreign."""
+    try:
+        return factory(**json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    """Say whether a process with this pid exists (one of another user's counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap(pid: int) -> None:
+    """Collect a child's exit status if the server is our own child (else it is not ours to wait)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def spawn_and_wait(
+    command: Sequence[str],
+    *,
+    state_path: Path,
+    log_path: Path,
+    read: Callable[[Path], InfoT | None],
+    port: int,
+    timeout: float,
+    what: str,
+) -> InfoT:
+    """Start `command` detached (output to `log_path`) and return its state once it has written it.
+
+    Raises `PortInUseError` when the child exits with `PORT_IN_USE_EXIT`, `SandboxStartError` when it
+    exits otherwise or writes no state of its own pid within `timeout` seconds (it is killed then).
+    """
+    env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            list(command), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            if code == PORT_IN_USE_EXIT:
+                raise PortInUseError(port)
+            raise SandboxStartError(f"the {what} process exited with code {code}", str(log_path))
+        info = read(state_path)
+        if info is not None and info.pid == process.pid:
+            return info
+        time.sleep(0.05)
+    process.kill()
+    process.wait(timeout=5)
+    raise SandboxStartError(f"no answer within {timeout:.0f} s", str(log_path))
+
+
+def stop_process(
+    info: InfoT, *, state_path: Path, read: Callable[[Path], Any], shutdown: Callable[[], Any], timeout: float
+) -> None:
+    """Ask a server to shut down, wait up to `timeout` s, kill it if it stays, then remove its state file.
+
+    `shutdown` may raise `LabkitError` (a server already going) or be cut short by a server that
+    exits before its answer is complete (it has done what was asked); the file is removed only if it
+    still names this server's pid.
+    """
+    with contextlib.suppress(LabkitError, http.client.HTTPException, ConnectionError):
+        shutdown()
+    deadline = time.monotonic() + timeout
+    while pid_alive(info.pid) and time.monotonic() < deadline:
+        reap(info.pid)
+        time.sleep(0.05)
+    if pid_alive(info.pid):
+        os.kill(info.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(info.pid, 0)
+    current = read(state_path)
+    if current is not None and current.pid == info.pid:
+        state_path.unlink(missing_ok=True)
