@@ -7,12 +7,15 @@ the refusals AWS makes and moto does not, AWS's page sizes, injected throttling 
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 
+from labkit.images import build_oci_image
+from labkit.registry.client import push_layout_via_api
 from labkit.sandbox.aws import LAB_TAG, SESSION_TAG, session_tags_hook
 from labkit.sandbox.embedded import EmbeddedSandbox
 from labkit.sandbox.guards import isolated_botocore_session, sandbox_client_config
@@ -133,22 +136,9 @@ def build_lab(
         MaxCapacity=4,
     )
     c("ecr").create_repository(repositoryName="lab/web")
-    c("ecr").put_image(
-        repositoryName="lab/web",
-        imageManifest=json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {
-                    "digest": "sha256:" + "a" * 64,
-                    "size": 1,
-                    "mediaType": "application/vnd.docker.container.image.v1+json",
-                },
-                "layers": [],
-            }
-        ),
-        imageTag="v1",
-    )
+    with tempfile.TemporaryDirectory() as layout:  # a real image: the registry needs its blobs first
+        build_oci_image(layout, files={"index.html": "v1"}, tag="v1")
+        push_layout_via_api(c("ecr"), layout, "lab/web", "v1")
     c("logs").create_log_group(logGroupName="/ecs/web")
     iam = c("iam")
     iam.create_role(RoleName="lab-task-exec", AssumeRolePolicyDocument=TRUST)
