@@ -46,7 +46,19 @@ def _drop_thebe_and_external(
         styles[:] = kept
 
 
+def _favicon_at_the_root(app: Any, exception: Exception | None) -> None:
+    """Copy the favicon to `/favicon.ico`: a page without an icon link (the root index.html that
+    redirects to the introduction) makes the browser ask for that path, and a 404 is a console error."""
+    import shutil
+    from pathlib import Path
+
+    favicon = app.config.html_favicon
+    if exception is None and favicon and app.builder.format == "html":
+        shutil.copyfile(Path(app.confdir) / favicon, Path(app.outdir) / "favicon.ico")
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Register the page filter (runs after every other extension's html-page-context handler)."""
     app.connect("html-page-context", _drop_thebe_and_external, priority=900)
+    app.connect("build-finished", _favicon_at_the_root)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
