@@ -41,8 +41,14 @@ class LabRun:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The report's stable JSON form, plus the executed notebook's path and any execution error."""
-        return {**self.report.to_dict(), "notebook": str(self.notebook), "error": self.error}
+        """The report's stable JSON form, plus the executed notebook's path, any execution error and
+        the run's wall seconds (kernel, notebook and grading)."""
+        return {
+            **self.report.to_dict(),
+            "notebook": str(self.notebook),
+            "error": self.error,
+            "seconds": round(self.duration, 2),
+        }
 
 
 @contextlib.contextmanager

@@ -72,6 +72,22 @@ def test_validate_cli_ends_with_a_count_line(tiny_labs: Path, tmp_path: Path) ->
     assert junit.read_text().startswith("<testsuites")
 
 
+def test_validate_json_is_json_alone_with_each_run_timed(tiny_labs: Path) -> None:
+    """`labkit validate --json` prints only JSON on stdout (each run with its wall seconds); the
+    count line goes to stderr."""
+    done = run_labkit(
+        "validate", "tiny", "--jobs", "1", "--json", env={"LABKIT_LABS_DIR": str(tiny_labs)}, timeout=300
+    )
+    assert done.returncode == 1
+    [outcome] = json.loads(done.stdout)
+    assert outcome["lab"] == "tiny"
+    assert {version: run["seconds"] > 0 for version, run in outcome["runs"].items()} == {
+        "solution": True,
+        "learner": True,
+    }
+    assert done.stderr.strip().splitlines()[-1] == "3 passed, 5 failed"
+
+
 def test_grade_reports_what_the_notebook_built(tiny_labs: Path, tmp_path: Path) -> None:
     """A notebook that creates the cluster gets that checkpoint's points, graded in the grader's process."""
     notebook = _notebook(tmp_path / "done.ipynb", SETUP, 'ecs.create_cluster(clusterName="tiny")')

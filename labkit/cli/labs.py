@@ -132,7 +132,8 @@ def validate(lab_ids: tuple[str, ...], jobs: int, junit: Path | None, as_json: b
                 click.echo(f"     {problem}")
     passed = sum(r.expectations for r in results) - sum(len(r.problems) for r in results)
     failed = sum(len(r.problems) for r in results)
-    click.echo(f"{max(passed, 0)} passed, {failed} failed")
+    # With --json, standard output is the JSON alone; the count line goes to standard error.
+    click.echo(f"{max(passed, 0)} passed, {failed} failed", err=as_json)
     if failed:
         raise click.exceptions.Exit(1)
 
