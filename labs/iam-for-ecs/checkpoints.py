@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from labkit import steps
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.sandbox import Sandbox
 
@@ -145,16 +146,9 @@ def _secret_arn(ctx: CheckContext) -> str | None:
 # -- the setup the steps rely on ----------------------------------------------------------------
 
 
-def _default_vpc(ec2: Any) -> str:
-    return str(ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"])
-
-
 def _two_subnets(ec2: Any) -> list[str]:
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [_default_vpc(ec2)]}])["Subnets"]
-    by_zone: dict[str, str] = {}
-    for subnet in sorted(subnets, key=lambda s: s["AvailabilityZone"]):
-        by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
-    return list(by_zone.values())[:2]
+    """Two subnets of the default VPC in different zones (zones in name order)."""
+    return steps.zone_subnets(ec2, steps.default_vpc(ec2))[:2]
 
 
 def _ensure_role(iam: Any, name: str, service: str) -> str:

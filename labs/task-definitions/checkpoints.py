@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from labkit import steps
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.sandbox import Sandbox
 
@@ -182,33 +183,13 @@ def _sha(value: str) -> str:
 # -- the setup every step relies on -------------------------------------------------------------
 
 
-def _default_vpc(ec2: Any) -> str:
-    return str(ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"])
-
-
 def _two_subnets(ec2: Any) -> list[str]:
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [_default_vpc(ec2)]}])["Subnets"]
-    by_zone: dict[str, str] = {}
-    for subnet in sorted(subnets, key=lambda s: s["AvailabilityZone"]):
-        by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
-    return list(by_zone.values())[:2]
+    """Two subnets of the default VPC in different zones (zones in name order)."""
+    return steps.zone_subnets(ec2, steps.default_vpc(ec2))[:2]
 
 
 def _ensure_group(ec2: Any, name: str, description: str) -> str:
-    found = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"]
-    if found:
-        return str(found[0]["GroupId"])
-    return str(
-        ec2.create_security_group(GroupName=name, Description=description, VpcId=_default_vpc(ec2))["GroupId"]
-    )
-
-
-def _authorize(ec2: Any, group_id: str, permission: dict[str, Any]) -> None:
-    try:
-        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[permission])
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "InvalidPermission.Duplicate":
-            raise
+    return steps.security_group(ec2, name, description, steps.default_vpc(ec2))
 
 
 def _ensure_role(iam: Any, name: str, trust: dict[str, Any]) -> str:
@@ -229,12 +210,12 @@ def setup(sandbox: Sandbox) -> dict[str, str]:
         "tasks_sg": _ensure_group(ec2, TASKS_SG, "td-lab: awsvpc tasks"),
         "efs_sg": _ensure_group(ec2, EFS_SG, "td-lab: NFS from the tasks to the file system"),
     }
-    _authorize(
+    steps.allow_ingress(
         ec2,
         ids["alb_sg"],
         {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
     )
-    _authorize(
+    steps.allow_ingress(
         ec2,
         ids["efs_sg"],
         {
@@ -577,7 +558,7 @@ def make_dynamic_service(sandbox: Sandbox) -> None:
     ids = setup(sandbox)
     ec2, ecs, elbv2 = sandbox.client("ec2"), sandbox.client("ecs"), sandbox.client("elbv2")
     _register_bridge(sandbox, "td-lab-dynamic", 0)
-    _authorize(
+    steps.allow_ingress(
         ec2,
         ids["instances_sg"],
         {
@@ -594,7 +575,7 @@ def make_dynamic_service(sandbox: Sandbox) -> None:
         Name=TARGET_GROUP,
         Protocol="HTTP",
         Port=80,
-        VpcId=_default_vpc(ec2),
+        VpcId=steps.default_vpc(ec2),
         TargetType="instance",
         HealthCheckPath="/",
     )["TargetGroups"][0]["TargetGroupArn"]
