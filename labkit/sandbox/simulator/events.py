@@ -17,25 +17,24 @@ singular only for 1) fires one period after the rule is created or enabled, then
 
 from __future__ import annotations
 
-import calendar
 import copy
 import datetime as dt
 import functools
 import json
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from labkit.sandbox.simulator import schedules
+
 if TYPE_CHECKING:
     from labkit.sandbox.simulator.core import Simulator, _Due
 
 __all__ = [
-    "CronSchedule",
+    "EventSchedule",
     "EventsSimulator",
-    "RateSchedule",
     "matches_pattern",
     "parse_schedule",
     "target_input",
@@ -50,182 +49,30 @@ INVALID_SCHEDULE = "Parameter ScheduleExpression is not valid."
 
 
 @dataclass(frozen=True)
-class RateSchedule:
-    """`rate(value unit)`: every `seconds`, counted from when the rule was created or enabled."""
+class EventSchedule:
+    """A rule's `rate(...)` or `cron(...)` (UTC), parsed by the one schedule grammar the sandbox has
+    (`labkit.sandbox.simulator.schedules`, shared with Application Auto Scaling); a rate counts from
+    when the rule was created or enabled."""
 
-    seconds: int
+    schedule: schedules.Schedule
 
     def next_after(self, instant: dt.datetime, anchor: dt.datetime) -> dt.datetime | None:
-        """The first firing strictly after `instant` for a rule anchored (created) at `anchor`."""
-        elapsed = (instant - anchor).total_seconds()
-        periods = int(elapsed // self.seconds) + 1 if elapsed >= 0 else 1
-        return anchor + dt.timedelta(seconds=periods * self.seconds)
+        """The first firing strictly after `instant` for a rule anchored (created or enabled) at `anchor`."""
+        every = self.schedule.every
+        first = anchor + dt.timedelta(seconds=every) if every is not None else None
+        return self.schedule.next_after(instant, first)
 
 
-_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
-_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-_MONTHS = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
-_DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-
-
-def _values(text: str, low: int, high: int, names: dict[str, int] | None = None) -> set[int]:
-    """The values of one cron field made of `,`-separated items of `*`, `a`, `a-b` and `/step`."""
-    result: set[int] = set()
-
-    def number(token: str) -> int:
-        token = token.upper()
-        if names and token in names:
-            return names[token]
-        if not token.isdigit():
-            raise ValueError(INVALID_SCHEDULE)
-        value = int(token)
-        if not low <= value <= high:
-            raise ValueError(INVALID_SCHEDULE)
-        return value
-
-    for item in text.split(","):
-        step = 1
-        stepped = "/" in item
-        if stepped:
-            item, step_text = item.split("/", 1)
-            if not step_text.isdigit() or int(step_text) < 1:
-                raise ValueError(INVALID_SCHEDULE)
-            step = int(step_text)
-        if item == "*":
-            start, end = low, high
-        elif "-" in item:
-            a, b = item.split("-", 1)
-            start, end = number(a), number(b)
-        else:
-            start = number(item)
-            end = high if stepped else start
-        if start > end:
-            raise ValueError(INVALID_SCHEDULE)
-        result.update(range(start, end + 1, step))
-    return result
-
-
-@dataclass(frozen=True)
-class CronSchedule:
-    """`cron(minutes hours day-of-month month day-of-week year)`, in UTC."""
-
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    months: frozenset[int]
-    years: frozenset[int]
-    day_of_month: str
-    day_of_week: str
-
-    @classmethod
-    def parse(cls, body: str) -> CronSchedule:
-        """Parse the six fields; raises `ValueError` with AWS's message when they are not valid."""
-        fields = body.split()
-        if len(fields) != 6:
-            raise ValueError(INVALID_SCHEDULE)
-        minutes, hours, dom, month, dow, year = fields
-        if (dom == "?") == (dow == "?"):
-            # Exactly one of the two day fields must be `?`.
-            raise ValueError(INVALID_SCHEDULE)
-        schedule = cls(
-            frozenset(_values(minutes, 0, 59)),
-            frozenset(_values(hours, 0, 23)),
-            frozenset(_values(month, 1, 12, _MONTHS)),
-            frozenset(_values(year, 1970, 2199)),
-            dom.upper(),
-            dow.upper(),
-        )
-        # Check the day fields' syntax once, on a day in range.
-        schedule._day_matches(dt.date(2024, 1, 1))
-        return schedule
-
-    def _dom_matches(self, day: dt.date) -> bool:
-        text = self.day_of_month
-        last = calendar.monthrange(day.year, day.month)[1]
-        if text == "?":
-            return True
-        if text == "L":
-            return day.day == last
-        if text == "LW":
-            target = dt.date(day.year, day.month, last)
-            while target.weekday() >= 5:
-                target -= dt.timedelta(days=1)
-            return day == target
-        if text.endswith("W"):
-            if not text[:-1].isdigit():
-                raise ValueError(INVALID_SCHEDULE)
-            wanted = min(int(text[:-1]), last)
-            target = dt.date(day.year, day.month, wanted)
-            # The weekday nearest to that day, within the same month.
-            if target.weekday() == 5:
-                target = target - dt.timedelta(days=1) if target.day > 1 else target + dt.timedelta(days=2)
-            elif target.weekday() == 6:
-                target = target + dt.timedelta(days=1) if target.day < last else target - dt.timedelta(days=2)
-            return day == target
-        return day.day in _values(text, 1, 31)
-
-    def _dow_matches(self, day: dt.date) -> bool:
-        text = self.day_of_week
-        # EventBridge numbers days 1 (SUN) to 7 (SAT); Python's weekday() is 0 (MON) to 6 (SUN).
-        number = (day.weekday() + 1) % 7 + 1
-        if text == "?":
-            return True
-        if text == "L":
-            return number == 7
-        if "#" in text:
-            which, nth = text.split("#", 1)
-            if not nth.isdigit() or not 1 <= int(nth) <= 5:
-                raise ValueError(INVALID_SCHEDULE)
-            wanted = next(iter(_values(which, 1, 7, _DAYS)))
-            return number == wanted and (day.day - 1) // 7 + 1 == int(nth)
-        if text.endswith("L"):
-            wanted = next(iter(_values(text[:-1], 1, 7, _DAYS)))
-            last = calendar.monthrange(day.year, day.month)[1]
-            return number == wanted and day.day + 7 > last
-        return number in _values(text, 1, 7, _DAYS)
-
-    def _day_matches(self, day: dt.date) -> bool:
-        return (
-            day.month in self.months
-            and day.year in self.years
-            and self._dom_matches(day)
-            and self._dow_matches(day)
-        )
-
-    def next_after(self, instant: dt.datetime, anchor: dt.datetime | None = None) -> dt.datetime | None:
-        """The first minute strictly after `instant` that the expression names (None: never again)."""
-        start = instant.astimezone(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
-        day = start.date()
-        hours, minutes = sorted(self.hours), sorted(self.minutes)
-        # Ten years of days is enough for any expression that ever fires again (29 February included).
-        for _ in range(3700):
-            if day.year > 2199:
-                return None
-            if self._day_matches(day):
-                for hour in hours:
-                    for minute in minutes:
-                        moment = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC)
-                        if moment >= start:
-                            return moment
-            day += dt.timedelta(days=1)
-        return None
-
-
-Schedule = RateSchedule | CronSchedule
-
-
-def parse_schedule(expression: str) -> Schedule:
-    """Parse a `rate(...)` or `cron(...)` expression; raises `ValueError` with AWS's message."""
+def parse_schedule(expression: str) -> EventSchedule:
+    """Parse a rule's `rate(...)` or `cron(...)` expression; raises `ValueError` with AWS's message
+    (EventBridge rules take no `at(...)`)."""
     text = expression.strip()
-    rate = _RATE.match(text)
-    if rate:
-        value, unit = int(rate.group(1)), rate.group(2)
-        # AWS: a value of 1 takes the singular unit, any other value the plural.
-        if value < 1 or (value == 1) != (not unit.endswith("s")):
-            raise ValueError(INVALID_SCHEDULE)
-        return RateSchedule(value * _UNIT_SECONDS[unit.rstrip("s")])
-    if text.startswith("cron(") and text.endswith(")"):
-        return CronSchedule.parse(text[5:-1])
-    raise ValueError(INVALID_SCHEDULE)
+    if not text.startswith(("rate(", "cron(")):
+        raise ValueError(INVALID_SCHEDULE)
+    try:
+        return EventSchedule(schedules.parse_schedule(text))
+    except schedules.ScheduleError:
+        raise ValueError(INVALID_SCHEDULE) from None
 
 
 # -- patterns -------------------------------------------------------------------------------
@@ -372,7 +219,7 @@ def target_input(target: dict[str, Any], event: dict[str, Any], rule: Any, inges
 class _ScheduledRule:
     key: tuple[str, str]
     expression: str
-    schedule: Schedule
+    schedule: EventSchedule
     anchor: dt.datetime
     due: _Due | None = None
 

@@ -1,10 +1,11 @@
-"""Application Auto Scaling schedule expressions: `at(...)`, `rate(...)` and 6-field `cron(...)`.
+"""AWS schedule expressions: `at(...)`, `rate(...)` and 6-field `cron(...)`, for Application Auto
+Scaling's scheduled actions and (rate and cron, in UTC) EventBridge's schedule rules.
 
 `cron(Minutes Hours Day-of-month Month Day-of-week Year)` as AWS writes it: `*`, lists, ranges,
 steps (`0/15`, `*/5`, `1-5/2`), month and weekday names (`JAN`, `MON-FRI`), `?` in one of the
 two day fields, `L` (last day of the month; in the weekday field alone, Saturday; `6L` the last
 Friday), `nW` (the weekday nearest day n), `n#k` (the k-th weekday n). Weekdays count 1..7 from
-Sunday. Times are in the action's `Timezone` (IANA name, UTC by default).
+Sunday. Times are in the action's `Timezone` (IANA name, UTC by default; a rule's are UTC).
 """
 
 from __future__ import annotations
