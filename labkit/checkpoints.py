@@ -144,6 +144,19 @@ class CheckContext:
         active = [s for s in services if s.get("status") == "ACTIVE" and self.ours(s.get("tags"))]
         return dict(active[0]) if active else None
 
+    def auto_scaling_group(self, name: str) -> dict[str, Any] | None:
+        """The Auto Scaling group `name` made in this session (`ours`), or None."""
+        from botocore.exceptions import ClientError
+
+        try:
+            groups = self.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[name])[
+                "AutoScalingGroups"
+            ]
+        except ClientError:
+            return None
+        ours = [g for g in groups if self.ours(g.get("Tags"))]
+        return dict(ours[0]) if ours else None
+
     def task_definition(self, family: str) -> dict[str, Any] | Outcome:
         """The latest ACTIVE revision of `family` registered in this session, or the failed outcome saying why not."""
         from botocore.exceptions import ClientError

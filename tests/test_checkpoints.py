@@ -86,3 +86,27 @@ def test_task_definition_or_the_failure_saying_why_not(sandbox: EmbeddedSandbox)
     assert isinstance(foreign, Outcome)
     assert not foreign.passed
     assert foreign.message == "The task definition web was not registered in this lab."
+
+
+def test_auto_scaling_group_is_the_sessions(sandbox: EmbeddedSandbox) -> None:
+    """auto_scaling_group returns the group by name, None when missing, and None when not of the session."""
+    ec2 = sandbox.client("ec2")
+    subnet = steps.zone_subnets(ec2, steps.default_vpc(ec2))[0]
+    sandbox.client("ec2").create_launch_template(
+        LaunchTemplateName="web-lt",
+        LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"},
+    )
+    sandbox.client("autoscaling").create_auto_scaling_group(
+        AutoScalingGroupName="asg",
+        LaunchTemplate={"LaunchTemplateName": "web-lt"},
+        MinSize=0,
+        MaxSize=1,
+        VPCZoneIdentifier=subnet,
+        Tags=[{"Key": SESSION_TAG, "Value": "s-1", "PropagateAtLaunch": True}],
+    )
+    found = CheckContext(sandbox).auto_scaling_group("asg")
+    assert found is not None
+    assert found["AutoScalingGroupName"] == "asg"
+    assert CheckContext(sandbox).auto_scaling_group("other") is None
+    assert CheckContext(sandbox, session_tag="s-1").auto_scaling_group("asg") is not None
+    assert CheckContext(sandbox, session_tag="s-2").auto_scaling_group("asg") is None

@@ -222,14 +222,6 @@ def make_launch_template(sandbox: Sandbox) -> None:
     )
 
 
-def _group(ctx: CheckContext) -> dict[str, Any] | None:
-    groups = ctx.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[GROUP])[
-        "AutoScalingGroups"
-    ]
-    groups = [g for g in groups if ctx.ours(g.get("Tags"))]
-    return groups[0] if groups else None
-
-
 def _cluster(ctx: CheckContext) -> dict[str, Any] | None:
     clusters = ctx.client("ecs").describe_clusters(clusters=[CLUSTER], include=["TAGS"])["clusters"]
     clusters = [c for c in clusters if c.get("status") == "ACTIVE" and ctx.ours(c.get("tags"))]
@@ -253,7 +245,7 @@ def instances_registered(ctx: CheckContext) -> Outcome:
     def look() -> Outcome:
         if _cluster(ctx) is None:
             return failed(f"There is no ACTIVE cluster named {CLUSTER} made in this lab.")
-        group = _group(ctx)
+        group = ctx.auto_scaling_group(GROUP)
         if group is None:
             return failed(f"There is no Auto Scaling group named {GROUP} made in this lab.")
         template = (group.get("LaunchTemplate") or {}).get("LaunchTemplateName")
@@ -344,7 +336,7 @@ def capacity_providers_set(ctx: CheckContext) -> Outcome:
     found = [p for p in described.get("capacityProviders", []) if ctx.ours(p.get("tags"))]
     if not found or found[0].get("status") != "ACTIVE":
         return failed(f"There is no ACTIVE capacity provider {PROVIDER} made in this lab.")
-    group = _group(ctx)
+    group = ctx.auto_scaling_group(GROUP)
     arn = (found[0].get("autoScalingGroupProvider") or {}).get("autoScalingGroupArn")
     if group is None or arn != group.get("AutoScalingGroupARN"):
         return failed(f"{PROVIDER} does not manage the Auto Scaling group {GROUP}.")

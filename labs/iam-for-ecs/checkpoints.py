@@ -278,16 +278,10 @@ def instances_carry_the_profile(ctx: CheckContext) -> Outcome:
         return failed(
             f"{LAUNCH_TEMPLATE} does not give its instances the instance profile {INSTANCE_PROFILE}."
         )
-    try:
-        groups = ctx.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[ASG])[
-            "AutoScalingGroups"
-        ]
-    except ClientError:
-        groups = []
-    groups = [g for g in groups if ctx.ours(g.get("Tags"))]
-    if not groups:
+    group = ctx.auto_scaling_group(ASG)
+    if group is None:
         return failed(f"There is no Auto Scaling group {ASG}.")
-    members = {i["InstanceId"] for i in groups[0].get("Instances", [])}
+    members = {i["InstanceId"] for i in group.get("Instances", [])}
 
     def look() -> Outcome:
         ecs = ctx.client("ecs")

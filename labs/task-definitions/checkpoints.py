@@ -336,16 +336,10 @@ def _container_instances(ctx: CheckContext) -> list[dict[str, Any]]:
     ],
 )
 def capacity_registered(ctx: CheckContext) -> Outcome:
-    try:
-        groups = ctx.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[ASG])[
-            "AutoScalingGroups"
-        ]
-    except ClientError:
-        groups = []
-    groups = [g for g in groups if ctx.ours(g.get("Tags"))]
-    if not groups:
+    group = ctx.auto_scaling_group(ASG)
+    if group is None:
         return failed(f"There is no Auto Scaling group named {ASG}.")
-    members = {i["InstanceId"] for i in groups[0].get("Instances", [])}
+    members = {i["InstanceId"] for i in group.get("Instances", [])}
 
     def look() -> Outcome:
         joined = [c for c in _container_instances(ctx) if c.get("ec2InstanceId") in members]
