@@ -138,7 +138,7 @@ def matches_pattern(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
 
 def _json_path(document: Any, path: str) -> tuple[bool, Any]:
     """Evaluate the JSON path subset EventBridge supports; return (found, value)."""
-    from jsonpath_ng.ext import parse  # type: ignore[import-untyped]
+    from jsonpath_ng.ext.parser import parse
 
     if path.strip() == "$":
         return True, document
