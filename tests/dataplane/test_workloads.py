@@ -206,6 +206,48 @@ def test_the_task_role_decides_what_the_workload_may_call(
     assert ddb.scan(TableName="t")["Items"] == []
 
 
+def test_s3_requests_are_authorized_as_the_iam_actions_aws_names(
+    sandbox: EmbeddedSandbox, stack: EventStack
+) -> None:
+    """ListObjectsV2 needs s3:ListBucket and HeadObject s3:GetObject; a policy naming the API operation
+    (`s3:ListObjectsV2`, not an IAM action) allows nothing, as on AWS."""
+    s3 = sandbox.client("s3")
+    s3.create_bucket(Bucket="data")
+    s3.put_object(Bucket="data", Key="a", Body=b"a")
+    calls = [
+        ["s3", "list_objects_v2", {"Bucket": "data"}],
+        ["s3", "head_object", {"Bucket": "data", "Key": "a"}],
+    ]
+    environment = [{"name": "CALLS", "value": json.dumps(calls)}]
+    allowed = stack.role(
+        "lister",
+        [
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::data"},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/*"},
+        ],
+    )
+    stack.run_task(
+        stack.task_definition("ok", "example.com/test/call-aws:1", role=allowed, environment=environment)
+    )
+    stack.wait_stopped()
+    assert SEEN["results"] == ["ok", "ok"]
+    misnamed = stack.role(
+        "misnamed",
+        [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListObjectsV2", "s3:HeadObject"],
+                "Resource": "arn:aws:s3:::data*",
+            }
+        ],
+    )
+    stack.run_task(
+        stack.task_definition("denied", "example.com/test/call-aws:1", role=misnamed, environment=environment)
+    )
+    stack.wait_stopped(count=2)
+    assert SEEN["results"] == ["AccessDenied", "403"]
+
+
 def test_without_a_task_role_the_workload_has_no_credentials(
     sandbox: EmbeddedSandbox, stack: EventStack
 ) -> None:

@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 from labkit.dataplane.workloads import Workload, WorkloadContext, WorkloadError, workload_for
 from labkit.sandbox.simulator.execution_role import check_execution_role
+from labkit.sandbox.simulator.iam_actions import iam_action
 from labkit.sandbox.simulator.volumes import VolumeStore
 
 if TYPE_CHECKING:
@@ -602,9 +603,13 @@ class WorkloadRunner:
         return documents
 
     def authorize(self, response: Any, credentials: _TaskCredentials, service: str, action: str) -> None:
-        """Raise AWS's access-denied error unless the task role's policies allow the request."""
+        """Raise AWS's access-denied error unless the task role's policies allow the request.
+
+        `action` is the API operation; the policy is evaluated for the IAM action AWS names for it
+        (`labkit.sandbox.simulator.iam_actions`)."""
         resource = self._resource(response, service)
-        full = f"{service}:{action}"
+        query = getattr(response, "querystring", None)
+        full = iam_action(service, action, query if isinstance(query, dict) else None)
         if policy_allows(self.role_documents(credentials.role_arn), full, resource) is True:
             return
         shown = resource if resource != "*" else "*"
