@@ -44,6 +44,7 @@ uses(
     why="an updated policy's alarms are made again",
 )
 uses(_POLICY, "_policy_body", why="an update without a body keeps the previous one", instance=True)
+uses(_POLICY, "_guid", why="an updated policy keeps its ARN (the id in it)", instance=True)
 uses(
     "moto.applicationautoscaling.exceptions",
     "AWSValidationException",

@@ -15,7 +15,7 @@ from typing import Any
 from labkit.sandbox.moto_seam.hooks import hook, uses
 from labkit.sandbox.simulator.core import simulator_for
 
-__all__ = ["pattern_matches"]
+__all__ = ["in_sandbox_region", "pattern_matches"]
 
 _BACKEND = "moto.events.models.EventsBackend"
 
@@ -52,7 +52,7 @@ def pattern_matches(pattern: dict[str, Any], flat: dict[str, Any]) -> bool:
     return bool(EventPattern(None, pattern)._does_event_match(flat, pattern))
 
 
-def _sandbox(backend: Any) -> Any:
+def in_sandbox_region(backend: Any) -> Any:
     """The simulator of a backend's account when the backend is in the sandbox's region."""
     sim = simulator_for(backend.account_id)
     # The simulator runs its own region; another region keeps moto's behaviour.
@@ -84,7 +84,7 @@ def put_rule(original: Callable[..., Any]) -> Callable[..., Any]:
     from labkit.sandbox.simulator.events import parse_schedule
 
     def handler(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        sim = _sandbox(self)
+        sim = in_sandbox_region(self)
         expression = kwargs.get("scheduled_expression")
         if sim is not None and expression:
             try:
@@ -117,7 +117,7 @@ def put_rule(original: Callable[..., Any]) -> Callable[..., Any]:
 def rule_state(original: Callable[..., Any]) -> Callable[..., Any]:
     def handler(self: Any, name: str, event_bus_arn: str | None) -> Any:
         result = original(self, name, event_bus_arn)
-        sim = _sandbox(self)
+        sim = in_sandbox_region(self)
         if sim is not None:
             sim.events.rule_changed(_bus_name(event_bus_arn), name)
         return result
@@ -133,7 +133,7 @@ def rule_state(original: Callable[..., Any]) -> Callable[..., Any]:
 )
 def put_events(original: Callable[..., Any]) -> Callable[..., Any]:
     def handler(self: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        sim = _sandbox(self)
+        sim = in_sandbox_region(self)
         if sim is None:
             result: list[dict[str, Any]] = original(self, events)
             return result
