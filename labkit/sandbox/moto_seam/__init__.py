@@ -6,7 +6,13 @@ moto.core, the clock, authorisation, moto's application and backends). Each reco
 `hooks.TABLE` (target, the parameters labkit expects, a wrapper factory, why); `install()` checks
 every target against the installed moto and patches all or none, raising `MotoSeamError` naming each
 mismatch. `backend()` is the one way to reach a service's backend. No labkit module outside this
-package imports moto.
+package imports moto or calls moto's private members.
+
+What stays outside, on purpose: the simulator and the registry read and change moto's model objects
+through their public attributes (a service's events, a task's status, a repository's images: that
+is their job), `simulator.workloads` reads the public `headers`, `uri`, `path` and `querystring` of
+the moto response it authorises, and `registry.ecr` keeps labkit's own blob list in a repository's
+`__dict__`.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ __all__ = [
     "access_denied",
     "action_result",
     "backend",
+    "check",
     "cloudwatch",
     "drop_account",
     "ecr",
@@ -102,6 +109,9 @@ def problems() -> list[str]:
     """Every mismatch between the recorded targets and the installed moto, without patching anything."""
     load()
     return hooks.problems()
+
+
+check = problems
 
 
 def install() -> None:

@@ -10,6 +10,7 @@ and patches only when all of them fit, so a moto upgrade that renamed or reshape
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.metadata
@@ -25,6 +26,7 @@ __all__ = [
     "TABLE",
     "Hook",
     "MotoSeamError",
+    "check",
     "hook",
     "install",
     "installed",
@@ -220,6 +222,9 @@ def problems(table: Iterable[Hook] | None = None) -> list[str]:
     return found
 
 
+check = problems
+
+
 def installed() -> list[str]:
     """The targets patched so far in this process."""
     with _lock:
@@ -245,11 +250,12 @@ def install(table: Iterable[Hook] | None = None) -> None:
                     continue
                 owner, original = _original(entry)
                 replacement = entry.wrap(None if original is _MISSING else original)
+                # A replacement whose attributes cannot be set (a builtin's, say) still works.
                 if callable(replacement) and callable(original) and original is not _MISSING:
-                    with _suppress_readonly():
+                    with contextlib.suppress(AttributeError, TypeError):
                         functools.update_wrapper(replacement, original)
                 if callable(replacement) and not isinstance(replacement, type):
-                    with _suppress_readonly():
+                    with contextlib.suppress(AttributeError, TypeError):
                         replacement.__labkit_original__ = None if original is _MISSING else original
                 stored = (
                     owner.__dict__.get(entry.attribute, original) if isinstance(owner, type) else original
@@ -277,13 +283,3 @@ def _undo(targets: list[str]) -> None:
                 delattr(owner, attribute)
         else:
             setattr(owner, attribute, original)
-
-
-class _suppress_readonly:
-    """Ignore an attribute that cannot be set (a builtin's, say); the hook still works."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool:
-        return kind is not None and issubclass(kind, (AttributeError, TypeError))
