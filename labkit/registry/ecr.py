@@ -1,8 +1,8 @@
 """The sandbox registry's state, and ECR's rules on moto's ECR repositories.
 
-Images live where moto keeps them (`ecr_backends[account][region].repositories[name].images`), so
-`describe_images`, `list_images` and `batch_get_image` show what a registry client pushed. labkit
-adds what moto lacks (see `labkit.registry.patches` for the API side):
+Images live where moto keeps them (`moto_seam.backend("ecr", account, region)`, then
+`.repositories[name].images`), so `describe_images`, `list_images` and `batch_get_image` show what
+a registry client pushed. labkit adds what moto lacks (see `labkit.sandbox.moto_seam.ecr` for the API side):
 
 - an image's digest is the sha256 of its manifest's bytes, its size the sum of its compressed
   layers (the largest child for an index), its push time the sandbox clock's;
@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labkit.registry import lifecycle, scanning
+from labkit.sandbox import moto_seam
 
 __all__ = [
     "MANIFEST_MEDIA_TYPES",
@@ -155,9 +156,7 @@ def forget_state(account_id: str) -> None:
 
 def ecr_backend(account_id: str, region: str) -> Any:
     """moto's ECR backend of the account and region."""
-    from moto.ecr.models import ecr_backends
-
-    return ecr_backends[account_id][region]
+    return moto_seam.backend("ecr", account_id, region)
 
 
 def repository_blobs(repository: Any) -> set[str]:
@@ -241,8 +240,6 @@ def put_manifest(
     `api` is True for the PutImage call (pushing the same manifest and tag again is then an
     error, as on ECR; a registry client re-pushing is a no-op).
     """
-    from moto.ecr.models import Image
-
     parsed, kind = _parse_manifest(manifest, media_type)
     digest = digest_of(manifest)
     if expected_digest is not None and expected_digest != digest:
@@ -280,12 +277,10 @@ def put_manifest(
         holder = next((i for i in repository.images if tag in i.image_tags), None)
         if holder is not None and holder is existing:
             if api:
-                from moto.ecr.exceptions import ImageAlreadyExistsException
-
                 raise ImageRefused(
                     "ImageAlreadyExistsException",
                     "TAG_INVALID",
-                    str(ImageAlreadyExistsException(repository.name, repository.registry_id, digest, tag)),
+                    moto_seam.ecr.image_exists_message(repository, digest, tag),
                 )
             return existing
         if holder is not None:
@@ -303,10 +298,9 @@ def put_manifest(
         if tag is not None:
             existing.update_tag(tag)
         return existing
-    untagged: Any = tag  # moto's Image takes None for an image pushed by digest only
-    image = Image(
+    image = moto_seam.ecr.new_image(
         state.account_id,
-        untagged,
+        tag,
         manifest.decode("utf-8"),
         repository.name,
         kind,
@@ -314,7 +308,7 @@ def put_manifest(
         repository.registry_id,
     )
     image.image_pushed_at = int(now.timestamp())
-    image._labkit_size = image_size(repository, parsed)  # type: ignore[attr-defined]
+    moto_seam.ecr.set_image_size(image, image_size(repository, parsed))
     repository.images.append(image)
     if scans_on_push(state, repository):
         state.scans[(repository.name, digest)] = Scan(now)

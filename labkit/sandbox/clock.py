@@ -1,12 +1,13 @@
-"""Sandbox clocks, and the hook that makes moto read the clock of the sandbox it is serving.
+"""Sandbox clocks, and the time moto reads while it serves a sandbox.
 
 Two kinds of clock (see DESIGN.md): `realtime` runs accelerated real time (`speed` emulated seconds
 per wall-clock second, so a learner does not wait minutes for a deployment) and `manual` moves only
 when `advance(seconds)` is called, for deterministic tests. Both can be advanced.
 
-moto stamps times with `moto.core.utils.utcnow`, which each service imports by name. `install()`
-replaces that function everywhere with one that asks the clock of the sandbox currently being
-served (a context variable the emulator sets per request), and falls back to the wall clock.
+moto stamps times with `moto.core.utils.utcnow`, which each service imports by name. The moto seam
+(`labkit.sandbox.moto_seam.core`) replaces that function everywhere with `sandbox_utcnow`, which asks
+the clock of the sandbox currently being served (a context variable the emulator sets per request)
+and falls back to the wall clock.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Literal
 
-__all__ = ["DEFAULT_SPEED", "ClockMode", "SandboxClock", "active_clock", "install", "using"]
+__all__ = ["DEFAULT_SPEED", "ClockMode", "SandboxClock", "active_clock", "sandbox_utcnow", "using"]
 
 ClockMode = Literal["realtime", "manual"]
 CLOCK_MODES: tuple[ClockMode, ...] = ("realtime", "manual")
@@ -107,30 +107,10 @@ def using(clock: SandboxClock) -> Iterator[SandboxClock]:
         _active.reset(token)
 
 
-_install_lock = threading.Lock()
-_original_utcnow: Callable[[], dt.datetime] | None = None
-
-
-def _sandbox_utcnow() -> dt.datetime:
+def sandbox_utcnow() -> dt.datetime:
+    """Now by the active sandbox clock (the wall clock outside one), naive UTC as moto uses it."""
     clock = _active.get()
     if clock is None:
         return dt.datetime.now(dt.UTC).replace(tzinfo=None)
     # moto works with naive UTC datetimes.
     return clock.now().replace(tzinfo=None)
-
-
-def install() -> None:
-    """Route moto's `utcnow` through the active sandbox clock; safe to call more than once."""
-    global _original_utcnow
-    with _install_lock:
-        import moto.core.utils as moto_utils
-
-        if _original_utcnow is None:
-            _original_utcnow = moto_utils.utcnow
-            # Modules imported from now on bind the replacement when they import it by name.
-            moto_utils.utcnow = _sandbox_utcnow
-        original = _original_utcnow
-        # Modules already imported hold the original by name: rebind them.
-        for name, module in list(sys.modules.items()):
-            if name.startswith("moto.") and getattr(module, "utcnow", None) is original:
-                module.utcnow = _sandbox_utcnow  # type: ignore[attr-defined]

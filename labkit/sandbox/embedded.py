@@ -8,7 +8,7 @@ from typing import Any
 
 from labkit.sandbox.base import EmulatedSandbox, new_account_id, new_session_id
 from labkit.sandbox.clock import DEFAULT_SPEED, ClockMode, SandboxClock
-from labkit.sandbox.emulator import Emulator
+from labkit.sandbox.emulator import Emulator, moto_application
 from labkit.sandbox.serving import LoopbackServer
 
 __all__ = ["EmbeddedSandbox"]
@@ -17,7 +17,8 @@ __all__ = ["EmbeddedSandbox"]
 class EmbeddedSandbox(EmulatedSandbox):
     """An emulated account served from this process; each one has its own account id, port and clock.
 
-    Raises `PortInUseError` when a port is given and taken.
+    Raises `PortInUseError` when a port is given and taken, and `MotoSeamError` when the installed
+    moto lacks something labkit hooks.
     """
 
     mode = "embedded"
@@ -32,6 +33,9 @@ class EmbeddedSandbox(EmulatedSandbox):
         lab: str | None = None,
         account_id: str | None = None,
     ) -> None:
+        # Load and hook moto now (as the server does): a moto that does not fit labkit's hooks is a
+        # clear error when the sandbox opens, not 501s on later requests.
+        moto_application()
         session_id = new_session_id()
         account_id = account_id or new_account_id()
         self.clock = SandboxClock(clock, speed=speed)

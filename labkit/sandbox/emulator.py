@@ -18,7 +18,6 @@ import hmac
 import json
 import logging
 import os
-import sys
 import threading
 import urllib.parse
 import uuid
@@ -27,6 +26,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from labkit.sandbox import clock as clocks
+from labkit.sandbox import moto_seam
 from labkit.sandbox.clock import SandboxClock
 from labkit.sandbox.simulator.core import Simulator
 
@@ -43,56 +43,27 @@ StartResponse = Callable[..., Any]
 _moto_lock = threading.Lock()
 _moto_app: WSGIApp | None = None
 
-# moto's ECS tasks walk RUNNING -> STOPPED one step per describe_tasks unless this is pinned;
-# a sandbox's tasks change state only when labkit's simulator says so.
-_PINNED_TRANSITIONS = {"ecs::task": {"progression": "manual", "times": 2**62}}
-
 
 def moto_application() -> WSGIApp:
-    """Return the process's one moto WSGI application, creating it (and pinning moto's clocks) once."""
+    """Return the process's one moto WSGI application, creating it (and hooking moto) once.
+
+    Raises `MotoSeamError` when the installed moto lacks something labkit hooks (nothing is patched).
+    """
     global _moto_app
     with _moto_lock:
         if _moto_app is None:
             # An account forced through the environment would put every sandbox in one account.
             if os.environ.pop("MOTO_ACCOUNT_ID", None) is not None:
                 log.warning("MOTO_ACCOUNT_ID was set; labkit removed it so sandboxes stay isolated")
-            clocks.install()
-            from moto.moto_api import state_manager
-            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
-            for model, transition in _PINNED_TRANSITIONS.items():
-                state_manager.set_transition(model_name=model, transition=transition)
-            from labkit.sandbox.simulator import patches
-
-            patches.install()
-            from labkit.registry import patches as registry_patches
-
-            registry_patches.install()
-            _moto_app = DomainDispatcherApplication(create_backend_app)
+            moto_seam.install()
+            app: WSGIApp = moto_seam.wsgi_application()
+            _moto_app = app
         return _moto_app
 
 
 def reset_account(account_id: str) -> int:
     """Delete every moto backend of one account (all services, all regions); return how many went."""
-    from moto.core.base_backend import BackendDict, backend_lock
-
-    removed = 0
-    with backend_lock:
-        instances: list[Any] = list(BackendDict._instances)  # type: ignore[misc]
-        unique = {id(b): b for b in instances}
-        for backend_dict in unique.values():
-            # dict.pop bypasses BackendDict.__getitem__, which would create the account.
-            account_backend = dict.pop(backend_dict, account_id, None)
-            if account_backend is not None:
-                removed += len(account_backend)
-    s3_models = sys.modules.get("moto.s3.models")
-    if s3_models is not None:
-        # moto keeps bucket names globally; a closed account's names must not point at it any more.
-        owners = s3_models.s3_backends.bucket_accounts
-        for name, (_, owner) in list(owners.items()):
-            if owner == account_id:
-                owners.pop(name, None)
-    return removed
+    return moto_seam.drop_account(account_id)
 
 
 class Emulator:

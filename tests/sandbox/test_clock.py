@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from labkit.sandbox import clock as clocks
+from labkit.sandbox import moto_seam
 from labkit.sandbox.clock import SandboxClock
 
 
@@ -67,7 +68,7 @@ def test_a_clock_never_goes_back() -> None:
 
 def test_moto_reads_the_active_clock_and_the_wall_otherwise() -> None:
     """Inside using(clock) moto's utcnow is the clock's time; outside it is the wall clock's."""
-    clocks.install()
+    moto_seam.install()
     from moto.core import utils
 
     clock = SandboxClock("manual", start=START)
@@ -81,12 +82,12 @@ def test_install_rebinds_modules_that_imported_utcnow_by_name() -> None:
     """Every loaded moto module that holds utcnow by name gets the sandbox-aware one."""
     import moto.ecs.models  # noqa: F401 - loads a module that imports utcnow by name
 
-    clocks.install()
+    moto_seam.install()
     stale = [
         name
         for name, module in sys.modules.items()
         if name.startswith("moto.")
         and callable(getattr(module, "utcnow", None))
-        and module.utcnow is not clocks._sandbox_utcnow  # type: ignore[attr-defined]
+        and module.utcnow is not clocks.sandbox_utcnow
     ]
     assert stale == []

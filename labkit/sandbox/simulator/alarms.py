@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from labkit.sandbox import moto_seam
 from labkit.sandbox.simulator.metrics import Sample, dimension_key
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class AlarmSimulator:
         self.state_listeners: list[Callable[[Any, str, str, dt.datetime], None]] = []
 
     def _backend(self) -> Any | None:
-        return self.sim.metrics._loaded("moto.cloudwatch.models", "cloudwatch_backends")
+        return self.sim.metrics._loaded("cloudwatch")
 
     # -- evaluation -------------------------------------------------------------------------
 
@@ -365,8 +366,6 @@ class AlarmSimulator:
         }
 
     def _notify(self, alarm: Any, topic_arn: str, old_state: str, now: dt.datetime) -> None:
-        from moto.sns.models import sns_backends
-
         message = self.message(alarm, old_state, now)
         subject = f'{alarm.state_value}: "{alarm.name}" in {message["Region"]}'[:100]
         details = {
@@ -376,7 +375,7 @@ class AlarmSimulator:
         }
         try:
             region = topic_arn.split(":")[3]
-            sns = sns_backends[self.sim.account_id][region]
+            sns = moto_seam.backend("sns", self.sim.account_id, region)
             sns.get_topic(topic_arn)
             message_id = sns.publish(json.dumps(message), arn=topic_arn, subject=subject)
             details["publishedMessage"] = json.dumps({"messageId": message_id})

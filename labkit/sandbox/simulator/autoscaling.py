@@ -21,7 +21,8 @@ moto stores scalable targets, policies and scheduled actions; here they act:
   due on the clock and set the target's min and max capacity, moving the desired count into them.
 
 Every change goes through the ECS simulator (tasks start and stop as usual) and is listed by
-`describe_scaling_activities`, worded as AWS words it. Capacity always stays within the target's
+`describe_scaling_activities`, worded as AWS words it. The hooks into moto are in
+`labkit.sandbox.moto_seam.applicationautoscaling` and `labkit.sandbox.moto_seam.cloudwatch`. Capacity always stays within the target's
 min and max.
 """
 
@@ -30,22 +31,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import re
-import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from labkit.sandbox import clock as clocks
-from labkit.sandbox.simulator.core import simulator_for
-from labkit.sandbox.simulator.metrics import load_balancer_dimension, target_group_dimension
+from labkit.sandbox import moto_seam
 
 if TYPE_CHECKING:
     from labkit.sandbox.simulator.core import Simulator
 
-__all__ = ["AutoScalingSimulator", "install"]
+__all__ = ["ECS_METRICS", "AutoScalingSimulator", "tracked_metric"]
 
 ECS_DIMENSION = "ecs:service:DesiredCount"
 ECS_METRICS = {
@@ -53,7 +48,6 @@ ECS_METRICS = {
     "ECSServiceAverageMemoryUtilization": ("AWS/ECS", "MemoryUtilization", "Average"),
     "ALBRequestCountPerTarget": ("AWS/ApplicationELB", "RequestCountPerTarget", "Sum"),
 }
-_LABEL = re.compile(r"app/[^/]+/[^/]+/targetgroup/[^/]+/[^/]+")
 
 
 @dataclass
@@ -76,9 +70,7 @@ class AutoScalingSimulator:
 
     @property
     def backend(self) -> Any:
-        from moto.applicationautoscaling.models import applicationautoscaling_backends
-
-        return applicationautoscaling_backends[self.sim.account_id][self.sim.region]
+        return moto_seam.backend("applicationautoscaling", self.sim.account_id, self.sim.region)
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.sim.random.getrandbits(128), version=4))
@@ -250,12 +242,10 @@ class AutoScalingSimulator:
 
     def create_alarms(self, policy: Any) -> list[Any]:
         """Create the CloudWatch alarms of a target tracking policy, as AWS names and sets them."""
-        from moto.cloudwatch.models import cloudwatch_backends
-
         config = policy.target_tracking_scaling_policy_configuration or {}
         namespace, metric, statistic, dimensions, unit = tracked_metric(policy.resource_id, config)
         goal = float(config["TargetValue"])
-        cloudwatch = cloudwatch_backends[self.sim.account_id][self.sim.region]
+        cloudwatch = moto_seam.backend("cloudwatch", self.sim.account_id, self.sim.region)
         description = f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {policy.policy_arn}."
         common: dict[str, Any] = {
             "namespace": namespace,
@@ -479,406 +469,3 @@ def _instant(value: Any) -> dt.datetime | None:
         return dt.datetime.fromtimestamp(float(value), dt.UTC)
     parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-# -- moto patches -------------------------------------------------------------------------------
-
-_installed = False
-_lock = threading.Lock()
-
-
-class _SandboxTime:
-    """Stands for the `time` module in moto's Application Auto Scaling: `time()` reads the sandbox clock."""
-
-    def time(self) -> float:
-        clock = clocks.active_clock()
-        return clock.time() if clock is not None else time.time()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-
-def _wrap(cls: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-    original = getattr(cls, name)
-    wrapper = make(original)
-    functools.update_wrapper(wrapper, original)
-    wrapper.__labkit_original__ = original  # type: ignore[attr-defined]
-    setattr(cls, name, wrapper)
-
-
-def install() -> None:
-    """Patch moto's CloudWatch and Application Auto Scaling once per process."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        _install_cloudwatch()
-        _install_application_autoscaling()
-        _installed = True
-
-
-def _install_cloudwatch() -> None:
-    from moto.cloudwatch.models import CloudWatchBackend
-    from moto.cloudwatch.responses import CloudWatchResponse
-    from moto.core.responses import ActionResult
-
-    def put_metric_alarm(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-            sim = simulator_for(self.account_id)
-            previous = self.alarms.get(name)
-            alarm = original(self, name, *args, **kwargs)
-            if sim is None:
-                return alarm
-            now = sim.now()
-            if previous is not None and previous is not alarm:
-                # An update keeps the alarm's state; only the configuration changes.
-                alarm.state_value = previous.state_value
-                alarm.state_reason = previous.state_reason
-                alarm.state_reason_data = previous.state_reason_data
-                alarm.state_updated_timestamp = previous.state_updated_timestamp
-            else:
-                alarm.state_value = "INSUFFICIENT_DATA"
-                alarm.state_reason = "Unchecked: Initial alarm creation"
-                alarm.state_updated_timestamp = now.astimezone(dt.UTC).replace(tzinfo=None)
-            sim.alarms.configured(name, previous is None, now)
-            return alarm
-
-        return handler
-
-    def put_metric_data(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
-            original(self, namespace, metric_data)
-            sim = simulator_for(self.account_id)
-            if sim is not None:
-                sim.metrics.custom_data(namespace, metric_data)
-
-        return handler
-
-    def set_alarm_state(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any, alarm_name: str, reason: str, reason_data: str, state_value: str) -> None:
-            sim = simulator_for(self.account_id)
-            if sim is None:
-                return original(self, alarm_name, reason, reason_data, state_value)  # type: ignore[no-any-return]
-            alarm = self.alarms.get(alarm_name)
-            previous = alarm.state_value if alarm is not None else None
-            original(self, alarm_name, reason, reason_data, state_value)
-            if alarm is not None and previous != state_value:
-                # moto has already changed it; let the simulator write history and run the actions.
-                alarm.state_value = previous
-                sim.alarms.set_state(alarm, state_value, reason, reason_data, sim.now())
-            return None
-
-        return handler
-
-    def get_filtered_metrics(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any, metric_name: str, namespace: str, dimensions: list[dict[str, str]]) -> Any:
-            if simulator_for(self.account_id) is None:
-                return original(self, metric_name, namespace, dimensions)
-            # ListMetrics lists each metric (namespace, name, dimension set) once; moto repeats
-            # metrics with two or more dimensions, comparing every datapoint with every metric.
-            seen: set[Any] = set()
-            unique = []
-            for datum in self.get_all_metrics():
-                if not datum.filter(namespace=namespace, name=metric_name, dimensions=dimensions):
-                    continue
-                key = (datum.namespace, datum.name, frozenset((d.name, d.value) for d in datum.dimensions))
-                if key not in seen:
-                    seen.add(key)
-                    unique.append(datum)
-            return unique
-
-        return handler
-
-    _wrap(CloudWatchBackend, "get_filtered_metrics", get_filtered_metrics)
-    _wrap(CloudWatchBackend, "put_metric_alarm", put_metric_alarm)
-    _wrap(CloudWatchBackend, "put_metric_data", put_metric_data)
-    _wrap(CloudWatchBackend, "set_alarm_state", set_alarm_state)
-
-    def describe_alarm_history(self: Any) -> Any:
-        sim = simulator_for(self.current_account)
-        if sim is None:
-            raise NotImplementedError("The describe_alarm_history action has not been implemented")
-        params = {
-            name: self._get_param(name)
-            for name in (
-                "AlarmName",
-                "AlarmTypes",
-                "HistoryItemType",
-                "StartDate",
-                "EndDate",
-                "MaxRecords",
-                "NextToken",
-                "ScanBy",
-            )
-        }
-        return ActionResult(sim.alarms.describe_history(params))
-
-    CloudWatchResponse.describe_alarm_history = describe_alarm_history  # type: ignore[attr-defined]
-
-
-def _object_not_found(message: str) -> Exception:
-    from moto.core.exceptions import JsonRESTError
-
-    return JsonRESTError("ObjectNotFoundException", message)
-
-
-def _not_registered(namespace: str, resource_id: str, dimension: str) -> Exception:
-    return _object_not_found(
-        f"No scalable target registered for service namespace: {namespace}, resource ID: {resource_id}, "
-        f"scalable dimension: {dimension}"
-    )
-
-
-def _validate_target_tracking(sim: Simulator, resource_id: str, config: dict[str, Any]) -> None:
-    from moto.applicationautoscaling.exceptions import AWSValidationException
-
-    if config.get("TargetValue") is None:
-        raise AWSValidationException("TargetValue is required for a TargetTrackingScaling policy")
-    predefined = config.get("PredefinedMetricSpecification")
-    custom = config.get("CustomizedMetricSpecification")
-    if bool(predefined) == bool(custom):
-        raise AWSValidationException(
-            "Exactly one of PredefinedMetricSpecification and CustomizedMetricSpecification must be specified"
-        )
-    if predefined:
-        kind = predefined.get("PredefinedMetricType")
-        if kind not in ECS_METRICS:
-            raise AWSValidationException(
-                f"Unsupported predefined metric type {kind} for service namespace ecs"
-            )
-        label = predefined.get("ResourceLabel")
-        if kind != "ALBRequestCountPerTarget":
-            return
-        if not label:
-            raise AWSValidationException(
-                "Resource label should be specified for predefined metric type ALBRequestCountPerTarget"
-            )
-        if not _LABEL.fullmatch(label) or not _label_exists(sim, label):
-            raise AWSValidationException(
-                f"Invalid resource label '{label}' for predefined metric type ALBRequestCountPerTarget"
-            )
-    elif custom and custom.get("Metrics"):
-        raise AWSValidationException(
-            "the labkit sandbox evaluates CustomizedMetricSpecification with MetricName and Namespace, "
-            "not metric math (Metrics)"
-        )
-    elif custom and not (custom.get("MetricName") and custom.get("Namespace")):
-        raise AWSValidationException("CustomizedMetricSpecification needs MetricName and Namespace")
-
-
-def _label_exists(sim: Simulator, label: str) -> bool:
-    elb = sim.metrics._loaded("moto.elbv2.models", "elbv2_backends")
-    if elb is None:
-        return False
-    lb_part, group_part = label.split("/targetgroup/")
-    group = next(
-        (
-            g
-            for arn, g in elb.target_groups.items()
-            if target_group_dimension(arn) == "targetgroup/" + group_part
-        ),
-        None,
-    )
-    if group is None:
-        return False
-    return any(load_balancer_dimension(arn) == lb_part for arn in group.load_balancer_arns or [])
-
-
-def _install_application_autoscaling() -> None:
-    import moto.applicationautoscaling.models as models
-    from moto.applicationautoscaling.exceptions import AWSValidationException
-    from moto.applicationautoscaling.models import (
-        ApplicationAutoscalingBackend as Backend,
-    )
-    from moto.applicationautoscaling.models import (
-        FakeApplicationAutoscalingPolicy as Policy,
-    )
-    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse as Response
-
-    # moto stamps CreationTime with time.time(): it must read the sandbox clock.
-    models.time = _SandboxTime()  # type: ignore[attr-defined,assignment]
-
-    def register(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(
-            self: Any,
-            namespace: str,
-            r_id: str,
-            dimension: str,
-            min_capacity: int | None,
-            max_capacity: int | None,
-            role_arn: str,
-            suspended_state: str,
-        ) -> Any:
-            sim = simulator_for(self.account_id)
-            if sim is not None:
-                existing = self.targets.get(dimension, {}).get(r_id)
-                low = min_capacity if min_capacity is not None else getattr(existing, "min_capacity", None)
-                high = max_capacity if max_capacity is not None else getattr(existing, "max_capacity", None)
-                if existing is None and (min_capacity is None or max_capacity is None):
-                    raise AWSValidationException(
-                        "MinCapacity and MaxCapacity are required to register a new scalable target"
-                    )
-                if low is not None and high is not None and int(low) > int(high):
-                    raise AWSValidationException("Minimum capacity cannot be greater than maximum capacity")
-            target = original(
-                self, namespace, r_id, dimension, min_capacity, max_capacity, role_arn, suspended_state
-            )
-            if sim is not None:
-                sim.perform(functools.partial(sim.autoscaling.target_registered, target))
-            return target
-
-        return handler
-
-    def deregister(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any, namespace: str, r_id: str, dimension: str) -> None:
-            original(self, namespace, r_id, dimension)
-            sim = simulator_for(self.account_id)
-            if sim is not None:
-                sim.autoscaling.target_deregistered(namespace, r_id, dimension)
-
-        return handler
-
-    def put_scaling_policy(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(
-            self: Any,
-            policy_name: str,
-            service_namespace: str,
-            resource_id: str,
-            scalable_dimension: str,
-            policy_body: dict[str, Any],
-            policy_type: str | None,
-        ) -> Any:
-            sim = simulator_for(self.account_id)
-            if sim is None:
-                return original(
-                    self,
-                    policy_name,
-                    service_namespace,
-                    resource_id,
-                    scalable_dimension,
-                    policy_body,
-                    policy_type,
-                )
-            if self.targets.get(scalable_dimension, {}).get(resource_id) is None:
-                raise _not_registered(service_namespace, resource_id, scalable_dimension)
-            key = Policy.formulate_key(service_namespace, resource_id, scalable_dimension, policy_name)
-            previous = self.policies.get(key)
-            kind = policy_type or (previous.policy_type if previous else None)
-            body = policy_body or (previous._policy_body if previous else None) or {}
-            if kind == "TargetTrackingScaling" and service_namespace == "ecs":
-                _validate_target_tracking(sim, resource_id, body)
-            if kind == "StepScaling" and not body.get("StepAdjustments"):
-                raise AWSValidationException("StepAdjustments must be specified for a StepScaling policy")
-            if previous is not None:
-                previous.delete_alarms(self.account_id, self.region_name)
-            policy = original(
-                self,
-                policy_name,
-                service_namespace,
-                resource_id,
-                scalable_dimension,
-                policy_body,
-                policy_type,
-            )
-            if previous is not None:
-                # An update keeps the policy's ARN (its alarms were made again for the new settings).
-                for alarm in policy.alarms:
-                    alarm.alarm_actions = [previous.policy_arn]
-                    alarm.description = alarm.description.replace(policy.policy_arn, previous.policy_arn)
-                policy.policy_arn, policy._guid = previous.policy_arn, previous._guid
-                policy.creation_time = previous.creation_time
-            return policy
-
-        return handler
-
-    def create_alarms(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any) -> None:
-            sim = simulator_for(self.account_id)
-            if sim is None or self.service_namespace != "ecs" or self.policy_type != "TargetTrackingScaling":
-                return original(self)  # type: ignore[no-any-return]
-            self.alarms.extend(sim.autoscaling.create_alarms(self))
-            return None
-
-        return handler
-
-    def put_scheduled_action(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any, **kwargs: Any) -> None:
-            from labkit.sandbox.simulator.schedules import ScheduleError, parse_schedule
-
-            sim = simulator_for(self.account_id)
-            if sim is None:
-                return original(self, **kwargs)  # type: ignore[no-any-return]
-            namespace, resource_id = kwargs["service_namespace"], kwargs["resource_id"]
-            dimension = kwargs["scalable_dimension"]
-            if self.targets.get(dimension, {}).get(resource_id) is None:
-                raise _not_registered(namespace, resource_id, dimension)
-            try:
-                parse_schedule(kwargs["schedule"], kwargs.get("timezone"))
-            except ScheduleError as exc:
-                raise AWSValidationException(f"Invalid schedule {kwargs['schedule']!r}: {exc}") from None
-            original(self, **kwargs)
-            action = next(
-                a
-                for a in self.scheduled_actions
-                if (a.service_namespace, a.scheduled_action_name, a.resource_id, a.scalable_dimension)
-                == (namespace, kwargs["scheduled_action_name"], resource_id, dimension)
-            )
-            action.labkit_created = sim.now()
-            sim.autoscaling.schedule_action(action)
-            return None
-
-        return handler
-
-    def delete_scheduled_action(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(self: Any, **kwargs: Any) -> None:
-            original(self, **kwargs)
-            sim = simulator_for(self.account_id)
-            if sim is not None:
-                sim.autoscaling.unschedule(
-                    kwargs["service_namespace"],
-                    kwargs["scheduled_action_name"],
-                    kwargs["resource_id"],
-                    kwargs["scalable_dimension"],
-                )
-
-        return handler
-
-    _wrap(Backend, "register_scalable_target", register)
-    _wrap(Backend, "deregister_scalable_target", deregister)
-    _wrap(Backend, "put_scaling_policy", put_scaling_policy)
-    _wrap(Policy, "create_alarms", create_alarms)
-    _wrap(Backend, "put_scheduled_action", put_scheduled_action)
-    _wrap(Backend, "delete_scheduled_action", delete_scheduled_action)
-
-    import moto.applicationautoscaling.responses as responses
-
-    def build_alarms(original: Callable[..., Any]) -> Callable[..., Any]:
-        def handler(policy: Any) -> list[dict[str, str]]:
-            listed: list[dict[str, str]] = original(policy)
-            if policy.policy_type != "StepScaling" or simulator_for(policy.account_id) is None:
-                return listed
-            # AWS lists the CloudWatch alarms whose actions invoke a step policy; moto lists none.
-            from moto.cloudwatch.models import cloudwatch_backends
-
-            known = {entry["AlarmName"] for entry in listed}
-            alarms = cloudwatch_backends[policy.account_id][policy.region_name].alarms
-            for name in sorted(alarms):
-                alarm = alarms[name]
-                if name not in known and policy.policy_arn in (alarm.alarm_actions or []):
-                    listed.append({"AlarmARN": alarm.alarm_arn, "AlarmName": alarm.name})
-            return listed
-
-        return handler
-
-    _wrap(responses, "_build_alarms", build_alarms)
-
-    def describe_scaling_activities(self: Any) -> str:
-        import json
-
-        sim = simulator_for(self.current_account)
-        if sim is None:
-            raise NotImplementedError("The describe_scaling_activities action has not been implemented")
-        params = json.loads(self.body or "{}")
-        return json.dumps(sim.autoscaling.describe_activities(params))
-
-    Response.describe_scaling_activities = describe_scaling_activities  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from labkit.ecs.placement import (
     instance_type_capacity,
     place_tasks,
 )
+from labkit.sandbox import moto_seam
 
 if TYPE_CHECKING:
     from labkit.sandbox.simulator.core import Simulator
@@ -78,11 +79,8 @@ class Ec2Capacity:
 
     def sync_instances(self) -> None:
         """Register running instances whose user data names a cluster; boot takes AGENT_BOOT_SECONDS."""
-        from moto.ec2.models import ec2_backends
-
         # Looking must not create the account's EC2 backend (moto builds a default VPC for it).
-        account = dict.get(ec2_backends, self.sim.account_id)
-        if account is None or self.sim.region not in dict.keys(account):
+        if moto_seam.loaded_backend("ec2", self.sim.account_id, self.sim.region) is None:
             return
         ec2 = self.sim.ecs.ec2
         now = self.sim.now()

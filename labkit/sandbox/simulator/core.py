@@ -7,8 +7,9 @@ emulator serves a request (and before a listener forwards one), `catch_up()` per
 that is due by the sandbox's clock, in time order, with moto seeing each action's own time. The
 same code therefore serves the accelerated real-time clock and the manual clock of tests.
 
-Simulators are registered by account id, which is how moto patches find the simulator of the
-account a request is served in (each sandbox has its own account).
+Simulators are registered by account id, which is how the moto seam's hooks
+(`labkit.sandbox.moto_seam`) find the simulator of the account a request is served in (each
+sandbox has its own account).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.dataplane.images import task_hostname
 from labkit.ecs.placement import TaskRequirements
+from labkit.sandbox import moto_seam
 from labkit.sandbox.simulator import ecs_events
 from labkit.sandbox.simulator.capacity import Ec2Capacity
 from labkit.sandbox.simulator.elb import UNHEALTHY_NOTICE_SECONDS
@@ -135,15 +136,11 @@ class EcsSimulator:
 
     @property
     def backend(self) -> Any:
-        from moto.ecs.models import ecs_backends
-
-        return ecs_backends[self.sim.account_id][self.sim.region]
+        return moto_seam.backend("ecs", self.sim.account_id, self.sim.region)
 
     @property
     def ec2(self) -> Any:
-        from moto.ec2.models import ec2_backends
-
-        return ec2_backends[self.sim.account_id][self.sim.region]
+        return moto_seam.backend("ec2", self.sim.account_id, self.sim.region)
 
     # -- events -----------------------------------------------------------------------------
 
@@ -178,8 +175,6 @@ class EcsSimulator:
         requirements: TaskRequirements | None = None,
     ) -> TaskRuntime:
         """Create a task in PROVISIONING and schedule its way to RUNNING."""
-        from moto.ecs.models import Task
-
         now = self.sim.now()
         network_mode = task_definition.network_mode or ("awsvpc" if launch_type == "FARGATE" else "bridge")
         subnet_id: str | None = None
@@ -194,11 +189,10 @@ class EcsSimulator:
                     "securityGroups": list(awsvpc.get("securityGroups") or []),
                 }
             }
-        task = Task(
+        task = moto_seam.ecs.new_task(
             cluster,
             task_definition,
             placement[0] if placement else None,
-            None,
             backend=self.backend,
             group=group,
             launch_type=launch_type,
@@ -274,9 +268,7 @@ class EcsSimulator:
         first, last = int(network.network_address) + 4, int(network.broadcast_address) - 1
         size = last - first + 1
         if size <= len(used):
-            from moto.ecs.exceptions import EcsClientException
-
-            raise EcsClientException(f"The subnet {subnet.id} has no free IP address left.")
+            raise moto_seam.ecs.client_error(f"The subnet {subnet.id} has no free IP address left.")
         # Start at a random low offset and take the next free address: O(1) while the subnet is roomy.
         offset = self.sim.random.randrange(min(size, 50))
         for step in range(size):
@@ -795,7 +787,7 @@ class EcsSimulator:
     ) -> None:
         service = runtime.service
         started, failures = self.place_and_start(
-            cluster=self.backend._get_cluster(runtime.cluster),
+            cluster=moto_seam.ecs.cluster(self.backend, runtime.cluster),
             definition=self.backend.describe_task_definition(deployment.task_definition),
             launch_type=service.launch_type or "EC2",
             count=count,
@@ -899,7 +891,7 @@ class EcsSimulator:
         """RunTask: start `count` tasks (placed on container instances for EC2); return tasks and failures."""
         definition = self.backend.describe_task_definition(params["taskDefinition"])
         started, failures = self.place_and_start(
-            cluster=self.backend._get_cluster(params.get("cluster") or "default"),
+            cluster=moto_seam.ecs.cluster(self.backend, params.get("cluster") or "default"),
             definition=definition,
             launch_type=params.get("launchType") or "EC2",
             count=int(params.get("count") or 1),
@@ -915,7 +907,7 @@ class EcsSimulator:
 
     def stop_task_by_user(self, cluster_name: str, task_ref: str, reason: str) -> Any:
         """StopTask: the task begins to stop; `UserInitiated`."""
-        cluster = self.backend._get_cluster(cluster_name)
+        cluster = moto_seam.ecs.cluster(self.backend, cluster_name)
         task_id = task_ref.split("/")[-1]
         for runtime in self.tasks.values():
             if runtime.cluster == cluster.name and runtime.task.id == task_id:

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from labkit.sandbox import moto_seam
+
 if TYPE_CHECKING:
     from labkit.dataplane.listener import ListenerProxy, Target
     from labkit.sandbox.simulator.core import Simulator
@@ -58,9 +60,7 @@ class ElbSimulator:
 
     @property
     def backend(self) -> Any:
-        from moto.elbv2.models import elbv2_backends
-
-        return elbv2_backends[self.sim.account_id][self.sim.region]
+        return moto_seam.backend("elbv2", self.sim.account_id, self.sim.region)
 
     # -- rounds: one HTTP check per target per catch-up, whatever the clock jumped ----------
 

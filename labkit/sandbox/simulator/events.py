@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from labkit.sandbox import moto_seam
 from labkit.sandbox.simulator import schedules
 
 if TYPE_CHECKING:
@@ -124,13 +125,11 @@ def matches_pattern(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
     exists, cidr, wildcard, equals-ignore-case, `$or`); its flattening skips arrays of objects
     (ECS events' `containers`), which AWS matches member by member, so labkit selects the values.
     """
-    from moto.events.models import EventPattern
-
     if not pattern:
         return True
     flat: dict[str, Any] = {}
     _select(pattern, event, "", flat)
-    return bool(EventPattern(None, pattern)._does_event_match(flat, pattern))
+    return moto_seam.events.pattern_matches(pattern, flat)
 
 
 # -- target input ---------------------------------------------------------------------------
@@ -247,9 +246,7 @@ class EventsSimulator:
 
     @property
     def backend(self) -> Any:
-        from moto.events.models import events_backends
-
-        return events_backends[self.sim.account_id][self.sim.region]
+        return moto_seam.backend("events", self.sim.account_id, self.sim.region)
 
     # -- rules on the clock ---------------------------------------------------------------
 
@@ -462,17 +459,15 @@ class EventsSimulator:
         handler(rule, target, payload, resource, event)
 
     def _to_sqs(self, rule: Any, target: dict[str, Any], payload: str, resource: str, event: Any) -> None:
-        from moto.sqs.models import sqs_backends
-
         group = (target.get("SqsParameters") or {}).get("MessageGroupId")
-        sqs_backends[self.sim.account_id][self.sim.region].send_message(
+        moto_seam.backend("sqs", self.sim.account_id, self.sim.region).send_message(
             queue_name=resource, message_body=payload, group_id=group
         )
 
     def _to_sns(self, rule: Any, target: dict[str, Any], payload: str, resource: str, event: Any) -> None:
-        from moto.sns.models import sns_backends
-
-        sns_backends[self.sim.account_id][self.sim.region].publish(message=payload, arn=str(target["Arn"]))
+        moto_seam.backend("sns", self.sim.account_id, self.sim.region).publish(
+            message=payload, arn=str(target["Arn"])
+        )
 
     def _to_bus(self, rule: Any, target: dict[str, Any], payload: str, resource: str, event: Any) -> None:
         if not resource.startswith("event-bus/"):
@@ -480,11 +475,9 @@ class EventsSimulator:
         self.route(event, resource.split("/", 1)[1])
 
     def _to_logs(self, rule: Any, target: dict[str, Any], payload: str, resource: str, event: Any) -> None:
-        from moto.logs.models import logs_backends
-
         group = resource.split(":", 1)[1] if resource.startswith("log-group:") else resource
         group = group.removesuffix(":*")
-        backend = logs_backends[self.sim.account_id][self.sim.region]
+        backend = moto_seam.backend("logs", self.sim.account_id, self.sim.region)
         stream = str(uuid.UUID(int=self.sim.random.getrandbits(128)))
         backend.create_log_stream(group, stream)
         millis = int(self.sim.now().timestamp() * 1000)
@@ -496,7 +489,7 @@ class EventsSimulator:
         if not params.get("TaskDefinitionArn"):
             raise ValueError("an ECS target needs EcsParameters.TaskDefinitionArn")
         backend = self.sim.ecs.backend
-        cluster = backend._get_cluster(resource.split("/", 1)[-1])
+        cluster = moto_seam.ecs.cluster(backend, resource.split("/", 1)[-1])
         definition = backend.describe_task_definition(params["TaskDefinitionArn"])
         overrides: dict[str, Any] = {}
         if target.get("Input") is not None or target.get("InputPath") or target.get("InputTransformer"):

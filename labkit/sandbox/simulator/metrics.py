@@ -25,12 +25,12 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LoadError
+from labkit.sandbox import moto_seam
 
 if TYPE_CHECKING:
     from labkit.dataplane.listener import Target
@@ -229,20 +229,11 @@ class MetricsSimulator:
     # -- moto access ------------------------------------------------------------------------
 
     def _cloudwatch(self) -> Any:
-        from moto.cloudwatch.models import cloudwatch_backends
+        return moto_seam.backend("cloudwatch", self.sim.account_id, self.sim.region)
 
-        return cloudwatch_backends[self.sim.account_id][self.sim.region]
-
-    def _loaded(self, module: str, attribute: str) -> Any | None:
+    def _loaded(self, service: str) -> Any | None:
         """A moto backend of this account if that service has been used (never creates one)."""
-        loaded = sys.modules.get(module)
-        if loaded is None:
-            return None
-        backends = getattr(loaded, attribute)
-        account = dict.get(backends, self.sim.account_id)
-        if account is None:
-            return None
-        return dict.get(account, self.sim.region)
+        return moto_seam.loaded_backend(service, self.sim.account_id, self.sim.region)
 
     # -- the load model ---------------------------------------------------------------------
 
@@ -285,7 +276,7 @@ class MetricsSimulator:
     def describe(self) -> dict[str, Any]:
         """The load model and the requests counted so far, as JSON-ready data."""
         groups = {}
-        elb = self._loaded("moto.elbv2.models", "elbv2_backends")
+        elb = self._loaded("elbv2")
         for arn, rate in self.request_rates.items():
             group = elb.target_groups.get(arn) if elb is not None else None
             groups[arn] = {"name": group.name if group is not None else arn, "requests_per_second": rate}
@@ -313,7 +304,7 @@ class MetricsSimulator:
             raise LoadError("service", f"there is no active service {service!r} in cluster {cluster!r}")
 
     def _target_group_arn(self, name_or_arn: str) -> str:
-        elb = self._loaded("moto.elbv2.models", "elbv2_backends")
+        elb = self._loaded("elbv2")
         groups = elb.target_groups if elb is not None else {}
         if name_or_arn in groups:
             return name_or_arn
@@ -352,24 +343,23 @@ class MetricsSimulator:
         self._sqs(data)
         if not data:
             return
-        from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum
-
         store = self._cloudwatch().metric_data
         stamp = dt.datetime.fromtimestamp(minute_start, dt.UTC).replace(tzinfo=None)
         for namespace, name, dimensions, sample in data:
             self.index.add(dimension_key(namespace, name, dimensions), minute_start, sample)
             moto_dimensions = [{"Name": n, "Value": v} for n, v in dimensions]
             if sample.count == 1:
-                store.append(MetricDatum(namespace, name, sample.total, moto_dimensions, stamp, sample.unit))
+                store.append(
+                    moto_seam.cloudwatch.datum(
+                        namespace, name, sample.total, moto_dimensions, stamp, sample.unit
+                    )
+                )
             else:
                 store.append(
-                    MetricAggregatedDatum(
+                    moto_seam.cloudwatch.aggregated_datum(
                         namespace,
                         name,
-                        sample.minimum,
-                        sample.maximum,
-                        sample.count,
-                        sample.total,
+                        (sample.minimum, sample.maximum, sample.count, sample.total),
                         moto_dimensions,
                         stamp,
                         sample.unit,
@@ -418,7 +408,7 @@ class MetricsSimulator:
 
     def _elb(self, data: list[tuple[str, str, list[tuple[str, str]], Sample]]) -> None:
         counted, self._requests = self._requests, {}
-        elb = self._loaded("moto.elbv2.models", "elbv2_backends")
+        elb = self._loaded("elbv2")
         if elb is None:
             return
         listener_lb: dict[str, str] = {}
@@ -464,7 +454,7 @@ class MetricsSimulator:
             data.append(("AWS/ApplicationELB", "RequestCount", [lb_dim], _one(requests)))
 
     def _sqs(self, data: list[tuple[str, str, list[tuple[str, str]], Sample]]) -> None:
-        sqs = self._loaded("moto.sqs.models", "sqs_backends")
+        sqs = self._loaded("sqs")
         if sqs is None:
             return
         for queue in sqs.queues.values():

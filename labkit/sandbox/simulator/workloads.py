@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from labkit.dataplane.workloads import Workload, WorkloadContext, WorkloadError, workload_for
+from labkit.sandbox import moto_seam
 from labkit.sandbox.simulator.execution_role import check_execution_role
 from labkit.sandbox.simulator.iam_actions import iam_action
 from labkit.sandbox.simulator.volumes import VolumeStore
@@ -211,10 +212,8 @@ class TaskProcess:
                 self.waiting_on = None
 
     def _queue_wait(self, queue_url: str) -> int:
-        from moto.sqs.models import sqs_backends
-
         with contextlib.suppress(Exception):
-            queue = sqs_backends[self.runner.sim.account_id][self.runner.sim.region].get_queue(
+            queue = moto_seam.backend("sqs", self.runner.sim.account_id, self.runner.sim.region).get_queue(
                 queue_url.rstrip("/").rsplit("/", 1)[-1]
             )
             # moto sets the attribute from the queue's attributes (its model does not declare it).
@@ -510,13 +509,11 @@ class WorkloadRunner:
         return values
 
     def _env_file(self, arn: str) -> dict[str, str]:
-        from moto.s3.models import s3_backends
-
         if not arn.startswith("arn:aws:s3:::") or "/" not in arn:
             raise WorkloadError(f"environment file {arn} is not an S3 object ARN")
         bucket, key = arn[len("arn:aws:s3:::") :].split("/", 1)
         try:
-            obj = s3_backends[self.sim.account_id]["aws"].get_object(bucket, key)
+            obj = moto_seam.backend("s3", self.sim.account_id, "aws").get_object(bucket, key)
         except Exception as exc:  # noqa: BLE001 - moto raises many kinds for a missing object
             raise WorkloadError(f"cannot read environment file {arn}: {exc}") from None
         if obj is None:
@@ -529,13 +526,11 @@ class WorkloadRunner:
         return self._parameter(value_from)
 
     def _parameter(self, value_from: str) -> str:
-        from moto.ssm.models import ssm_backends
-
         name = value_from
         if value_from.startswith("arn:"):
             name = value_from.split(":parameter", 1)[1]
         try:
-            parameter = ssm_backends[self.sim.account_id][self.sim.region].get_parameter(name)
+            parameter = moto_seam.backend("ssm", self.sim.account_id, self.sim.region).get_parameter(name)
         except Exception:  # noqa: BLE001 - moto raises many kinds for a missing parameter
             parameter = None
         if parameter is None:
@@ -544,17 +539,15 @@ class WorkloadRunner:
         return str(parameter.decrypt(parameter.value))
 
     def _secrets_manager(self, value_from: str) -> str:
-        from moto.secretsmanager.models import secretsmanager_backends
-
         parts = value_from.split(":")
         # arn:aws:secretsmanager:region:account:secret:name-suffix[:json-key[:version-stage[:version-id]]]
         secret_id = ":".join(parts[:7])
         json_key = parts[7] if len(parts) > 7 else ""
         stage = parts[8] if len(parts) > 8 and parts[8] else None
         version = parts[9] if len(parts) > 9 and parts[9] else None
-        backend = secretsmanager_backends[self.sim.account_id][self.sim.region]
+        backend = moto_seam.backend("secretsmanager", self.sim.account_id, self.sim.region)
         try:
-            answer = backend.get_secret_value(secret_id, version, stage)  # type: ignore[arg-type]
+            answer = backend.get_secret_value(secret_id, version, stage)
         except Exception:  # noqa: BLE001 - moto raises many kinds for a missing secret
             raise WorkloadError(f"the secret {value_from} does not exist") from None
         text = str(answer.get("SecretString") or "")
@@ -585,10 +578,7 @@ class WorkloadRunner:
 
     def role_documents(self, role_arn: str) -> list[dict[str, Any]]:
         """The identity policies (inline and attached) of a role; an unknown role has none."""
-        from moto.iam.access_control import IAMPolicy
-        from moto.iam.models import iam_backends
-
-        iam = iam_backends[self.sim.account_id]["aws"]
+        iam = moto_seam.backend("iam", self.sim.account_id, "aws")
         name = role_arn.rsplit("/", 1)[-1]
         documents: list[dict[str, Any]] = []
         try:
@@ -597,7 +587,7 @@ class WorkloadRunner:
                 documents.append(json.loads(document) if isinstance(document, str) else document)
             attached, _ = iam.list_attached_role_policies(name)
             for policy in attached:
-                documents.append(IAMPolicy(policy)._policy_json)
+                documents.append(moto_seam.iam.policy_document(policy))
         except Exception:
             log.debug("role %s has no readable policies", role_arn, exc_info=True)
         return documents
@@ -624,7 +614,7 @@ class WorkloadRunner:
 
         def param(name: str) -> str:
             with contextlib.suppress(Exception):
-                value = response._get_param(name)
+                value = moto_seam.request_param(response, name)
                 if value:
                     return str(value)
             return ""
@@ -703,20 +693,4 @@ class WorkloadRunner:
 
 def _denied(service: str, message: str) -> Exception:
     """AWS's access-denied error as each service words it."""
-    from moto.core import exceptions as moto_exceptions
-
-    if service == "s3":
-        from moto.s3.exceptions import S3ClientError
-
-        return S3ClientError("AccessDenied", message)
-    if service == "sns":
-        # SNS answers in the query protocol's XML, with its own code.
-        error: Exception = moto_exceptions._RESTError("AuthorizationError", message)
-        error.code = 403  # type: ignore[attr-defined]
-        return error
-    json_error = moto_exceptions.JsonRESTError(
-        "AccessDenied" if service == "sqs" else "AccessDeniedException", message
-    )
-    if service == "sqs":
-        json_error.code = 403
-    return json_error
+    return moto_seam.access_denied(service, message)

@@ -1,0 +1,191 @@
+"""moto.elbv2: target health from the simulator, target tables keyed by id and port, listener ports.
+
+- In a sandbox account a target's health is the simulator's (moto marks every target healthy at
+  once); registering and deregistering a target tells the simulator, and a deregistered target is
+  listed as draining until its deregistration delay has passed; creating and deleting listeners
+  opens and closes their loopback ports.
+- One target per (id, port) in a target group, as on AWS: moto keeps one per id. With dynamic host
+  ports one instance holds several tasks of a service, each registered as the same instance id on its
+  own port; moto's `FakeTargetGroup.targets` is keyed by id alone, so each registration replaced the
+  last. Here the table is keyed by `target_key(id, port)`; deregistering without a port removes every
+  port of the id (in every account: the table's shape is moto's).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from labkit.sandbox.moto_seam.hooks import hook, uses
+from labkit.sandbox.simulator.core import simulator_for
+from labkit.sandbox.simulator.targets import target_key
+
+__all__: list[str] = []
+
+_GROUP = "moto.elbv2.models.FakeTargetGroup"
+_BACKEND = "moto.elbv2.models.ELBv2Backend"
+
+uses(
+    "moto.elbv2.models.FakeHealthStatus",
+    "__init__",
+    ("self", "instance_id", "port", "health_port", "status", "reason", "description"),
+    why="the health the simulator reports",
+)
+uses("moto.elbv2.exceptions", "TargetNotRunning", ("instance_id",), why="a stopped instance as target")
+uses("moto.elbv2.exceptions", "InvalidTargetError", (), why="deregistering an unknown target")
+
+
+# -- health and registration ----------------------------------------------------------------------
+
+
+@hook(_GROUP, "health_for", ("self", "target", "ec2_backend"), why="target health comes from the simulator")
+def health_for(original: Callable[..., Any]) -> Callable[..., Any]:
+    from moto.elbv2.models import FakeHealthStatus
+
+    def handler(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+        sim = simulator_for(self.account_id)
+        if sim is None:
+            return original(self, target, ec2_backend)
+        port = int(target.get("Port") or self.port)
+        state, reason, description = sim.elb.state(self.arn, target["Id"], port)
+        return FakeHealthStatus(target["Id"], str(port), self.health_check_port, state, reason, description)
+
+    return handler
+
+
+@hook(
+    _BACKEND,
+    "register_targets",
+    ("self", "target_group_arn", "instances"),
+    why="the simulator health-checks new targets",
+)
+def register_targets(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any, target_group_arn: str, instances: list[Any]) -> None:
+        original(self, target_group_arn, instances)
+        sim = simulator_for(self.account_id)
+        if sim is not None:
+            group = self.target_groups[target_group_arn]
+            for target in instances:
+                port = int(target.get("Port") or group.port)
+                sim.perform(functools.partial(sim.elb.registered, target_group_arn, target["Id"], port))
+
+    return handler
+
+
+@hook(
+    _BACKEND,
+    "deregister_targets",
+    ("self", "target_group_arn", "instances"),
+    why="deregistered targets drain",
+)
+def deregister_targets(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any, target_group_arn: str, instances: list[dict[str, Any]]) -> None:
+        group = self.target_groups.get(target_group_arn)
+        kept = {
+            key: dict(value)
+            for key, value in (group.targets.items() if group else [])
+            for t in instances
+            if value["Id"] == t["Id"] and (not t.get("Port") or int(value["Port"]) == int(t["Port"]))
+        }
+        original(self, target_group_arn, instances)
+        sim = simulator_for(self.account_id)
+        if sim is not None and group is not None:
+            for target in instances:
+                port = int(target["Port"]) if target.get("Port") else None
+                sim.perform(functools.partial(sim.elb.deregistered, target_group_arn, target["Id"], port))
+            # Listed as draining until the deregistration delay has passed.
+            group.targets.update(kept)
+
+    return handler
+
+
+# -- listeners ------------------------------------------------------------------------------------
+
+
+@hook(_BACKEND, "create_listener", ("self",), why="a listener gets a loopback port")
+def create_listener(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any, *args: Any, **kwargs: Any) -> Any:
+        listener = original(self, *args, **kwargs)
+        sim = simulator_for(self.account_id)
+        if sim is not None:
+            sim.elb.listener_created(listener)
+        return listener
+
+    return handler
+
+
+@hook(_BACKEND, "delete_listener", ("self", "listener_arn"), why="a deleted listener's port closes")
+def delete_listener(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any, listener_arn: str) -> Any:
+        listener = original(self, listener_arn)
+        sim = simulator_for(self.account_id)
+        if sim is not None:
+            sim.elb.listener_deleted(listener_arn)
+        return listener
+
+    return handler
+
+
+@hook(_BACKEND, "delete_load_balancer", ("self", "arn"), why="a deleted load balancer's ports close")
+def delete_load_balancer(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any, arn: str) -> None:
+        lb = self.load_balancers.get(arn)
+        listeners = list(lb.listeners) if lb is not None else []
+        original(self, arn)
+        sim = simulator_for(self.account_id)
+        if sim is not None:
+            sim.elb.load_balancer_deleted(arn, listeners)
+
+    return handler
+
+
+# -- target tables keyed by id and port -----------------------------------------------------------
+
+
+def _register(self: Any, targets: list[dict[str, Any]]) -> None:
+    from moto.elbv2.exceptions import TargetNotRunning
+
+    for target in targets:
+        instance = self.ec2_backend.get_instance_by_id(target["Id"])
+        if instance and instance.state != "running":
+            raise TargetNotRunning(instance_id=target["Id"])
+        port = target.get("Port") or self.port
+        self.targets[target_key(target["Id"], port)] = {"Id": target["Id"], "Port": port}
+        self.deregistered_targets.pop(target["Id"], None)
+
+
+def _deregister(self: Any, targets: list[dict[str, Any]]) -> None:
+    from moto.elbv2.exceptions import InvalidTargetError
+
+    for target in targets:
+        keys = [
+            key
+            for key, value in self.targets.items()
+            if value["Id"] == target["Id"]
+            and (not target.get("Port") or int(value["Port"]) == int(target["Port"]))
+        ]
+        if not keys:
+            raise InvalidTargetError()
+        for key in keys:
+            self.deregistered_targets[target["Id"]] = self.targets.pop(key)
+
+
+def _deregister_terminated_instances(self: Any, instance_ids: list[str]) -> None:
+    for key, value in list(self.targets.items()):
+        if value["Id"] in instance_ids:
+            self.terminated_targets[value["Id"]] = self.targets.pop(key)
+
+
+hook(_GROUP, "register", ("self", "targets"), why="one target per (id, port), as on AWS")(
+    lambda original: _register
+)
+hook(_GROUP, "deregister", ("self", "targets"), why="one target per (id, port), as on AWS")(
+    lambda original: _deregister
+)
+hook(
+    _GROUP,
+    "deregister_terminated_instances",
+    ("self", "instance_ids"),
+    why="one target per (id, port), as on AWS",
+)(lambda original: _deregister_terminated_instances)
