@@ -22,6 +22,7 @@ __all__ = [
     "access_denied",
     "backend",
     "drop_account",
+    "is_service_error",
     "loaded_backend",
     "pin_task_transitions",
     "rebind_utcnow",
@@ -219,6 +220,15 @@ def service_error(service_module: str, code: str, message: str) -> Exception:
     kind = type(code, (ServiceException,), {"code": code, "__module__": f"{service_module}.exceptions"})
     error: Exception = kind(message)
     return error
+
+
+def is_service_error(exc: BaseException) -> bool:
+    """Is `exc` one of moto's AWS errors (an answer for the client), not a crash?"""
+    from moto.core.exceptions import ServiceException
+    from werkzeug.exceptions import HTTPException
+
+    # moto's REST errors are werkzeug HTTP exceptions; its newer errors are ServiceExceptions.
+    return isinstance(exc, ServiceException | HTTPException)
 
 
 def json_error(code: str, message: str) -> Exception:
