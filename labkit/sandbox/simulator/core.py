@@ -61,22 +61,32 @@ _LABKIT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(_
 
 
 def fault_origin(exc: BaseException) -> str:
-    """Where in labkit `exc` was raised: `EcsSimulator.start_task (sandbox/simulator/ecs.py:197)`.
+    """Where `exc` was raised: `EcsSimulator.start_task (sandbox/simulator/ecs.py:197)`.
 
-    The innermost frame in labkit's own code names the labkit step that failed, even when the
-    exception itself came from deeper down (in moto); empty when no labkit frame is involved.
+    The innermost frame in labkit's own code (past the emulator's request plumbing) names the
+    labkit step that failed, even when the exception came from deeper down; without one, the
+    innermost frame in moto is named (`moto/ecs/models.py:1388 in _calculate_...`). Empty when
+    neither is on the traceback.
     """
-    where = ""
+    labkit_where = moto_where = ""
     for frame, line in traceback.walk_tb(exc.__traceback__):
         filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(_LABKIT_ROOT + os.sep):
-            continue
         name = frame.f_code.co_name
-        owner = frame.f_locals.get("self")
-        if owner is not None and name != "<lambda>":
-            name = f"{type(owner).__name__}.{name}"
-        where = f"{name} ({os.path.relpath(filename, _LABKIT_ROOT)}:{line})"
-    return where
+        if filename.startswith(_LABKIT_ROOT + os.sep):
+            relative = os.path.relpath(filename, _LABKIT_ROOT)
+            if relative in _PLUMBING:
+                continue
+            owner = frame.f_locals.get("self")
+            if owner is not None and name != "<lambda>":
+                name = f"{type(owner).__name__}.{name}"
+            labkit_where = f"{name} ({relative}:{line})"
+        elif f"{os.sep}moto{os.sep}" in filename:
+            moto_where = f"moto/{filename.rsplit(os.sep + 'moto' + os.sep, 1)[1]}:{line} in {name}"
+    return labkit_where or moto_where
+
+
+#: labkit's request plumbing: on every traceback of a request, so it names nothing.
+_PLUMBING = {os.path.join("sandbox", "emulator.py"), os.path.join("sandbox", "serving.py")}
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -654,7 +654,7 @@ class WorkloadRunner:
         """Serve one of a workload's requests through moto, in this sandbox's account."""
         from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-        from labkit.sandbox.emulator import _limit_error, _protocol, moto_application
+        from labkit.sandbox.emulator import fault_error, moto_application
 
         parts = urlsplit(str(payload["url"]))
         headers = {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in payload["headers"].items()}
@@ -681,14 +681,11 @@ class WorkloadRunner:
             body = b"".join(app_iter)
             code = int(str(status).split()[0])
             return code, dict(response_headers.to_wsgi_list()), body
-        except Exception as exc:
-            log.debug("moto raised while serving a workload's request", exc_info=True)
-            error_body = b"".join(
-                _limit_error(
-                    start_response, _protocol(environ), str(payload["method"]), f"{type(exc).__name__}: {exc}"
-                )
-            )
-            return 501, dict(captured.get("headers", [])), error_body
+        except Exception as exc:  # noqa: BLE001 - every fault becomes an AWS-shaped answer
+            action = f"{payload['method']} {parts.path or '/'}"
+            error_body = b"".join(fault_error(start_response, environ, action, exc))
+            code = int(str(captured.get("status", "500")).split()[0])
+            return code, dict(captured.get("headers", [])), error_body
 
 
 def _denied(service: str, message: str) -> Exception:
