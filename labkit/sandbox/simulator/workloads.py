@@ -280,7 +280,7 @@ class TaskProcess:
             target=self._main, name=f"labkit-workload-{self.runtime.task.id}-{self.container}", daemon=True
         )
         self._thread.start()
-        self.due = self.runner.sim.after(0, self.resume, "workload-start")
+        self.due = self.runner.sim.after(0, self.resume, "workload-start", on_error=self._failed)
 
     def resume(self) -> None:
         """Let the workload run until it yields; serve its requests meanwhile (a timeline action)."""
@@ -304,7 +304,9 @@ class TaskProcess:
                     self.kill()
                     self._exited(137, None)
                     return
-                self.due = self.runner.sim.after(float(payload), self.resume, "workload-wake")
+                self.due = self.runner.sim.after(
+                    float(payload), self.resume, "workload-wake", on_error=self._failed
+                )
                 return
             if kind == "exit":
                 code, reason = payload
@@ -326,7 +328,14 @@ class TaskProcess:
         """Cut a wait short: the workload resumes at the current instant."""
         if self.due is not None and not self.finished:
             self.due.cancelled = True
-            self.due = self.runner.sim.after(0, self.resume, "workload-wake")
+            self.due = self.runner.sim.after(0, self.resume, "workload-wake", on_error=self._failed)
+
+    def _failed(self, exc: Exception) -> None:
+        """Serving the workload raised (a labkit fault): its container exits with code 1 and the reason."""
+        if self.finished:
+            return
+        self.kill()
+        self._exited(1, f"labkit simulator fault: {type(exc).__name__}: {exc}"[:255])
 
     def kill(self) -> None:
         """End the workload's thread without waiting for it."""
