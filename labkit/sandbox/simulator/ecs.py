@@ -98,10 +98,15 @@ class DeploymentRuntime:
 
     record: dict[str, Any]
     task_definition: str
+    #: The id the deployment was created with (moto re-ids its record in place on forceNewDeployment).
+    deployment_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.deployment_id = self.deployment_id or str(self.record["id"])
 
     @property
     def id(self) -> str:
-        return str(self.record["id"])
+        return self.deployment_id
 
 
 @dataclass
@@ -648,6 +653,9 @@ class EcsSimulator:
         if runtime is None:
             return
         self._apply_settings(runtime, params)
+        for deployment in runtime.deployments:
+            # moto gives the primary record a new id on forceNewDeployment; its tasks keep the old one.
+            deployment.record["id"] = deployment.id
         # moto copies desiredCount into runningCount; the scheduler owns the counts.
         service.running_count = self._count(runtime, ("RUNNING",))
         service.pending_count = self._count(runtime, ("PROVISIONING", "PENDING", "ACTIVATING"))
@@ -730,8 +738,8 @@ class EcsSimulator:
         for runtime in list(self.services.values()):
             if runtime.service.status != "ACTIVE" or (runtime.steady and not runtime.dirty):
                 continue  # a steady service that nothing touched would decide nothing new
-            if runtime.retry_at is not None and now < runtime.retry_at:
-                continue  # backing off after a fault
+            if runtime.retry_at is not None and (runtime.retry_at - now).total_seconds() > 0.001:
+                continue  # backing off after a fault (the timeline's instants are rounded to microseconds)
             runtime.dirty = False
             try:
                 self._reconcile(runtime)
