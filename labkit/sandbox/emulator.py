@@ -206,9 +206,11 @@ class Emulator:
         simulator = self.simulator
         with clocks.using(self.clock), simulator.lock if simulator else contextlib.nullcontext():
             try:
+                # moto is loaded (and hooked) before the simulator first reads its backends.
+                inner = self.inner
                 if simulator is not None:
                     simulator.catch_up()
-                result = self.inner(environ, capture)
+                result = inner(environ, capture)
                 try:
                     body = b"".join(result)
                 finally:
