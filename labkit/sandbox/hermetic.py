@@ -3,7 +3,7 @@
 An `embedded` or `server` sandbox talks to an emulator on loopback with its own fake credentials.
 What the caller's environment says about AWS (`AWS_PROFILE`, `AWS_CONFIG_FILE`, `AWS_ENDPOINT_URL*`,
 `AWS_CA_BUNDLE`, ...) or about proxies (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, either case) is
-for real AWS, not for the sandbox. This module holds the three places that keeps it out:
+for real AWS, not for the sandbox. This module holds the three pieces that keep it out:
 
 - `environment_for_sandbox_process`: the environment of a process the sandbox starts (the server);
 - `loopback_no_proxy`: the `NO_PROXY` value that makes any HTTP client bypass proxies for loopback,
