@@ -316,10 +316,36 @@ def _execute(
             execution_timeout=timeout,
             # Graceful shutdown waits up to 3 s for a kernel that is about to be thrown away.
             shutdown_kernel="immediate",
+            kernel_manager_class=_loopback_kernel_manager(),
         )
     except Exception as exc:  # noqa: BLE001 - every fault is classified below, none is lost
         return exc
     return None
+
+
+def _loopback_kernel_manager() -> type[Any]:
+    """A kernel manager whose kernels reach loopback (sandboxes, load balancers) never through a proxy.
+
+    The kernel gets this process's environment with the loopback hosts added to `NO_PROXY`, so
+    `urllib`, `requests` or the AWS CLI in a notebook reach a sandbox's endpoint and listeners
+    directly even when `HTTP_PROXY`/`HTTPS_PROXY` are set. AWS settings are left as they are: a
+    notebook in `aws` mode uses the caller's real profile.
+    """
+    import os
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from labkit.sandbox.hermetic import loopback_no_proxy
+
+    class LoopbackKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            if kw.get("env") is None:
+                env = dict(os.environ)
+                env["NO_PROXY"] = env["no_proxy"] = loopback_no_proxy(env)
+                kw["env"] = env
+            await AsyncKernelManager.start_kernel(self, **kw)
+
+    return LoopbackKernelManager
 
 
 def _started_cells(nb: NotebookNode) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
@@ -152,3 +153,39 @@ class TestScrubSecrets:
         assert printed.outputs[0]["text"] == "password=***\n"
         assert printed.outputs[1]["data"]["text/plain"] == "'***'"
         assert scrub_secrets(nb) == 0
+
+
+@pytest.mark.slow
+def test_a_kernel_reaches_loopback_without_the_callers_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With HTTP(S)_PROXY set, the kernel's NO_PROXY covers loopback (sandboxes, listeners); AWS settings stay."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "corp.example")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("AWS_PROFILE", "kept-for-aws-mode")
+    source = tmp_path / "env.ipynb"
+    source.write_text(
+        nbformat.writes(
+            new_notebook(
+                cells=[
+                    new_code_cell(
+                        "import os, urllib.request\n"
+                        "print(os.environ['NO_PROXY'], os.environ['no_proxy'], os.environ['AWS_PROFILE'])\n"
+                        "print('bypass', urllib.request.proxy_bypass('127.0.0.1:8080'))"
+                    )
+                ],
+                metadata={
+                    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+                },
+            )
+        )
+    )
+    out = tmp_path / "env.out.ipynb"
+    result = run_notebook(source, out, parameters={})
+    result.raise_for_error()
+    text = _outputs_text(out)
+    assert (
+        "corp.example,127.0.0.1,localhost,::1 corp.example,127.0.0.1,localhost,::1 kept-for-aws-mode" in text
+    )
+    assert "bypass True" in text

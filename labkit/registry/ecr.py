@@ -430,8 +430,9 @@ def keep_lifecycle_running(state: RegistryState, simulator: Any) -> None:
     def tick() -> None:
         if state_for(state.account_id) is not state or state.lifecycle_owner is not simulator:
             return
-        apply_lifecycle_policies(state, sim.now())
+        # The next evaluation comes whatever happens to this one (a fault is contained by the timeline).
         sim.after(LIFECYCLE_INTERVAL, tick, label="ecr lifecycle policies")
+        apply_lifecycle_policies(state, sim.now())
 
     sim.schedule(first, tick, label="ecr lifecycle policies")
 

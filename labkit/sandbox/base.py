@@ -17,6 +17,7 @@ from labkit.sandbox.guards import (
     isolated_botocore_session,
     sandbox_client_config,
 )
+from labkit.sandbox.hermetic import loopback_no_proxy
 
 __all__ = ["EmulatedSandbox", "Sandbox", "new_account_id", "new_session_id"]
 
@@ -170,12 +171,12 @@ class _LoopbackSession(boto3.Session):
 
     def client(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("endpoint_url", self._labkit_endpoint_url)
-        kwargs.setdefault("config", sandbox_client_config())
+        kwargs["config"] = sandbox_client_config(kwargs.get("config"))
         return super().client(*args, **kwargs)
 
     def resource(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("endpoint_url", self._labkit_endpoint_url)
-        kwargs.setdefault("config", sandbox_client_config())
+        kwargs["config"] = sandbox_client_config(kwargs.get("config"))
         return super().resource(*args, **kwargs)
 
 
@@ -271,6 +272,9 @@ def exports_for(
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "AWS_PAGER": "",
+        # The emulator is on loopback: never through the caller's HTTP(S)_PROXY.
+        "NO_PROXY": loopback_no_proxy(environ),
+        "no_proxy": loopback_no_proxy(environ),
     }
     for name in REDIRECTING_VARIABLES:
         values[name] = None

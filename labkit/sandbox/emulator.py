@@ -6,8 +6,11 @@ What the wrapper adds to moto (see DESIGN.md for why each matters):
 - while a request is served, moto reads the sandbox's clock;
 - moto's own `/moto-api/` endpoints (reset, state, dashboard) are unreachable; labkit's control
   endpoints live under `/_labkit/` and need the sandbox's control token;
-- a crash inside moto (a Python exception or an HTML 500) reaches the client as an AWS-style error
-  (HTTP 501, code `NotImplemented`) whose message says it is a limit of the sandbox;
+- an exception while serving a request reaches the client as an AWS-style error: an action moto
+  lacks (`NotImplementedError`) is HTTP 501 `NotImplemented`, "a limit of the sandbox's emulator";
+  anything else (a crash in moto or in labkit's simulator) is HTTP 500 `InternalFailure` (or the
+  service's own server error code) saying it is a labkit fault, with the exception's type, and is
+  logged; the simulator contains its own faults, so the account keeps answering;
 - unsigned `/v2/...` requests go to the account's container registry (`labkit.registry.app`).
 """
 
@@ -28,7 +31,7 @@ from xml.sax.saxutils import escape
 from labkit.sandbox import clock as clocks
 from labkit.sandbox import moto_seam
 from labkit.sandbox.clock import SandboxClock
-from labkit.sandbox.simulator.core import Simulator
+from labkit.sandbox.simulator.core import Simulator, SimulatorFault, describe_exception
 
 __all__ = ["CONTROL_PREFIX", "Emulator", "moto_application", "reset_account"]
 
@@ -203,23 +206,31 @@ class Emulator:
         simulator = self.simulator
         with clocks.using(self.clock), simulator.lock if simulator else contextlib.nullcontext():
             try:
+                # moto is loaded (and hooked) before the simulator first reads its backends.
+                inner = self.inner
                 if simulator is not None:
                     simulator.catch_up()
-                result = self.inner(environ, capture)
+                result = inner(environ, capture)
                 try:
                     body = b"".join(result)
                 finally:
                     close = getattr(result, "close", None)
                     if close is not None:
                         close()
-            except Exception as exc:
-                log.debug("moto raised while serving %s", action, exc_info=True)
-                return _limit_error(start_response, protocol, action, f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - every fault becomes an AWS-shaped answer
+                return fault_error(start_response, environ, action, exc)
         status = str(captured.get("status", "500 INTERNAL SERVER ERROR"))
         headers = list(captured.get("headers", []))
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
         if status.startswith("5") and "html" in content_type.lower():
-            return _limit_error(start_response, protocol, action, "the emulator failed on this request")
+            log.warning("the emulator answered %s with an HTML page (HTTP %s)", action, status)
+            if status.startswith("501"):
+                return _error(start_response, protocol, 501, "NotImplemented", _limit_message(action, status))
+            message = (
+                f"labkit fault: the sandbox's emulator failed while serving {action} "
+                f"(it answered HTTP {status} with an HTML page). {_NOT_YOUR_FAULT}"
+            )
+            return _error(start_response, protocol, 500, _server_error_code(environ), message)
         start_response(status, headers)
         return [body]
 
@@ -282,7 +293,14 @@ def _json(start_response: StartResponse, code: int, payload: dict[str, Any]) -> 
     return [body]
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 501: "Not Implemented"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+}
 
 
 def _read_json(environ: dict[str, Any]) -> dict[str, Any]:
@@ -336,12 +354,68 @@ def _action(environ: dict[str, Any]) -> str:
     return f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO', '/')}"
 
 
-def _limit_error(start_response: StartResponse, protocol: str, action: str, detail: str) -> list[bytes]:
-    code = "NotImplemented"
-    message = (
+_NOT_YOUR_FAULT = (
+    "This is a bug in labkit (or in moto as labkit runs it), not a problem with your request or a "
+    "limit of AWS; the rest of the sandbox keeps working."
+)
+
+#: The server error code each service's API documents (others use AWS's common `InternalFailure`).
+_SERVER_ERROR_CODES = {"ecs": "ServerException", "s3": "InternalError", "ec2": "InternalError"}
+
+
+def _service(environ: dict[str, Any]) -> str:
+    """The service a SigV4-signed request is for (from its credential scope), or ""."""
+    auth = str(environ.get("HTTP_AUTHORIZATION", ""))
+    scope = auth.split("Credential=", 1)[1].split(",", 1)[0] if "Credential=" in auth else ""
+    if not scope:
+        query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")))
+        scope = (query.get("X-Amz-Credential") or [""])[0]
+    parts = scope.split("/")
+    return parts[3] if len(parts) > 3 else ""
+
+
+def _server_error_code(environ: dict[str, Any]) -> str:
+    return _SERVER_ERROR_CODES.get(_service(environ), "InternalFailure")
+
+
+def _limit_message(action: str, detail: str) -> str:
+    return (
         f"The labkit sandbox cannot do {action}: this is a limit of the sandbox's emulator, "
         f"not of AWS ({detail})"
     )
+
+
+def fault_answer(environ: dict[str, Any], action: str, exc: BaseException) -> tuple[int, str, str]:
+    """The (HTTP status, error code, message) a client gets for `exc` raised while serving `action`.
+
+    An action moto lacks (`NotImplementedError`) is the sandbox's limit: 501 `NotImplemented`.
+    Anything else is a labkit fault: 500 with the service's server error code, logged with its
+    traceback.
+    """
+    if isinstance(exc, NotImplementedError):
+        log.info("the emulator does not implement %s: %s", action, exc)
+        return 501, "NotImplemented", _limit_message(action, f"{type(exc).__name__}: {exc}")
+    code = _server_error_code(environ)
+    if isinstance(exc, SimulatorFault):
+        # Already logged (with its traceback) where the simulator contained it.
+        return 500, code, f"{action} failed: {exc}"
+    log.warning("labkit fault while serving %s: %s", action, describe_exception(exc), exc_info=exc)
+    message = (
+        f"labkit fault: the sandbox's emulator failed while serving {action}: "
+        f"{describe_exception(exc)}. {_NOT_YOUR_FAULT}"
+    )
+    return 500, code, message
+
+
+def fault_error(
+    start_response: StartResponse, environ: dict[str, Any], action: str, exc: BaseException
+) -> list[bytes]:
+    """Answer a request whose serving raised `exc` with the AWS-shaped error of `fault_answer`."""
+    status, code, message = fault_answer(environ, action, exc)
+    return _error(start_response, _protocol(environ), status, code, message)
+
+
+def _error(start_response: StartResponse, protocol: str, status: int, code: str, message: str) -> list[bytes]:
     request_id = str(uuid.uuid4())
     if protocol in ("json", "rest-json"):
         body = json.dumps({"__type": code, "message": message}).encode()
@@ -363,6 +437,7 @@ def _limit_error(start_response: StartResponse, protocol: str, action: str, deta
         ).encode()
         headers = [("Content-Type", "application/xml")]
     headers.append(("Content-Length", str(len(body))))
-    # 501, not 500: SDKs retry 500s, which would repeat the crash four more times.
-    start_response("501 Not Implemented", headers)
+    # 501 for what the emulator lacks (SDKs do not retry it); 500 for a fault (SDKs retry it once
+    # with the sandbox's client settings: the simulator has contained the fault, so that is safe).
+    start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
     return [body]

@@ -84,14 +84,24 @@ def _shared_loader() -> Any:
     return botocore.loaders.create_loader()
 
 
-def sandbox_client_config() -> Config:
-    """Client settings for an emulated sandbox: path-style S3, few retries, short timeouts."""
-    return Config(
+#: No proxy, whatever the environment says: a non-empty mapping, because botocore reads the
+#: environment's proxies when a client's `proxies` is None (and some versions when it is empty).
+NO_PROXIES = {"http": "", "https": ""}
+
+
+def sandbox_client_config(given: Config | None = None) -> Config:
+    """Client settings for an emulated sandbox: path-style S3, few retries, short timeouts, no proxy.
+
+    Settings in `given` (a caller's own `Config`) win over these.
+    """
+    config = Config(
         s3={"addressing_style": "path"},
         retries={"max_attempts": 2, "mode": "standard"},
         connect_timeout=5,
         read_timeout=60,
+        proxies=dict(NO_PROXIES),
     )
+    return config.merge(given) if given is not None else config
 
 
 class CredentialsMismatchError(LabkitError):

@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -89,16 +89,23 @@ def spawn_and_wait(
     port: int,
     timeout: float,
     what: str,
+    env: Mapping[str, str] | None = None,
 ) -> InfoT:
     """Start `command` detached (output to `log_path`) and return its state once it has written it.
 
+    `env` is the child's environment (default: this process's), `MOTO_ACCOUNT_ID` always removed.
     Raises `PortInUseError` when the child exits with `PORT_IN_USE_EXIT`, `SandboxStartError` when it
     exits otherwise or writes no state of its own pid within `timeout` seconds (it is killed then).
     """
-    env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}
+    environment = {k: v for k, v in (os.environ if env is None else env).items() if k != "MOTO_ACCOUNT_ID"}
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            list(command), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True
+            list(command),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=environment,
+            start_new_session=True,
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -31,6 +31,7 @@ from labkit.errors import (
 from labkit.sandbox.base import exports_for, new_account_id, new_session_id
 from labkit.sandbox.clock import CLOCK_MODES, DEFAULT_SPEED, ClockMode, SandboxClock
 from labkit.sandbox.control import ControlClient, ControlledSandbox
+from labkit.sandbox.hermetic import environment_for_sandbox_process
 from labkit.sandbox.process import (
     PORT_IN_USE_EXIT,
     pid_alive,
@@ -153,6 +154,8 @@ def start_server(
         port=port,
         timeout=timeout,
         what="server",
+        # The server is an emulated sandbox: the caller's AWS profile, endpoints and proxies stay out.
+        env=environment_for_sandbox_process(os.environ),
     )
 
 

@@ -34,6 +34,7 @@ from labkit.errors import LabkitError, PortInUseError
 from labkit.sandbox.base import new_account_id, new_session_id
 from labkit.sandbox.clock import CLOCK_MODES, DEFAULT_SPEED, ClockMode, SandboxClock
 from labkit.sandbox.emulator import CONTROL_PREFIX, TOKEN_HEADER, Emulator, StartResponse, WSGIApp, _json
+from labkit.sandbox.hermetic import LOOPBACK_HOSTS
 from labkit.sandbox.process import (
     PORT_IN_USE_EXIT,
     pid_alive,
@@ -365,7 +366,15 @@ def write_connection_files(
             "LABKIT_WORKSHOP": str((folder / f"{access.learner}.json").resolve()),
         }
         lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
-        lines.append("unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN")
+        # The workshop server is on loopback: never through the learner's HTTP(S)_PROXY.
+        loopback = ",".join(LOOPBACK_HOSTS)
+        lines.append(
+            f'export NO_PROXY="${{NO_PROXY:+$NO_PROXY,}}{loopback}" no_proxy="${{no_proxy:+$no_proxy,}}{loopback}"'
+        )
+        lines.append(
+            "unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_CA_BUNDLE"
+            " AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+        )
         write_private(folder / f"{access.learner}.env", "\n".join(lines) + "\n")
 
 

@@ -165,7 +165,7 @@ class TestEmulatorBoundaries:
         assert sandbox.client("ecs").list_clusters()["clusterArns"] == []
 
     def test_a_moto_crash_reaches_the_client_as_an_aws_error(self, sandbox: EmbeddedSandbox) -> None:
-        """StartTask with only task-level memory crashes moto 5.2; the client gets NotImplemented."""
+        """StartTask with only task-level memory crashes moto 5.2; the client gets a labkit-fault server error."""
         ecs = sandbox.client("ecs")
         ecs.create_cluster(clusterName="c")
         ecs.register_task_definition(
@@ -183,11 +183,15 @@ class TestEmulatorBoundaries:
                 ],
             )
         error = caught.value.response["Error"]
-        assert error["Code"] == "NotImplemented"
-        assert "limit of the sandbox" in error["Message"]
+        # A crash is not a limit of the emulator: it is a labkit fault, with the exception's type.
+        assert error["Code"] == "ServerException"
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert "labkit fault" in error["Message"]
+        assert "StartTask" in error["Message"]
+        assert "limit of the sandbox" not in error["Message"]
         assert "Traceback" not in error["Message"]
-        # No retries of a crash: the SDK saw one answer.
-        assert caught.value.response["ResponseMetadata"]["RetryAttempts"] == 0
+        # The account still answers.
+        assert ecs.list_clusters()["clusterArns"]
 
     def test_an_operation_moto_lacks_is_not_implemented(self, sandbox: EmbeddedSandbox) -> None:
         """An ECS operation the emulator does not have answers NotImplemented, not a server error."""

@@ -27,6 +27,7 @@ from labkit.sandbox.moto_seam.core import (
     action_result,
     backend,
     drop_account,
+    is_service_error,
     loaded_backend,
     request_action,
     request_param,
@@ -54,6 +55,7 @@ __all__ = [
     "events",
     "iam",
     "install",
+    "is_service_error",
     "load",
     "loaded_backend",
     "moto_version",
@@ -120,10 +122,13 @@ def install() -> None:
     Raises `MotoSeamError` (naming each target that does not match and the moto version) when the
     installed moto lacks something labkit hooks; nothing is patched then.
     """
+    from labkit.sandbox.moto_seam import core
+
     with _lock:
-        load()
-        hooks.install()
-        from labkit.sandbox.moto_seam import core
+        # moto's modules are imported (to check and patch them) blind to the caller's AWS profile.
+        with core.models_only_sessions():
+            load()
+            hooks.install()
 
         core.rebind_utcnow()
         core.pin_task_transitions()

@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from labkit.sandbox import clock as clocks
@@ -22,7 +24,9 @@ __all__ = [
     "access_denied",
     "backend",
     "drop_account",
+    "is_service_error",
     "loaded_backend",
+    "models_only_sessions",
     "pin_task_transitions",
     "rebind_utcnow",
     "request_action",
@@ -51,6 +55,67 @@ def rebind_utcnow() -> None:
     for name, module in list(sys.modules.items()):
         if name.startswith("moto.") and getattr(module, "utcnow", None) is original:
             module.utcnow = replacement  # type: ignore[attr-defined]
+
+
+# -- moto's own sessions (hermetic sandboxes) --------------------------------------------------------
+# moto builds boto3/botocore sessions with no arguments only to read botocore's models (regions,
+# partitions, service names). Such a session reads the caller's AWS_PROFILE and config files: a
+# profile that does not exist made every request of an embedded sandbox fail. labkit binds sessions
+# that read neither (`labkit.sandbox.hermetic`).
+
+
+@hook("moto.core.base_backend", "Session", why="a backend's regions: read without the caller's AWS profile")
+def _base_backend_session(original: Any) -> Any:
+    from labkit.sandbox.hermetic import ModelSession
+
+    return ModelSession
+
+
+@hook(
+    "moto.core.utils", "Session", why="service names of moto's errors: read without the caller's AWS profile"
+)
+def _utils_session(original: Any) -> Any:
+    from labkit.sandbox.hermetic import model_botocore_session
+
+    return model_botocore_session
+
+
+@hook(
+    "moto.ec2.models.availability_zones_and_regions",
+    "Session",
+    why="EC2's regions (read while the module is imported: see models_only_sessions)",
+)
+def _ec2_regions_session(original: Any) -> Any:
+    from labkit.sandbox.hermetic import ModelSession
+
+    return ModelSession
+
+
+@contextlib.contextmanager
+def models_only_sessions() -> Iterator[None]:
+    """While moto's modules are imported, `boto3.Session` is the models-only one.
+
+    One module calls `Session()` in a class body, at import time, before its hook can be installed.
+    Afterwards a session moto cached from the caller's environment is forgotten.
+    """
+    import boto3
+
+    from labkit.sandbox.hermetic import ModelSession
+
+    real = boto3.Session
+    boto3.Session = ModelSession  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        boto3.Session = real  # type: ignore[misc]
+    from moto.core.base_backend import AccountSpecificBackend
+
+    AccountSpecificBackend.get_session.cache_clear()
+
+
+uses(
+    "moto.core.base_backend.AccountSpecificBackend", "get_session", why="moto caches its model session there"
+)
 
 
 # -- backends -------------------------------------------------------------------------------------
@@ -219,6 +284,15 @@ def service_error(service_module: str, code: str, message: str) -> Exception:
     kind = type(code, (ServiceException,), {"code": code, "__module__": f"{service_module}.exceptions"})
     error: Exception = kind(message)
     return error
+
+
+def is_service_error(exc: BaseException) -> bool:
+    """Is `exc` one of moto's AWS errors (an answer for the client), not a crash?"""
+    from moto.core.exceptions import ServiceException
+    from werkzeug.exceptions import HTTPException
+
+    # moto's REST errors are werkzeug HTTP exceptions; its newer errors are ServiceExceptions.
+    return isinstance(exc, ServiceException | HTTPException)
 
 
 def json_error(code: str, message: str) -> Exception:

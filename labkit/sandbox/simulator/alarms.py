@@ -113,12 +113,16 @@ class AlarmSimulator:
         for alarm in list(backend.alarms.values()):
             if alarm.rule is not None or alarm.metric_data_queries or not alarm.metric_name:
                 continue  # composite and metric math alarms are not evaluated by the sandbox
-            period = int(alarm.period or 60)
-            changed = False
-            if period < 60 or at % period == 0:
-                changed = self._evaluate_alarm(alarm, at, now)
-            if not changed:
-                self._repeat_scaling_actions(alarm, now)
+            # One alarm's fault leaves the others evaluated (it is tried again next period).
+            self.sim.contained(f"alarm {alarm.name}", functools.partial(self._evaluate_one, alarm, at, now))
+
+    def _evaluate_one(self, alarm: Any, at: int, now: dt.datetime) -> None:
+        period = int(alarm.period or 60)
+        changed = False
+        if period < 60 or at % period == 0:
+            changed = self._evaluate_alarm(alarm, at, now)
+        if not changed:
+            self._repeat_scaling_actions(alarm, now)
 
     def _evaluate_alarm(self, alarm: Any, at: int, now: dt.datetime) -> bool:
         self.evaluations += 1
@@ -276,7 +280,10 @@ class AlarmSimulator:
             now,
         )
         for listener in list(self.state_listeners):
-            listener(alarm, old_state, state, now)
+            self.sim.contained(
+                f"alarm {alarm.name} (state change event)",
+                functools.partial(listener, alarm, old_state, state, now),
+            )
         if alarm.actions_enabled:
             for arn in self._actions_for(alarm, state):
                 self._run_action(alarm, arn, old_state, now)
@@ -297,6 +304,25 @@ class AlarmSimulator:
                 self._run_action(alarm, arn, alarm.state_value, now)
 
     def _run_action(self, alarm: Any, arn: str, old_state: str, now: dt.datetime) -> None:
+        """Run one of an alarm's actions; a fault is a failed action in the alarm's history, as on AWS."""
+
+        def failed(exc: Exception) -> None:
+            self.record(
+                alarm.name,
+                "Action",
+                f'Failed to execute action {arn}. Received error: "labkit simulator fault: '
+                f'{type(exc).__name__}: {exc}"',
+                {"actionState": "Failed", "notificationResource": arn, "stateUpdateTimestamp": _stamp(now)},
+                now,
+            )
+
+        self.sim.contained(
+            f"alarm {alarm.name} (action {arn})",
+            lambda: self._run_action_unguarded(alarm, arn, old_state, now),
+            failed,
+        )
+
+    def _run_action_unguarded(self, alarm: Any, arn: str, old_state: str, now: dt.datetime) -> None:
         if arn.split(":")[2:3] == ["sns"]:
             self._notify(alarm, arn, old_state, now)
         elif ":scalingPolicy:" in arn:

@@ -322,10 +322,16 @@ class AutoScalingSimulator:
         if action not in self.backend.scheduled_actions:
             return
         self._scheduled.pop(key, None)
-        target = self._target(action.service_namespace, action.resource_id, action.scalable_dimension)
-        if target is not None and not self._suspended(target, "ScheduledScalingSuspended"):
-            self.apply_scheduled(action, target)
-        self.schedule_action(action)
+        try:
+            target = self._target(action.service_namespace, action.resource_id, action.scalable_dimension)
+            if target is not None and not self._suspended(target, "ScheduledScalingSuspended"):
+                self.apply_scheduled(action, target)
+        finally:
+            # A firing that failed (contained by the timeline) does not end the schedule.
+            self.sim.contained(
+                f"scheduled action {action.scheduled_action_name} (next firing)",
+                lambda: self.schedule_action(action),
+            )
 
     def apply_scheduled(self, action: Any, target: Any) -> None:
         """Set the target's min/max from the action, then move the desired count inside them."""

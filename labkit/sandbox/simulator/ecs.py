@@ -24,6 +24,7 @@ from labkit.ecs.placement import TaskRequirements
 from labkit.sandbox import moto_seam
 from labkit.sandbox.simulator import ecs_events
 from labkit.sandbox.simulator.capacity import Ec2Capacity
+from labkit.sandbox.simulator.core import describe_exception
 from labkit.sandbox.simulator.elb import UNHEALTHY_NOTICE_SECONDS
 
 if TYPE_CHECKING:
@@ -39,6 +40,13 @@ DEFAULT_TIMINGS: dict[str, dict[str, float]] = {
 }
 
 ACTIVE_STATES = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING")
+STARTING_STATES = ("PROVISIONING", "PENDING", "ACTIVATING")
+#: A service whose reconcile raised waits this long (emulated seconds) before the next try,
+#: doubling on each fault up to `RECONCILE_RETRY_MAX`.
+RECONCILE_RETRY_FIRST = 10.0
+RECONCILE_RETRY_MAX = 300.0
+#: AWS's limit on a task's stoppedReason.
+STOPPED_REASON_MAX = 255
 _EXIT = re.compile(r"\bexit\s+(\d+)\s*$")
 
 
@@ -90,10 +98,15 @@ class DeploymentRuntime:
 
     record: dict[str, Any]
     task_definition: str
+    #: The id the deployment was created with (moto re-ids its record in place on forceNewDeployment).
+    deployment_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.deployment_id = self.deployment_id or str(self.record["id"])
 
     @property
     def id(self) -> str:
-        return str(self.record["id"])
+        return self.deployment_id
 
 
 @dataclass
@@ -115,6 +128,10 @@ class ServiceRuntime:
     dirty: bool = True
     stall_reason: str | None = None
     placement_problem: str | None = None
+    #: The last labkit fault its reconcile hit (shown once as a service event), and when to retry.
+    fault_reason: str | None = None
+    fault_backoff: float = 0.0
+    retry_at: dt.datetime | None = None
 
 
 class EcsSimulator:
@@ -240,8 +257,12 @@ class EcsSimulator:
         address = self._allocate_ip(subnet)
         eni_id = next(d["value"] for d in task.attachments[0]["details"] if d["name"] == "networkInterfaceId")
         eni = self.ec2.get_network_interface(eni_id)
+        hostname = task_hostname(address, self.sim.region)
         eni.private_ip_address = address
-        eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": address}]
+        eni.private_dns_name = hostname
+        eni.private_ip_addresses = [
+            {"Primary": True, "PrivateIpAddress": address, "PrivateDnsName": hostname}
+        ]
         eni.description = (
             f"arn:aws:ecs:{self.sim.region}:{self.sim.account_id}:attachment/{task.attachments[0]['id']}"
         )
@@ -254,7 +275,7 @@ class EcsSimulator:
             if detail["name"] == "privateIPv4Address":
                 detail["value"] = address
             if detail["name"] == "privateDnsName":
-                detail["value"] = task_hostname(address, self.sim.region)
+                detail["value"] = hostname
         task.attachments[0]["status"] = "PRECREATED"
         runtime.private_ip = address
         runtime.subnet_id = subnet_id
@@ -344,16 +365,16 @@ class EcsSimulator:
         task.version += 1
         timing = self.timings.get(runtime.launch_type, self.timings["FARGATE"])
         if status == "PROVISIONING":
-            self.sim.after(timing["PROVISIONING"], lambda: self._advance(runtime, "PENDING"), "task-pending")
+            self._step_later(runtime, timing["PROVISIONING"], "PENDING")
         elif status == "PENDING":
             if task.attachments:
                 task.attachments[0]["status"] = "ATTACHED"
             task.pull_started_at = now
-            self.sim.after(timing["PENDING"], lambda: self._advance(runtime, "ACTIVATING"), "task-activating")
+            self._step_later(runtime, timing["PENDING"], "ACTIVATING")
         elif status == "ACTIVATING":
             task.pull_stopped_at = now
             self.sim.workloads.task_activating(runtime)
-            self.sim.after(timing["ACTIVATING"], lambda: self._advance(runtime, "RUNNING"), "task-running")
+            self._step_later(runtime, timing["ACTIVATING"], "RUNNING")
         elif status == "RUNNING":
             task.started_at = now
             self._start_containers(runtime)
@@ -362,27 +383,76 @@ class EcsSimulator:
             self.sim.workloads.task_running(runtime)
         elif status == "DEACTIVATING":
             delay = self.sim.elb.task_stopping(runtime)
-            self.sim.after(delay, lambda: self._advance(runtime, "STOPPING"), "task-stopping")
+            self._step_later(runtime, delay, "STOPPING")
         elif status == "STOPPING":
             task.stopping_at = now
             self.sim.workloads.task_stopping(runtime)
             self._stop_containers(runtime)
-            self.sim.after(
-                timing["STOPPING"], lambda: self._advance(runtime, "DEPROVISIONING"), "task-deprovisioning"
-            )
+            self._step_later(runtime, timing["STOPPING"], "DEPROVISIONING")
         elif status == "DEPROVISIONING":
             task.execution_stopped_at = now
             if task.attachments:
                 task.attachments[0]["status"] = "DETACHING"
-            self.sim.after(
-                timing["DEPROVISIONING"], lambda: self._advance(runtime, "STOPPED"), "task-stopped"
-            )
+            self._step_later(runtime, timing["DEPROVISIONING"], "STOPPED")
         elif status == "STOPPED":
             task.stopped_at = now
             self._release(runtime)
         if task.last_status == status:
             # (A stop during the step already sent the newer state.)
             ecs_events.task_state_change(self.sim, runtime)
+
+    def _step_later(self, runtime: TaskRuntime, seconds: float, status: str) -> None:
+        """Move the task to `status` in `seconds`; a fault on the way stops the task (`_step_failed`)."""
+        self.sim.after(
+            seconds,
+            functools.partial(self._advance, runtime, status),
+            f"task {runtime.task.id} -> {status}",
+            on_error=functools.partial(self._step_failed, runtime, status),
+        )
+
+    def _step_failed(self, runtime: TaskRuntime, toward: str, exc: Exception) -> None:
+        """A step of a task's lifecycle raised: the task stops with a reason, as a failed task does on AWS.
+
+        A task that was starting stops with `TaskFailedToStart`; one already on its way down goes
+        straight to STOPPED (its stop reason stays), so no task is left half-way for ever.
+        """
+        detail = f"labkit simulator fault while moving to {toward}: {describe_exception(exc)}"
+        if runtime.desired != "STOPPED":
+            starting = toward in ("PENDING", "ACTIVATING", "RUNNING") or runtime.status in STARTING_STATES
+            code = "TaskFailedToStart" if starting else "EssentialContainerExited"
+            reason = f"Task failed to start ({detail})" if starting else detail
+            try:
+                self.stop(runtime, reason[:STOPPED_REASON_MAX], stop_code=code, failed=True)
+                return
+            except Exception as again:  # noqa: BLE001 - stopping failed too: stop it the short way
+                self.sim.contain(f"task {runtime.task.id} (stopping after a fault)", again)
+        self._force_stopped(runtime, detail)
+
+    def _force_stopped(self, runtime: TaskRuntime, detail: str) -> None:
+        """Put a task in STOPPED at once, touching as little as possible (its lifecycle failed)."""
+        task = runtime.task
+        now = self.sim.now()
+        if runtime.desired != "STOPPED":
+            task.stopped_reason = f"Task failed to start ({detail})"[:STOPPED_REASON_MAX]
+            task.stop_code = "TaskFailedToStart"
+        task.desired_status = "STOPPED"
+        task.last_status = "STOPPED"
+        runtime.state = "STOPPED"
+        for stamp in ("stopping_at", "execution_stopped_at", "stopped_at"):
+            if getattr(task, stamp, None) is None:
+                setattr(task, stamp, now)
+        for container in task.containers or []:
+            container["lastStatus"] = "STOPPED"
+        for server in runtime.servers.values():
+            self.sim.contained(f"task {task.id} (closing a container)", server.close)
+        runtime.servers.clear()
+        if runtime.targets:
+            self.sim.contained(f"task {task.id} (deregistering)", lambda: self.sim.elb.task_stopping(runtime))
+        self.sim.contained(f"task {task.id} (releasing its network)", lambda: self._release(runtime))
+        self.touch(runtime.service_key)
+        self.sim.contained(
+            f"task {task.id} (state change event)", lambda: ecs_events.task_state_change(self.sim, runtime)
+        )
 
     def _advance(self, runtime: TaskRuntime, status: str) -> None:
         if runtime.desired == "STOPPED" and status in ("PENDING", "ACTIVATING", "RUNNING"):
@@ -427,7 +497,10 @@ class EcsSimulator:
                 code = int(match.group(1))
                 name = definition.get("name")
                 self.sim.after(
-                    1, functools.partial(self.container_exited, runtime, name, code), "container-exit"
+                    1,
+                    functools.partial(self.container_exited, runtime, name, code),
+                    f"task {runtime.task.id} container {name} exits",
+                    on_error=functools.partial(self._step_failed, runtime, "STOPPED"),
                 )
                 return
 
@@ -580,6 +653,9 @@ class EcsSimulator:
         if runtime is None:
             return
         self._apply_settings(runtime, params)
+        for deployment in runtime.deployments:
+            # moto gives the primary record a new id on forceNewDeployment; its tasks keep the old one.
+            deployment.record["id"] = deployment.id
         # moto copies desiredCount into runningCount; the scheduler owns the counts.
         service.running_count = self._count(runtime, ("RUNNING",))
         service.pending_count = self._count(runtime, ("PROVISIONING", "PENDING", "ACTIVATING"))
@@ -652,15 +728,53 @@ class EcsSimulator:
             runtime.dirty = True
 
     def reconcile_all(self) -> None:
-        """Bring every service toward its desired count and its primary deployment."""
-        self.capacity.sync_instances()
+        """Bring every service toward its desired count and its primary deployment.
+
+        Each service is reconciled on its own: a fault in one is contained to it (a service event
+        says so, and it is retried with a backoff) while the others go on.
+        """
+        self.sim.contained("EC2 container instances (sync)", self.capacity.sync_instances)
+        now = self.sim.now()
         for runtime in list(self.services.values()):
             if runtime.service.status != "ACTIVE" or (runtime.steady and not runtime.dirty):
                 continue  # a steady service that nothing touched would decide nothing new
+            if runtime.retry_at is not None and (runtime.retry_at - now).total_seconds() > 0.001:
+                continue  # backing off after a fault (the timeline's instants are rounded to microseconds)
             runtime.dirty = False
-            self._reconcile(runtime)
+            try:
+                self._reconcile(runtime)
+            except Exception as exc:  # noqa: BLE001 - one service's fault must not stop the others
+                self.sim.contain(f"service {runtime.name} (cluster {runtime.cluster})", exc)
+                self.sim.contained(
+                    f"service {runtime.name} (recording its fault)",
+                    functools.partial(self._reconcile_failed, runtime, exc),
+                )
+            else:
+                runtime.fault_reason, runtime.fault_backoff, runtime.retry_at = None, 0.0, None
         for cluster in {t.cluster for t in self.tasks.values() if t.container_instance_arn}:
-            self.capacity.refresh(cluster)
+            self.sim.contained(
+                f"EC2 container instances of cluster {cluster}",
+                functools.partial(self.capacity.refresh, cluster),
+            )
+
+    def _reconcile_failed(self, runtime: ServiceRuntime, exc: Exception) -> None:
+        """Back off a service whose reconcile raised, and say so in its events (once per fault)."""
+        runtime.fault_backoff = min(
+            RECONCILE_RETRY_MAX, max(RECONCILE_RETRY_FIRST, runtime.fault_backoff * 2)
+        )
+        runtime.retry_at = self.sim.now() + dt.timedelta(seconds=runtime.fault_backoff)
+        runtime.steady, runtime.dirty = False, True
+        # Wake the scheduler when the retry is due (a manual clock has nothing else due then).
+        self.sim.schedule(runtime.retry_at, lambda: None, f"service {runtime.name} retry")
+        reason = describe_exception(exc)
+        if reason != runtime.fault_reason:
+            runtime.fault_reason = reason
+            self.event(
+                runtime,
+                f"(service {runtime.name}) was unable to reconcile its tasks because of a labkit simulator "
+                f"fault: {reason}. The sandbox tries again in {runtime.fault_backoff:g} seconds, backing off "
+                "while the fault lasts; other services are not affected.",
+            )
 
     def _reconcile(self, runtime: ServiceRuntime) -> None:
         from labkit.ecs.rolling import RollingState, rolling_action

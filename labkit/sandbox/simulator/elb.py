@@ -83,7 +83,31 @@ class ElbSimulator:
         group = self.backend.target_groups.get(target_group_arn)
         interval = int(getattr(group, "health_check_interval_seconds", 30) or 30)
         # The first check follows registration closely; later ones come at the interval.
-        self.sim.after(min(interval, 5), lambda: self._check(record), "health-check")
+        self._check_later(record, min(interval, 5))
+
+    def _check_later(self, record: TargetRecord, seconds: float) -> None:
+        self.sim.after(
+            seconds,
+            lambda: self._check(record),
+            f"health check of {record.key[1]}:{record.key[2]}",
+            on_error=functools.partial(self._check_failed, record),
+        )
+
+    def _check_failed(self, record: TargetRecord, exc: Exception) -> None:
+        """A health check raised: the target is unhealthy with AWS's `Elb.InternalError`, checked again later."""
+        if not record.active or record.state == "draining" or self.records.get(record.key) is not record:
+            return
+        if record.state != "unhealthy":
+            record.unhealthy_since = self.sim.now()
+            self.sim.ecs.touch_all()
+        record.state, record.reason = "unhealthy", "Elb.InternalError"
+        record.description = (
+            f"Health checks failed due to an internal error (labkit fault: {type(exc).__name__})"
+        )
+        group = self.backend.target_groups.get(record.key[0])
+        interval = int(getattr(group, "health_check_interval_seconds", 30) or 30)
+        # Back off: a check that keeps failing runs at most every 5 intervals.
+        self._check_later(record, interval * 5)
 
     def deregistered(self, target_group_arn: str, target_id: str, port: int | None) -> float:
         """A target was deregistered: it drains for the deregistration delay; returns that delay."""
@@ -161,7 +185,7 @@ class ElbSimulator:
         if record.state != before:
             self.sim.ecs.touch_all()
         interval = int(group.health_check_interval_seconds or 30)
-        self.sim.after(interval, lambda: self._check(record), "health-check")
+        self._check_later(record, interval)
 
     def _probe(self, group: Any, key: TargetKey) -> tuple[bool, str | None, str]:
         from labkit.dataplane.health import check_target

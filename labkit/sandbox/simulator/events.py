@@ -343,17 +343,22 @@ class EventsSimulator:
     def _fire(self, entry: _ScheduledRule, moment: dt.datetime) -> None:
         if self.schedules.get(entry.key) is not entry:
             return
-        rule = self._rule(*entry.key)
-        if rule is not None and rule.state == "ENABLED":
-            event = self._event(
-                source="aws.events",
-                detail_type="Scheduled Event",
-                detail={},
-                resources=[rule.arn],
-                time=moment,
+        try:
+            rule = self._rule(*entry.key)
+            if rule is not None and rule.state == "ENABLED":
+                event = self._event(
+                    source="aws.events",
+                    detail_type="Scheduled Event",
+                    detail={},
+                    resources=[rule.arn],
+                    time=moment,
+                )
+                self._deliver_to_rule(rule, event, moment)
+        finally:
+            # A firing that failed (contained by the timeline) does not end the schedule.
+            self.sim.contained(
+                f"schedule of rule {entry.key[1]} (next firing)", lambda: self._arm(entry, moment)
             )
-            self._deliver_to_rule(rule, event, moment)
-        self._arm(entry, moment)
 
     # -- events ---------------------------------------------------------------------------
 
@@ -423,7 +428,11 @@ class EventsSimulator:
                 rule.scheduled_expression and not rule.event_pattern.get_pattern()
             ):
                 continue
-            if not matches_pattern(rule.event_pattern.get_pattern(), event):
+            try:
+                if not matches_pattern(rule.event_pattern.get_pattern(), event):
+                    continue
+            except Exception as exc:  # noqa: BLE001 - one rule's fault leaves the others matched
+                self.sim.contain(f"rule {rule.name} (matching an event)", exc)
                 continue
             matched += 1
             self._deliver_to_rule(rule, event, now)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -329,18 +330,19 @@ class MetricsSimulator:
         now = self.sim.now()
         at = int(now.timestamp())
         minute_start = at - 60
-        self.publish(minute_start)
-        self.sim.alarms.evaluate(now)
-        if at % 86400 == 0:
-            self._prune(at - RETENTION_SECONDS)
+        # The next minute comes whatever happens to this one (a fault is contained to its part).
         self.sim.schedule(now + dt.timedelta(seconds=60), self._tick, "metrics-minute")
+        self.sim.contained("CloudWatch metrics (publishing a minute)", lambda: self.publish(minute_start))
+        self.sim.contained("CloudWatch alarms (evaluation)", lambda: self.sim.alarms.evaluate(now))
+        if at % 86400 == 0:
+            self.sim.contained("CloudWatch metrics (retention)", lambda: self._prune(at - RETENTION_SECONDS))
 
     def publish(self, minute_start: int) -> None:
         """Publish the minute that began at epoch second `minute_start`."""
         data: list[tuple[str, str, list[tuple[str, str]], Sample]] = []
         self._ecs(data)
-        self._elb(data)
-        self._sqs(data)
+        self.sim.contained("CloudWatch metrics of load balancers", lambda: self._elb(data))
+        self.sim.contained("CloudWatch metrics of SQS queues", lambda: self._sqs(data))
         if not data:
             return
         store = self._cloudwatch().metric_data
@@ -368,27 +370,34 @@ class MetricsSimulator:
             self.published += 1
 
     def _ecs(self, data: list[tuple[str, str, list[tuple[str, str]], Sample]]) -> None:
-        ecs = self.sim.ecs
-        for runtime in ecs.services.values():
+        for runtime in list(self.sim.ecs.services.values()):
             if runtime.service.status != "ACTIVE":
                 continue
-            # The service's live tasks (not every task it ever ran); a stopping task no longer counts.
-            tasks = [t for t in ecs._tasks_of(runtime) if t.status == "RUNNING"]
-            if not tasks:
-                continue
-            load = self.service_load.get((runtime.cluster, runtime.name)) or ServiceLoad()
-            dimensions = [("ClusterName", runtime.cluster), ("ServiceName", runtime.name)]
-            cpu, memory = Sample(unit="Percent"), Sample(unit="Percent")
-            share = 1.0 / len(tasks)
-            sizes: dict[tuple[float, float], int] = {}
-            for task in tasks:
-                size = self._task_size(task)
-                sizes[size] = sizes.get(size, 0) + 1
-            for (size_cpu, size_memory), count in sizes.items():
-                cpu.add_value(min(100.0, 100.0 * load.cpu * share / size_cpu), count)
-                memory.add_value(min(100.0, 100.0 * load.memory * share / size_memory), count)
-            data.append(("AWS/ECS", "CPUUtilization", dimensions, cpu))
-            data.append(("AWS/ECS", "MemoryUtilization", dimensions, memory))
+            # One service's fault leaves the others' metrics published.
+            self.sim.contained(
+                f"CloudWatch metrics of service {runtime.name}",
+                functools.partial(self._ecs_service, runtime, data),
+            )
+
+    def _ecs_service(self, runtime: Any, data: list[tuple[str, str, list[tuple[str, str]], Sample]]) -> None:
+        ecs = self.sim.ecs
+        # The service's live tasks (not every task it ever ran); a stopping task no longer counts.
+        tasks = [t for t in ecs._tasks_of(runtime) if t.status == "RUNNING"]
+        if not tasks:
+            return
+        load = self.service_load.get((runtime.cluster, runtime.name)) or ServiceLoad()
+        dimensions = [("ClusterName", runtime.cluster), ("ServiceName", runtime.name)]
+        cpu, memory = Sample(unit="Percent"), Sample(unit="Percent")
+        share = 1.0 / len(tasks)
+        sizes: dict[tuple[float, float], int] = {}
+        for task in tasks:
+            size = self._task_size(task)
+            sizes[size] = sizes.get(size, 0) + 1
+        for (size_cpu, size_memory), count in sizes.items():
+            cpu.add_value(min(100.0, 100.0 * load.cpu * share / size_cpu), count)
+            memory.add_value(min(100.0, 100.0 * load.memory * share / size_memory), count)
+        data.append(("AWS/ECS", "CPUUtilization", dimensions, cpu))
+        data.append(("AWS/ECS", "MemoryUtilization", dimensions, memory))
 
     def _task_size(self, task: Any) -> tuple[float, float]:
         """A task's CPU units and MiB: task-level sizes, else the sum of its containers'."""

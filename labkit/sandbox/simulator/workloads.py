@@ -280,7 +280,7 @@ class TaskProcess:
             target=self._main, name=f"labkit-workload-{self.runtime.task.id}-{self.container}", daemon=True
         )
         self._thread.start()
-        self.due = self.runner.sim.after(0, self.resume, "workload-start")
+        self.due = self.runner.sim.after(0, self.resume, "workload-start", on_error=self._failed)
 
     def resume(self) -> None:
         """Let the workload run until it yields; serve its requests meanwhile (a timeline action)."""
@@ -304,7 +304,9 @@ class TaskProcess:
                     self.kill()
                     self._exited(137, None)
                     return
-                self.due = self.runner.sim.after(float(payload), self.resume, "workload-wake")
+                self.due = self.runner.sim.after(
+                    float(payload), self.resume, "workload-wake", on_error=self._failed
+                )
                 return
             if kind == "exit":
                 code, reason = payload
@@ -326,7 +328,14 @@ class TaskProcess:
         """Cut a wait short: the workload resumes at the current instant."""
         if self.due is not None and not self.finished:
             self.due.cancelled = True
-            self.due = self.runner.sim.after(0, self.resume, "workload-wake")
+            self.due = self.runner.sim.after(0, self.resume, "workload-wake", on_error=self._failed)
+
+    def _failed(self, exc: Exception) -> None:
+        """Serving the workload raised (a labkit fault): its container exits with code 1 and the reason."""
+        if self.finished:
+            return
+        self.kill()
+        self._exited(1, f"labkit simulator fault: {type(exc).__name__}: {exc}"[:255])
 
     def kill(self) -> None:
         """End the workload's thread without waiting for it."""
@@ -654,7 +663,7 @@ class WorkloadRunner:
         """Serve one of a workload's requests through moto, in this sandbox's account."""
         from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-        from labkit.sandbox.emulator import _limit_error, _protocol, moto_application
+        from labkit.sandbox.emulator import fault_error, moto_application
 
         parts = urlsplit(str(payload["url"]))
         headers = {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in payload["headers"].items()}
@@ -681,14 +690,11 @@ class WorkloadRunner:
             body = b"".join(app_iter)
             code = int(str(status).split()[0])
             return code, dict(response_headers.to_wsgi_list()), body
-        except Exception as exc:
-            log.debug("moto raised while serving a workload's request", exc_info=True)
-            error_body = b"".join(
-                _limit_error(
-                    start_response, _protocol(environ), str(payload["method"]), f"{type(exc).__name__}: {exc}"
-                )
-            )
-            return 501, dict(captured.get("headers", [])), error_body
+        except Exception as exc:  # noqa: BLE001 - every fault becomes an AWS-shaped answer
+            action = f"{payload['method']} {parts.path or '/'}"
+            error_body = b"".join(fault_error(start_response, environ, action, exc))
+            code = int(str(captured.get("status", "500")).split()[0])
+            return code, dict(captured.get("headers", [])), error_body
 
 
 def _denied(service: str, message: str) -> Exception:
