@@ -84,9 +84,12 @@ def _shared_loader() -> Any:
     return botocore.loaders.create_loader()
 
 
-#: No proxy, whatever the environment says: a non-empty mapping, because botocore reads the
-#: environment's proxies when a client's `proxies` is None (and some versions when it is empty).
-NO_PROXIES = {"http": "", "https": ""}
+#: No proxy, whatever the environment says. The mapping must be non-empty (botocore reads the
+#: environment's proxies when a client's `proxies` is empty) and must not name `http`: botocore sends
+#: an absolute-form request target (`POST http://127.0.0.1:PORT/ HTTP/1.1`) whenever the `http` entry
+#: is not None, even "", and the workshop server's SigV4 check then sees another path. The sandbox's
+#: endpoints are plain http, so `http` falls through to None (no proxy); `https` maps to "" (none).
+NO_PROXIES = {"https": ""}
 
 
 def sandbox_client_config(given: Config | None = None) -> Config:
