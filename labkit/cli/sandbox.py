@@ -52,10 +52,20 @@ def start(port: int, clock: str, speed: float, region: str | None) -> None:
 
 @sandbox.command()
 def stop() -> None:
-    """Stop the sandbox server (everything in it is forgotten)."""
-    from labkit.sandbox.server import stop_server
+    """Stop the sandbox server (everything in it is forgotten).
 
-    info = stop_server()
+    The pid in the state file is signalled only after the server, asked with its token, answers
+    with that pid and session; a stale file is removed and nothing is signalled.
+    """
+    from labkit.errors import StaleServerStateError
+    from labkit.sandbox.process import read_state, stop_confirmed
+    from labkit.sandbox.server import ServerInfo, server_state_path
+
+    try:
+        info = stop_confirmed(server_state_path(), lambda path: read_state(path, ServerInfo), timeout=10.0)
+    except StaleServerStateError as exc:
+        click.echo(str(exc))
+        return
     click.echo(f"sandbox {info.session_id} at {info.endpoint_url} stopped")
 
 

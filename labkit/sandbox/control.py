@@ -56,11 +56,39 @@ class ControlClient:
             raise SandboxNotRunningError(f"{self.endpoint_url} does not answer: {exc}") from exc
 
     def health(self) -> bool:
-        """Return True when a labkit sandbox answers at the endpoint."""
+        """Return True when the sandbox holding this token answers at the endpoint.
+
+        The tokenless `/health` would also answer for any other labkit sandbox that took the port
+        of one that is gone, so the answer is asked for with the token.
+        """
         try:
-            return self.request("GET", "/health").get("service") == "labkit-sandbox"
+            return self.identity() is not None
         except SandboxNotRunningError:
             return False
+
+    def identity(self) -> tuple[int, str] | None:
+        """Return the `(pid, session_id)` the server states when asked with this token.
+
+        None when the endpoint is closed or refuses the token (a different server, or none); raises
+        `SandboxNotRunningError` when something listens but does not answer in time.
+        """
+        try:
+            answer = self.status()
+        except SandboxNotRunningError as exc:
+            reason = exc.__cause__
+            if isinstance(reason, urllib.error.URLError) and isinstance(
+                reason.reason, ConnectionRefusedError
+            ):
+                return None
+            if isinstance(reason, ConnectionRefusedError):
+                return None
+            raise
+        except LabkitError:
+            return None  # 403: whoever listens there does not hold this token
+        pid, session_id = answer.get("pid"), answer.get("session_id")
+        if not isinstance(pid, int) or not isinstance(session_id, str):
+            return None
+        return pid, session_id
 
     def status(self) -> dict[str, Any]:
         """Return the server's description of its sandbox."""
