@@ -12,10 +12,17 @@ import click
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the labs as JSON.")
 def labs(as_json: bool) -> None:
-    """List the labs: id, title, estimated minutes, checkpoints."""
-    from labkit.labs import list_labs
+    """List the labs: id, title, estimated minutes, checkpoints.
 
-    found = list_labs()
+    A lab that cannot be loaded (a wrong lab.toml field, a checkpoints.py that fails) is reported in
+    one line on stderr; the others are listed, and the exit code stays 0.
+    """
+    from labkit.labs import scan_labs
+
+    scan = scan_labs()
+    for problem in scan.broken:
+        click.echo(f"labkit: {problem}", err=True)
+    found = scan.labs
     if as_json:
         rows = [
             {"id": lab.id, "title": lab.title, "minutes": lab.minutes, "checkpoints": lab.checkpoints.ids()}
