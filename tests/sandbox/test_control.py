@@ -80,3 +80,32 @@ def test_stop_server_never_signals_a_pid_another_sandbox_does_not_own(
     finally:
         bystander.kill()
         bystander.wait()
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(404, b"<h1>not here</h1>"), (200, b"<html>hello</html>"), (200, b"[1]")]
+)
+def test_a_foreign_http_server_has_no_identity(status: int, body: bytes) -> None:
+    """Whatever else took the port (a 404, an HTML page, JSON that is not a status) is not the sandbox."""
+    import http.server
+
+    class Foreign(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Foreign)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = ControlClient(f"http://127.0.0.1:{server.server_address[1]}", "t")
+        assert client.identity() is None
+        assert not client.health()
+    finally:
+        server.shutdown()
+        server.server_close()
