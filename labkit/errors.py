@@ -20,6 +20,7 @@ __all__ = [
     "SandboxAlreadyRunningError",
     "SandboxNotRunningError",
     "SandboxStartError",
+    "StaleServerStateError",
     "UnknownModeError",
 ]
 
@@ -99,6 +100,23 @@ class SandboxNotRunningError(LabkitError):
         extra = f" ({detail})" if detail else ""
         super().__init__(f"no sandbox server is running{extra}; start one with `labkit sandbox start`")
         self.detail = detail
+
+
+class StaleServerStateError(SandboxNotRunningError):
+    """A server's state file names a server that is gone; the file was removed and nothing was signalled."""
+
+    exit_code = 0
+
+    def __init__(self, path: str, pid: int, reason: str) -> None:
+        LabkitError.__init__(
+            self,
+            f"no sandbox server was running; removed the stale state file {path} "
+            f"(it named pid {pid}: {reason}; that process was not signalled)",
+        )
+        self.detail = reason
+        self.path = path
+        self.pid = pid
+        self.reason = reason
 
 
 class EndpointRefusedError(LabkitError):

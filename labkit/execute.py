@@ -368,13 +368,22 @@ def _is_startup_clash(fault: BaseException, output: Path) -> bool:
         return True
 
 
-def _input_index(executed: NotebookNode, index: int) -> int:
+#: papermill's tag on the cells it adds to a failed run's output (a banner at the top, an anchor).
+_ERROR_MARKER_TAG = "papermill-error-cell-tag"
+
+
+def _tags(cell: NotebookNode) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _without_error_markers(executed: NotebookNode) -> list[NotebookNode]:
+    # papermill numbers a failed cell before it inserts its markers, so count without them.
+    return [cell for cell in executed.cells if _ERROR_MARKER_TAG not in _tags(cell)]
+
+
+def _input_index(cells: list[NotebookNode], index: int) -> int:
     # papermill adds an `injected-parameters` cell; count only the cells of the input notebook.
-    injected = sum(
-        1
-        for cell in executed.cells[:index]
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", [])
-    )
+    injected = sum(1 for cell in cells[:index] if "injected-parameters" in _tags(cell))
     return index - injected
 
 
@@ -394,13 +403,18 @@ def _classify(
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    cells = _without_error_markers(executed)
     cell: int | None = None
     if isinstance(fault, PapermillExecutionError):
-        cell = _input_index(executed, fault.cell_index)
+        cell = _input_index(cells, fault.cell_index)
     else:
-        started = _started_cells(executed)
+        started = [
+            index
+            for index, one in enumerate(cells)
+            if one.get("metadata", {}).get("papermill", {}).get("start_time") is not None
+        ]
         if started:
-            cell = _input_index(executed, started[-1])
+            cell = _input_index(cells, started[-1])
     first_line = _first_line(source.cells[cell]) if cell is not None and cell < len(source.cells) else None
 
     if isinstance(fault, PapermillExecutionError):

@@ -2,10 +2,16 @@
 
 `lab.toml` says what the lab is::
 
-    title = "nginx on Fargate behind a load balancer"
-    minutes = 45
-    objectives = ["...", "..."]
-    prerequisites = ["..."]
+    title = "nginx on Fargate behind a load balancer"   # required, a non-empty string
+    minutes = 45                                         # required, a whole number > 0
+    objectives = ["...", "..."]                          # optional, strings
+    prerequisites = ["..."]                              # optional, strings
+    points = 17                # optional: when given, must be the sum of the checkpoints' points
+    checkpoints = ["...", ...] # optional: when given, the ids of checkpoints.py, in order
+    [[aws.creates]]            # optional: what the lab creates in a real account (labkit/cost.py)
+
+Each field is checked when the lab is loaded; a wrong one is a `LabFieldError` naming the file, the
+field and what was expected. Other keys are kept in `LabInfo.extra`.
 
 `checkpoints.py` defines `checkpoints = CheckpointSet("<id>")` and its checks (and, for catch-up,
 the reference steps that reach each checkpoint).
@@ -19,11 +25,23 @@ import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from labkit.checkpoints import CheckpointSet
 from labkit.errors import LabkitError
 
-__all__ = ["LabInfo", "UnknownLabError", "labs_root", "list_labs", "load_lab"]
+__all__ = [
+    "LabDefinitionError",
+    "LabFieldError",
+    "LabInfo",
+    "LabScan",
+    "UnknownLabError",
+    "lab_ids",
+    "labs_root",
+    "list_labs",
+    "load_lab",
+    "scan_labs",
+]
 
 
 class UnknownLabError(LabkitError):
@@ -44,6 +62,40 @@ class LabDefinitionError(LabkitError):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+
+
+class LabFieldError(LabDefinitionError):
+    """A field of a lab's lab.toml that is missing or has the wrong type or value."""
+
+    exit_code = 2
+
+    def __init__(
+        self, path: Path, field: str, expected: str, value: object = None, *, missing: bool = False
+    ) -> None:
+        if missing:
+            problem = f"`{field}` is required ({expected})"
+        else:
+            problem = f"`{field}` must be {expected}, not {_shown(value)}"
+        super().__init__(path, problem)
+        self.field = field
+        self.expected = expected
+        self.value = value
+
+
+def _shown(value: object) -> str:
+    kinds = {
+        bool: "a boolean",
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        dict: "a table",
+    }
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    kind = kinds.get(type(value), type(value).__name__)
+    return f"{text} ({kind})"
 
 
 @dataclass(frozen=True)
@@ -93,34 +145,121 @@ def _load_checkpoints(lab_id: str, path: Path) -> CheckpointSet:
     return checkpoints
 
 
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _strings(path: Path, meta: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = meta.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise LabFieldError(path, key, "a list of strings", value)
+    return tuple(value)
+
+
+def _validate(path: Path, meta: dict[str, Any]) -> tuple[str, int, tuple[str, ...], tuple[str, ...]]:
+    """Check lab.toml's own fields; return the title, minutes, objectives and prerequisites."""
+    if "title" not in meta:
+        raise LabFieldError(path, "title", "a non-empty string", missing=True)
+    title = meta["title"]
+    if not isinstance(title, str) or not title.strip():
+        raise LabFieldError(path, "title", "a non-empty string", title)
+    if "minutes" not in meta:
+        raise LabFieldError(path, "minutes", "a whole number of minutes > 0", missing=True)
+    minutes = meta["minutes"]
+    if not _is_whole(minutes) or minutes <= 0:
+        raise LabFieldError(path, "minutes", "a whole number of minutes > 0", minutes)
+    objectives = _strings(path, meta, "objectives")
+    prerequisites = _strings(path, meta, "prerequisites")
+    if "points" in meta and (not _is_whole(meta["points"]) or meta["points"] < 0):
+        raise LabFieldError(path, "points", "a whole number >= 0", meta["points"])
+    if "checkpoints" in meta:
+        _strings(path, meta, "checkpoints")
+    if "aws" in meta:
+        aws = meta["aws"]
+        if not isinstance(aws, dict):
+            raise LabFieldError(path, "aws", "a table ([aws])", aws)
+        creates = aws.get("creates", [])
+        if not isinstance(creates, list) or not all(isinstance(item, dict) for item in creates):
+            raise LabFieldError(path, "aws.creates", "a list of tables ([[aws.creates]])", creates)
+    return title, minutes, objectives, prerequisites
+
+
+def _agree(path: Path, meta: dict[str, Any], checkpoints: CheckpointSet) -> None:
+    """Check the fields that restate checkpoints.py against it."""
+    if "points" in meta:
+        total = sum(checkpoint.points for checkpoint in checkpoints)
+        if meta["points"] != total:
+            raise LabFieldError(
+                path,
+                "points",
+                f"the sum of the checkpoints' points in checkpoints.py ({total})",
+                meta["points"],
+            )
+    if "checkpoints" in meta and list(meta["checkpoints"]) != checkpoints.ids():
+        raise LabFieldError(
+            path,
+            "checkpoints",
+            f"the checkpoint ids of checkpoints.py in order ({checkpoints.ids()})",
+            meta["checkpoints"],
+        )
+
+
+def lab_ids(root: Path | None = None) -> list[str]:
+    """The ids of the folders under the labs root that hold a lab.toml (nothing is loaded)."""
+    root = root or labs_root()
+    if not root.is_dir():
+        return []
+    return [p.name for p in sorted(root.iterdir()) if (p / "lab.toml").is_file()]
+
+
 def load_lab(lab_id: str, root: Path | None = None) -> LabInfo:
-    """Load one lab; raises `UnknownLabError` or `LabDefinitionError`."""
+    """Load one lab; raises `UnknownLabError`, `LabFieldError` for a wrong lab.toml field, or `LabDefinitionError`."""
     root = root or labs_root()
     path = root / lab_id
-    if not (path / "lab.toml").exists():
-        raise UnknownLabError(lab_id, [lab.id for lab in list_labs(root)])
+    toml_path = path / "lab.toml"
+    if not toml_path.is_file():
+        raise UnknownLabError(lab_id, lab_ids(root))
     try:
-        meta = tomllib.loads((path / "lab.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise LabDefinitionError(path / "lab.toml", f"cannot be read: {exc}") from exc
-    for key in ("title", "minutes"):
-        if key not in meta:
-            raise LabDefinitionError(path / "lab.toml", f"needs `{key}`")
+        meta = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise LabDefinitionError(toml_path, f"cannot be read: {exc}") from exc
+    title, minutes, objectives, prerequisites = _validate(toml_path, meta)
+    checkpoints = _load_checkpoints(lab_id, path)
+    _agree(toml_path, meta, checkpoints)
     return LabInfo(
         id=lab_id,
-        title=str(meta["title"]),
-        minutes=int(meta["minutes"]),
+        title=title,
+        minutes=minutes,
         path=path,
-        checkpoints=_load_checkpoints(lab_id, path),
-        objectives=tuple(meta.get("objectives", ())),
-        prerequisites=tuple(meta.get("prerequisites", ())),
+        checkpoints=checkpoints,
+        objectives=objectives,
+        prerequisites=prerequisites,
         extra={k: v for k, v in meta.items() if k not in ("title", "minutes", "objectives", "prerequisites")},
     )
 
 
-def list_labs(root: Path | None = None) -> list[LabInfo]:
-    """Every lab under the labs root, by id."""
+@dataclass(frozen=True)
+class LabScan:
+    """Every lab under a labs root: those that load, and the error of each that does not."""
+
+    labs: list[LabInfo]
+    broken: list[LabDefinitionError]
+
+
+def scan_labs(root: Path | None = None) -> LabScan:
+    """Load every lab under the labs root; a broken lab is reported in `broken`, never hides the others."""
     root = root or labs_root()
-    if not root.exists():
-        return []
-    return [load_lab(p.name, root) for p in sorted(root.iterdir()) if (p / "lab.toml").exists()]
+    labs: list[LabInfo] = []
+    broken: list[LabDefinitionError] = []
+    for lab_id in lab_ids(root):
+        try:
+            labs.append(load_lab(lab_id, root))
+        except LabDefinitionError as exc:
+            broken.append(exc)
+    return LabScan(labs, broken)
+
+
+def list_labs(root: Path | None = None) -> list[LabInfo]:
+    """Every lab under the labs root, by id; raises `LabDefinitionError` for the first broken one."""
+    root = root or labs_root()
+    return [load_lab(lab_id, root) for lab_id in lab_ids(root)]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from labkit.execute import (
     CellFailedError,
@@ -189,3 +190,87 @@ def test_a_kernel_reaches_loopback_without_the_callers_proxy(
         "corp.example,127.0.0.1,localhost,::1 corp.example,127.0.0.1,localhost,::1 kept-for-aws-mode" in text
     )
     assert "bypass True" in text
+
+
+def _parameters_cell(source: str) -> NotebookNode:
+    cell = new_code_cell(source)
+    cell.metadata["tags"] = ["parameters"]
+    return cell
+
+
+@pytest.mark.slow
+class TestTheFailingCellIsTheOneThatFailed:
+    """Cell indices and first lines are those of the learner's notebook, whatever papermill adds to its copy."""
+
+    def run(
+        self, tmp_path: Path, cells: list[NotebookNode], parameters: dict[str, object]
+    ) -> CellFailedError:
+        path = tmp_path / "learner.ipynb"
+        nbformat.write(
+            new_notebook(
+                cells=cells,
+                metadata={
+                    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+                },
+            ),
+            path,
+        )
+        result = run_notebook(path, tmp_path / "out.ipynb", parameters=parameters)
+        assert isinstance(result.error, CellFailedError)
+        assert result.failed_cell == result.error.cell
+        assert str(path) in str(result.error)
+        return result.error
+
+    def test_the_cell_right_after_the_parameters_cell(self, tmp_path: Path) -> None:
+        """The first code cell after the `parameters` cell raises: that cell (2) is named, not the next."""
+        error = self.run(
+            tmp_path,
+            [
+                new_markdown_cell("# Lab"),
+                _parameters_cell('sandbox_mode = "embedded"'),
+                new_code_cell('raise ValueError("right after the parameters")'),
+                new_code_cell("after = 1"),
+            ],
+            {"sandbox_mode": "server"},
+        )
+        assert error.cell == 2
+        assert error.first_line == 'raise ValueError("right after the parameters")'
+        assert "cell 2 ('raise ValueError(\"right after the parameters\")')" in str(error)
+
+    def test_a_later_cell(self, tmp_path: Path) -> None:
+        """A cell further down raises: its own index and first line."""
+        error = self.run(
+            tmp_path,
+            [
+                new_markdown_cell("# Lab"),
+                _parameters_cell('sandbox_mode = "embedded"'),
+                new_code_cell("first = 1"),
+                new_markdown_cell("Now it breaks."),
+                new_code_cell("\n# the failing one\nboom = 1 / 0"),
+                new_code_cell("after = 1"),
+            ],
+            {"sandbox_mode": "server"},
+        )
+        assert error.cell == 4
+        assert error.first_line == "# the failing one"
+        assert error.ename == "ZeroDivisionError"
+
+    def test_the_first_cell_without_a_parameters_cell(self, tmp_path: Path) -> None:
+        """No `parameters` cell (papermill injects at the top): the first cell is cell 0."""
+        error = self.run(
+            tmp_path,
+            [new_code_cell('raise RuntimeError("first")'), new_code_cell("x = 1")],
+            {"greeting": "hi"},
+        )
+        assert error.cell == 0
+        assert error.first_line == 'raise RuntimeError("first")'
+
+    def test_without_parameters(self, tmp_path: Path) -> None:
+        """Nothing injected: the failing cell's own index."""
+        error = self.run(
+            tmp_path,
+            [_parameters_cell("a = 1"), new_code_cell("b = 2"), new_code_cell('raise KeyError("k")')],
+            {},
+        )
+        assert error.cell == 2
+        assert error.first_line == 'raise KeyError("k")'

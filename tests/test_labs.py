@@ -125,3 +125,103 @@ def test_a_lab_in_aws_mode_keeps_its_session_across_restarts(
     assert first.sandbox.session_id == second.sandbox.session_id
     assert Progress.load("tiny").aws_session == first.sandbox.session_id
     assert fake.mutating == []
+
+
+TINY_CHECKPOINTS = (FIXTURES / "tiny" / "checkpoints.py").read_text(encoding="utf-8")
+
+
+def make_lab(root: Path, lab_id: str, toml: str) -> Path:
+    """A lab folder with `toml` as its lab.toml and the tiny lab's checkpoints (renamed)."""
+    folder = root / lab_id
+    folder.mkdir(parents=True)
+    (folder / "lab.toml").write_text(toml, encoding="utf-8")
+    (folder / "checkpoints.py").write_text(
+        TINY_CHECKPOINTS.replace('CheckpointSet("tiny")', f'CheckpointSet("{lab_id}")'), encoding="utf-8"
+    )
+    return folder
+
+
+class TestLabTomlIsValidated:
+    """A lab.toml with a wrong type or a missing field is a LabFieldError naming the file, the field and what was expected."""
+
+    @pytest.mark.parametrize(
+        ("toml", "field", "expected"),
+        [
+            ('title = "T"\nminutes = "abc"\n', "minutes", "a whole number of minutes"),
+            ('title = "T"\nminutes = 4.5\n', "minutes", "a whole number of minutes"),
+            ('title = "T"\nminutes = true\n', "minutes", "a whole number of minutes"),
+            ('title = "T"\nminutes = 0\n', "minutes", "a whole number of minutes"),
+            ('title = "T"\nminutes = -5\n', "minutes", "a whole number of minutes"),
+            ("minutes = 5\n", "title", "is required"),
+            ('title = ""\nminutes = 5\n', "title", "a non-empty string"),
+            ("title = 7\nminutes = 5\n", "title", "a non-empty string"),
+            ('title = "T"\n', "minutes", "is required"),
+            ('title = "T"\nminutes = 5\npoints = "lots"\n', "points", "a whole number"),
+            ('title = "T"\nminutes = 5\npoints = 99\n', "points", "the sum of the checkpoints' points"),
+            (
+                'title = "T"\nminutes = 5\ncheckpoints = "cluster-created"\n',
+                "checkpoints",
+                "a list of strings",
+            ),
+            (
+                'title = "T"\nminutes = 5\ncheckpoints = ["cluster-created"]\n',
+                "checkpoints",
+                "checkpoints.py",
+            ),
+            (
+                'title = "T"\nminutes = 5\nobjectives = "Create a cluster"\n',
+                "objectives",
+                "a list of strings",
+            ),
+            ('title = "T"\nminutes = 5\nprerequisites = [1, 2]\n', "prerequisites", "a list of strings"),
+            ('title = "T"\nminutes = 5\naws = "yes"\n', "aws", "a table"),
+            (
+                'title = "T"\nminutes = 5\n[aws]\ncreates = "a load balancer"\n',
+                "aws.creates",
+                "a list of tables",
+            ),
+        ],
+    )
+    def test_each_wrong_field_is_named(self, tmp_path: Path, toml: str, field: str, expected: str) -> None:
+        """`minutes = "abc"`, `points = "lots"`, no title, checkpoints not a list...: one clear error, no traceback."""
+        from labkit.labs import LabFieldError
+
+        folder = make_lab(tmp_path, "custom", toml)
+        with pytest.raises(LabFieldError) as caught:
+            load_lab("custom", tmp_path)
+        error = caught.value
+        assert isinstance(error, LabDefinitionError)
+        assert error.field == field
+        assert str(folder / "lab.toml") in str(error)
+        assert f"`{field}`" in str(error)
+        assert expected in str(error)
+
+    def test_a_toml_syntax_error_names_the_file(self, tmp_path: Path) -> None:
+        """A lab.toml that is not TOML is a LabDefinitionError naming the file."""
+        folder = make_lab(tmp_path, "custom", 'title = "unterminated\n')
+        with pytest.raises(LabDefinitionError, match=str(folder / "lab.toml")):
+            load_lab("custom", tmp_path)
+
+    def test_a_correct_lab_toml_with_the_optional_fields_loads(self, tmp_path: Path) -> None:
+        """points and checkpoints that agree with checkpoints.py are accepted."""
+        make_lab(
+            tmp_path,
+            "custom",
+            'title = "T"\nminutes = 5\npoints = 5\n'
+            'checkpoints = ["cluster-created", "always-passes", "writes", "crashes"]\n',
+        )
+        lab = load_lab("custom", tmp_path)
+        assert lab.minutes == 5
+
+    def test_one_bad_lab_does_not_hide_the_others(self, tmp_path: Path) -> None:
+        """scan_labs returns the good labs and the broken ones' errors; an unknown id still lists the ids."""
+        from labkit.labs import scan_labs
+
+        make_lab(tmp_path, "alpha", 'title = "Alpha"\nminutes = 5\n')
+        make_lab(tmp_path, "bad", 'title = "Bad"\nminutes = "abc"\n')
+        make_lab(tmp_path, "zulu", 'title = "Zulu"\nminutes = 7\n')
+        scan = scan_labs(tmp_path)
+        assert [lab.id for lab in scan.labs] == ["alpha", "zulu"]
+        assert [problem.path.parent.name for problem in scan.broken] == ["bad"]
+        with pytest.raises(UnknownLabError, match="alpha, bad, zulu"):
+            load_lab("nope", tmp_path)

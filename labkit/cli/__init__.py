@@ -12,6 +12,7 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from labkit import __version__
+from labkit.cli.output import echo
 from labkit.errors import LabkitError
 
 __all__ = ["cli", "main"]
@@ -24,10 +25,10 @@ class LabkitGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LabkitError as exc:
-            click.echo(f"labkit: {exc}", err=True)
+            echo(f"labkit: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except (ClientError, BotoCoreError) as exc:
-            click.echo(f"labkit: the sandbox answered with an error: {exc}", err=True)
+            echo(f"labkit: the sandbox answered with an error: {exc}", err=True)
             ctx.exit(1)
 
 

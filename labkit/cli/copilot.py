@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from labkit.cli.output import echo
+
 _MODE = click.option(
     "--mode",
     type=click.Choice(["server", "aws"]),
@@ -34,7 +36,7 @@ def validate(manifest: Path, env: str | None) -> None:
 
     found = validate_file(manifest, env)
     where = f" for environment {env}" if env else ""
-    click.echo(f"{manifest}: a valid {found.type} named {found.name}{where}")
+    echo(f"{manifest}: a valid {found.type} named {found.name}{where}")
 
 
 @copilot.group()
@@ -51,7 +53,7 @@ def env_deploy(app: str, env_name: str, mode: str) -> None:
     from labkit.copilot.commands import deploy_environment_in_sandbox
 
     made = deploy_environment_in_sandbox(app, env_name, mode)
-    click.echo(
+    echo(
         f"environment {app}/{env_name}: vpc {made.vpc_id}, cluster {made.cluster}, load balancer {made.load_balancer_dns}"
     )
 
@@ -66,7 +68,7 @@ def deploy(manifest: Path, app: str, env_name: str, no_wait: bool, mode: str) ->
     """Validate MANIFEST and deploy it to --env, as `copilot svc deploy` (or `copilot job deploy`) does."""
     from labkit.copilot.commands import deploy_in_sandbox, format_deployment
 
-    click.echo(format_deployment(deploy_in_sandbox(manifest, app, env_name, mode, wait=not no_wait)))
+    echo(format_deployment(deploy_in_sandbox(manifest, app, env_name, mode, wait=not no_wait)))
 
 
 @copilot.command()
@@ -80,7 +82,7 @@ def show(app: str | None, env_name: str | None, name: str | None, as_json: bool,
     from labkit.copilot.commands import format_resources, show_in_sandbox
 
     found = show_in_sandbox(app, env_name, name, mode)
-    click.echo(json.dumps([r.to_dict() for r in found], indent=2) if as_json else format_resources(found))
+    echo(json.dumps([r.to_dict() for r in found], indent=2) if as_json else format_resources(found))
 
 
 @copilot.command()
@@ -95,4 +97,4 @@ def delete(app: str, env_name: str | None, name: str | None, mode: str) -> None:
     from labkit.copilot.commands import delete_in_sandbox
 
     gone = delete_in_sandbox(app, env_name, name, mode)
-    click.echo(f"deleted {len(gone)} resource{'s' if len(gone) != 1 else ''}")
+    echo(f"deleted {len(gone)} resource{'s' if len(gone) != 1 else ''}")

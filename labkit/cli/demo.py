@@ -6,6 +6,8 @@ import json
 
 import click
 
+from labkit.cli.output import echo
+
 
 @click.command()
 @click.option(
@@ -23,4 +25,4 @@ def demo(mode: str, as_json: bool) -> None:
 
     with open_sandbox(mode) as sandbox:
         result = run_demo(sandbox)
-    click.echo(json.dumps(result, indent=2, default=str) if as_json else format_demo(result))
+    echo(json.dumps(result, indent=2, default=str) if as_json else format_demo(result))

@@ -8,23 +8,32 @@ from typing import Any, Literal
 
 import click
 
+from labkit.cli.output import echo
+
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the labs as JSON.")
 def labs(as_json: bool) -> None:
-    """List the labs: id, title, estimated minutes, checkpoints."""
-    from labkit.labs import list_labs
+    """List the labs: id, title, estimated minutes, checkpoints.
 
-    found = list_labs()
+    A lab that cannot be loaded (a wrong lab.toml field, a checkpoints.py that fails) is reported in
+    one line on stderr; the others are listed, and the exit code stays 0.
+    """
+    from labkit.labs import scan_labs
+
+    scan = scan_labs()
+    for problem in scan.broken:
+        echo(f"labkit: {problem}", err=True)
+    found = scan.labs
     if as_json:
         rows = [
             {"id": lab.id, "title": lab.title, "minutes": lab.minutes, "checkpoints": lab.checkpoints.ids()}
             for lab in found
         ]
-        click.echo(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
         return
     for lab in found:
-        click.echo(f"{lab.id:<16} {lab.minutes:>3} min  {len(lab.checkpoints)} checkpoints  {lab.title}")
+        echo(f"{lab.id:<16} {lab.minutes:>3} min  {len(lab.checkpoints)} checkpoints  {lab.title}")
 
 
 @click.command()
@@ -42,7 +51,7 @@ def check(lab_id: str, mode: str, as_json: bool) -> None:
     from labkit.lab import check_sandbox
 
     report = check_sandbox(lab_id, mode)
-    click.echo(report.to_json() if as_json else report.summary())
+    echo(report.to_json() if as_json else report.summary())
     if report.score < report.possible:
         raise click.exceptions.Exit(1)
 
@@ -94,12 +103,12 @@ def grade(notebook: Path, lab_id: str | None, results: Path, as_json: bool) -> N
 
 def _print_run(outcome: Any, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(outcome.to_dict(), indent=2))
+        echo(json.dumps(outcome.to_dict(), indent=2))
     else:
-        click.echo(outcome.report.summary())
+        echo(outcome.report.summary())
         if outcome.error:
-            click.echo(f"the notebook stopped: {outcome.error}")
-        click.echo(f"executed notebook: {outcome.notebook}")
+            echo(f"the notebook stopped: {outcome.error}")
+        echo(f"executed notebook: {outcome.notebook}")
     if outcome.report.score < outcome.report.possible:
         raise click.exceptions.Exit(1)
 
@@ -124,16 +133,16 @@ def validate(lab_ids: tuple[str, ...], jobs: int, junit: Path | None, as_json: b
     if junit:
         junit.write_text(validation_junit(results), encoding="utf-8")
     if as_json:
-        click.echo(validation_json(results))
+        echo(validation_json(results))
     else:
         for outcome in results:
-            click.echo(f"{'ok  ' if outcome.ok else 'FAIL'} {outcome.lab}")
+            echo(f"{'ok  ' if outcome.ok else 'FAIL'} {outcome.lab}")
             for problem in outcome.problems:
-                click.echo(f"     {problem}")
+                echo(f"     {problem}")
     passed = sum(r.expectations for r in results) - sum(len(r.problems) for r in results)
     failed = sum(len(r.problems) for r in results)
     # With --json, standard output is the JSON alone; the count line goes to standard error.
-    click.echo(f"{max(passed, 0)} passed, {failed} failed", err=as_json)
+    echo(f"{max(passed, 0)} passed, {failed} failed", err=as_json)
     if failed:
         raise click.exceptions.Exit(1)
 
@@ -156,4 +165,4 @@ def assign(lab_id: str, out: Path) -> None:
     versions: tuple[Literal["learner"], Literal["solution"]] = ("learner", "solution")
     for version in versions:
         path = prepare_version(lab, version, out)
-        click.echo(f"{version:<9} {path}")
+        echo(f"{version:<9} {path}")

@@ -10,6 +10,7 @@ import shlex
 
 import click
 
+from labkit.cli.output import echo
 from labkit.sandbox.clock import CLOCK_MODES, DEFAULT_SPEED
 
 
@@ -44,19 +45,29 @@ def start(port: int, clock: str, speed: float, region: str | None) -> None:
     from labkit.sandbox.server import start_server
 
     info = start_server(port=port, clock=clock, speed=speed, region=region)  # type: ignore[arg-type]
-    click.echo(
+    echo(
         f"sandbox {info.session_id} running at {info.endpoint_url} (pid {info.pid}, account {info.account_id}, {info.region}, clock {info.clock})"
     )
-    click.echo('reach it from a shell with: eval "$(labkit sandbox env)"')
+    echo('reach it from a shell with: eval "$(labkit sandbox env)"')
 
 
 @sandbox.command()
 def stop() -> None:
-    """Stop the sandbox server (everything in it is forgotten)."""
-    from labkit.sandbox.server import stop_server
+    """Stop the sandbox server (everything in it is forgotten).
 
-    info = stop_server()
-    click.echo(f"sandbox {info.session_id} at {info.endpoint_url} stopped")
+    The pid in the state file is signalled only after the server, asked with its token, answers
+    with that pid and session; a stale file is removed and nothing is signalled.
+    """
+    from labkit.errors import StaleServerStateError
+    from labkit.sandbox.process import read_state, stop_confirmed
+    from labkit.sandbox.server import ServerInfo, server_state_path
+
+    try:
+        info = stop_confirmed(server_state_path(), lambda path: read_state(path, ServerInfo), timeout=10.0)
+    except StaleServerStateError as exc:
+        echo(str(exc))
+        return
+    echo(f"sandbox {info.session_id} at {info.endpoint_url} stopped")
 
 
 @sandbox.command()
@@ -67,12 +78,12 @@ def status(as_json: bool) -> None:
 
     state = server_status()
     if as_json:
-        click.echo(json.dumps(state, indent=2))
+        echo(json.dumps(state, indent=2))
         return
     clock = state["clock"]
-    click.echo(f"running at {state['endpoint_url']} (pid {state['pid']})")
-    click.echo(f"session {state['session_id']}, account {state['account_id']}, region {state['region']}")
-    click.echo(f"clock {clock['mode']} (speed {clock['speed']:g}), now {clock['now']}")
+    echo(f"running at {state['endpoint_url']} (pid {state['pid']})")
+    echo(f"session {state['session_id']}, account {state['account_id']}, region {state['region']}")
+    echo(f"clock {clock['mode']} (speed {clock['speed']:g}), now {clock['now']}")
 
 
 @sandbox.command()
@@ -83,10 +94,10 @@ def env(as_json: bool) -> None:
 
     values = server_exports()
     if as_json:
-        click.echo(json.dumps(values, indent=2))
+        echo(json.dumps(values, indent=2))
         return
     for name, value in values.items():
-        click.echo(f"unset {name}" if value is None else f"export {name}={shlex.quote(value)}")
+        echo(f"unset {name}" if value is None else f"export {name}={shlex.quote(value)}")
 
 
 @sandbox.command()
@@ -97,12 +108,12 @@ def urls(as_json: bool) -> None:
 
     rows = server_listeners()
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        click.echo("no load balancer listener yet")
+        echo("no load balancer listener yet")
     for row in rows:
-        click.echo(
+        echo(
             f"{row['url']}  {row['load_balancer_name']} {row['protocol']}:{row['port']}  ({row['dns_name']})"
         )
 
@@ -117,12 +128,12 @@ def outbox(topic_arn: str | None, endpoint: str | None, as_json: bool) -> None:
 
     messages = server_outbox(topic_arn, endpoint)
     if as_json:
-        click.echo(json.dumps(messages, indent=2))
+        echo(json.dumps(messages, indent=2))
         return
     if not messages:
-        click.echo("the outbox is empty")
+        echo("the outbox is empty")
     for message in messages:
-        click.echo(
+        echo(
             f"{message['timestamp']}  to {message['endpoint']}  [{message['subject']}]  {message['message']}"
         )
 
@@ -134,7 +145,7 @@ def advance(seconds: float) -> None:
     from labkit.sandbox.server import advance_server
 
     clock = advance_server(seconds)
-    click.echo(f"clock now {clock['now']}")
+    echo(f"clock now {clock['now']}")
 
 
 @sandbox.command()
@@ -143,7 +154,7 @@ def reset() -> None:
     from labkit.sandbox.server import reset_server
 
     reset_server()
-    click.echo("sandbox reset: the account is empty")
+    echo("sandbox reset: the account is empty")
 
 
 @sandbox.command()
@@ -188,16 +199,16 @@ def load(
     }
     model = load_server({k: v for k, v in given.items() if v is not None})
     if as_json:
-        click.echo(json.dumps(model, indent=2))
+        echo(json.dumps(model, indent=2))
         return
     if not model["services"] and not model["target_groups"]:
-        click.echo("no load set: tasks are idle")
+        echo("no load set: tasks are idle")
     for row in model["services"]:
-        click.echo(
+        echo(
             f"service {row['cluster']}/{row['service']}: cpu {row['cpu']:g} units, memory {row['memory']:g} MiB"
         )
     for row in model["target_groups"]:
-        click.echo(f"target group {row['name']}: {row['requests_per_second']:g} requests per second")
+        echo(f"target group {row['name']}: {row['requests_per_second']:g} requests per second")
 
 
 @sandbox.command()
@@ -208,12 +219,12 @@ def registry(as_json: bool) -> None:
 
     info = server_registry()
     if as_json:
-        click.echo(json.dumps(info, indent=2))
+        echo(json.dumps(info, indent=2))
         return
-    click.echo(
+    echo(
         f"registry at {info['registry_host']} (plain HTTP on loopback; stands for {info['ecr_registry_host']})"
     )
-    click.echo(f"tag images {info['tag_with']}  (ECR's repositoryUri is {info['stands_for']})")
-    click.echo(f"log in:  {info['login']}")
-    click.echo(f"push:    {info['push']}")
-    click.echo(f"tokens last {info['token_hours']} hours of sandbox time")
+    echo(f"tag images {info['tag_with']}  (ECR's repositoryUri is {info['stands_for']})")
+    echo(f"log in:  {info['login']}")
+    echo(f"push:    {info['push']}")
+    echo(f"tokens last {info['token_hours']} hours of sandbox time")

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from labkit.cli.output import echo
+
 
 @click.command()
 @click.option(
@@ -29,6 +31,6 @@ def teardown(mode: str, session: str | None, yes: bool, as_json: bool) -> None:
     """
     from labkit.teardown import run_teardown
 
-    reports = run_teardown(mode=mode, session=session, yes=yes, on_event=None if as_json else click.echo)
+    reports = run_teardown(mode=mode, session=session, yes=yes, on_event=None if as_json else echo)
     if as_json:
-        click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
+        echo(json.dumps([r.to_dict() for r in reports], indent=2))

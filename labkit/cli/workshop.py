@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from labkit.cli.output import echo
 from labkit.sandbox.clock import CLOCK_MODES, DEFAULT_SPEED
+from labkit.terminal import printable
 
 
 @click.group()
@@ -41,13 +43,13 @@ def start(roster: Path, out: Path | None, port: int, clock: str, speed: float, r
     from labkit.workshop.server import start_workshop
 
     info = start_workshop(roster, out=out, port=port, clock=clock, speed=speed, region=region)  # type: ignore[arg-type]
-    click.echo(f"workshop of {len(info.learners)} learners at {info.endpoint_url} (pid {info.pid})")
+    echo(f"workshop of {len(info.learners)} learners at {info.endpoint_url} (pid {info.pid})")
     for learner in info.learners:
-        click.echo(
-            f"  {learner['learner']}: account {learner['account_id']}, "
-            f"connection {Path(info.connections_dir) / (learner['learner'] + '.env')}"
+        echo(
+            f"  {printable(learner['learner'])}: account {learner['account_id']}, "
+            f"connection {printable(Path(info.connections_dir) / (learner['learner'] + '.env'))}"
         )
-    click.echo("a learner runs: source <their .env file>  (or sets LABKIT_WORKSHOP to their .json file)")
+    echo("a learner runs: source <their .env file>  (or sets LABKIT_WORKSHOP to their .json file)")
 
 
 @workshop.command()
@@ -56,7 +58,7 @@ def stop() -> None:
     from labkit.workshop.server import stop_workshop
 
     info = stop_workshop()
-    click.echo(f"workshop at {info.endpoint_url} stopped")
+    echo(f"workshop at {info.endpoint_url} stopped")
 
 
 @workshop.command()
@@ -67,15 +69,17 @@ def status(as_json: bool) -> None:
 
     state = workshop_status()
     if as_json:
-        click.echo(json.dumps(state, indent=2))
+        echo(json.dumps(state, indent=2))
         return
-    click.echo(f"workshop at {state['endpoint_url']} (pid {state['pid']}), {len(state['learners'])} learners")
+    echo(f"workshop at {state['endpoint_url']} (pid {state['pid']}), {len(state['learners'])} learners")
     for row in state["learners"]:
         last = row["last_event"]
         where = "no progress yet"
         if last:
-            where = f"{last['kind']} {last.get('checkpoint') or last['lab']} {last.get('status') or ''} at {last['at']}"
-        click.echo(f"  {row['learner']:<16} {row['events']:>4} events  {where.strip()}")
+            # Each field a learner sent is made printable on its own: none can forge a line.
+            fields = (last["kind"], last.get("checkpoint") or last["lab"], last.get("status") or "")
+            where = " ".join(printable(value) for value in fields) + f" at {printable(last['at'])}"
+        echo(f"  {printable(row['learner']):<16} {row['events']:>4} events  {where.strip()}")
 
 
 @workshop.command()
@@ -91,5 +95,5 @@ def report(out: Path) -> None:
     from labkit.workshop.server import workshop_report
 
     paths = workshop_report(out)
-    click.echo(f"dashboard: {paths['html']}")
-    click.echo(f"csv: {paths['csv']}")
+    echo(f"dashboard: {paths['html']}")
+    echo(f"csv: {paths['csv']}")

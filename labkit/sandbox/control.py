@@ -44,8 +44,7 @@ class ControlClient:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         try:
             with opener.open(req, timeout=self.timeout) as response:
-                answer: dict[str, Any] = json.loads(response.read() or b"{}")
-                return answer
+                raw = response.read() or b"{}"
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")
             raise LabkitError(
@@ -54,13 +53,55 @@ class ControlClient:
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             # HTTPException: the server went away mid-answer (IncompleteRead), as one that shuts down may.
             raise SandboxNotRunningError(f"{self.endpoint_url} does not answer: {exc}") from exc
+        try:
+            answer = json.loads(raw)
+        except ValueError as exc:
+            raise SandboxNotRunningError(f"{self.endpoint_url} answers, but not as a labkit sandbox") from exc
+        if not isinstance(answer, dict):
+            raise SandboxNotRunningError(f"{self.endpoint_url} answers, but not as a labkit sandbox") from (
+                ValueError("the answer is not a JSON object")
+            )
+        return answer
 
     def health(self) -> bool:
-        """Return True when a labkit sandbox answers at the endpoint."""
+        """Return True when the sandbox holding this token answers at the endpoint.
+
+        The tokenless `/health` would also answer for any other labkit sandbox that took the port
+        of one that is gone, so the answer is asked for with the token.
+        """
         try:
-            return self.request("GET", "/health").get("service") == "labkit-sandbox"
-        except SandboxNotRunningError:
+            return self.identity() is not None
+        except LabkitError:
             return False
+
+    def identity(self) -> tuple[int, str] | None:
+        """Return the `(pid, session_id)` the server states when asked with this token.
+
+        None when nothing listens, or what answers is not the holder of this token (it refuses the
+        token, answers 4xx, or answers something that is not a sandbox's status). Raises
+        `SandboxNotRunningError` when something listens but does not answer in time, and
+        `LabkitError` for a server error (5xx): neither says whose server it is.
+        """
+        try:
+            answer = self.status()
+        except SandboxNotRunningError as exc:
+            reason = exc.__cause__
+            if isinstance(reason, urllib.error.URLError) and isinstance(
+                reason.reason, ConnectionRefusedError
+            ):
+                return None
+            if isinstance(reason, ConnectionRefusedError | ValueError):
+                return None  # refused, or an answer that is not JSON: not a labkit sandbox
+            raise
+        except LabkitError as exc:
+            code = getattr(exc.__cause__, "code", None)
+            if isinstance(code, int) and 400 <= code < 500:
+                return None  # 403: whoever listens there does not hold this token
+            raise
+        pid, session_id = answer.get("pid"), answer.get("session_id")
+        if not isinstance(pid, int) or isinstance(pid, bool) or not isinstance(session_id, str):
+            return None
+        return pid, session_id
 
     def status(self) -> dict[str, Any]:
         """Return the server's description of its sandbox."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import socket
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +28,7 @@ __all__ = [
     "FAKE_ACCESS_KEY_ID",
     "FAKE_SECRET_ACCESS_KEY",
     "CredentialsMismatchError",
+    "is_loopback_host",
     "is_loopback_url",
     "isolated_botocore_session",
     "refuse_non_loopback",
@@ -40,17 +43,54 @@ FAKE_ACCESS_KEY_ID = "AKIALABKITSANDBOX000"
 FAKE_SECRET_ACCESS_KEY = "labkit-sandbox-fake-secret-key-0000000000"
 
 
-def is_loopback_url(url: str) -> bool:
-    """Return True when `url`'s host is 127.0.0.0/8, ::1 or localhost."""
-    host = urlsplit(url).hostname
-    if host is None:
+def is_loopback_host(host: str) -> bool:
+    """Return True when a connection to `host` stays on this machine; never resolves a name.
+
+    Every textual form an address can take in a URL counts: IPv4 in any form `inet_aton` takes
+    (`127.1`, `0x7f000001`, `2130706433`, `0177.0.0.1`), IPv6 in brackets or not, with a zone
+    (`::1%lo`) or IPv4-mapped (`::ffff:127.0.0.1`), the unspecified addresses (`0.0.0.0`, `::`:
+    connecting to them reaches this machine), and the names `localhost` and `*.localhost`
+    (RFC 6761 reserves them for loopback), in any case, with or without a trailing dot.
+    """
+    # Full-width digits and letters become ASCII, as IDNA encoding does before a client connects.
+    name = unicodedata.normalize("NFKC", host).strip().lower()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    name = name.split("%", 1)[0]  # an IPv6 zone (`%lo`, `%25lo` in a URL) names an interface, not a host
+    name = name.removesuffix(".")
+    if not name:
         return False
-    if host == "localhost":
+    if name == "localhost" or name.endswith(".localhost"):
         return True
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        address = _inet_aton_address(name)
+    if address is None:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
+
+
+def _inet_aton_address(name: str) -> ipaddress.IPv4Address | None:
+    """The IPv4 address the C library reads from `name` (`127.1`, hex, octal, one integer), if any."""
+    if not name.isascii():
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(name))
+    except OSError:
+        return None
+
+
+def is_loopback_url(url: str) -> bool:
+    """Return True when `url`'s host is a loopback host (see `is_loopback_host`)."""
+    try:
+        host = urlsplit(url.strip()).hostname
     except ValueError:
         return False
+    return host is not None and is_loopback_host(host)
 
 
 def refuse_non_loopback(**kwargs: Any) -> None:

@@ -18,16 +18,27 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from labkit.errors import LabkitError, PortInUseError, SandboxStartError
+from labkit.errors import (
+    LabkitError,
+    PortInUseError,
+    SandboxNotRunningError,
+    SandboxStartError,
+    StaleServerStateError,
+)
+
+if TYPE_CHECKING:
+    from labkit.sandbox.control import ControlClient
 
 __all__ = [
     "PORT_IN_USE_EXIT",
     "pid_alive",
     "read_state",
     "reap",
+    "server_identity_problem",
     "spawn_and_wait",
+    "stop_confirmed",
     "stop_process",
     "write_private",
 ]
@@ -42,6 +53,19 @@ class _HasPid(Protocol):
 
 
 InfoT = TypeVar("InfoT", bound=_HasPid)
+
+
+class _ControlledServer(Protocol):
+    @property
+    def pid(self) -> int: ...
+    @property
+    def session_id(self) -> str: ...
+    @property
+    def endpoint_url(self) -> str: ...
+    def control(self) -> ControlClient: ...
+
+
+ServerT = TypeVar("ServerT", bound=_ControlledServer)
 
 
 def write_private(path: Path, text: str) -> None:
@@ -145,3 +169,52 @@ def stop_process(
     current = read(state_path)
     if current is not None and current.pid == info.pid:
         state_path.unlink(missing_ok=True)
+
+
+def server_identity_problem(info: _ControlledServer, *, attempts: int = 3) -> str | None:
+    """Return None when the server a state file names answers as itself, else why it does not.
+
+    "As itself": asked with the file's token, it states the file's pid and session id. A pid alone
+    proves nothing (pids are reused). Raises `LabkitError` when something listens at the endpoint
+    but never answers (a hung or very busy server: not ours to judge stale).
+    """
+    if not pid_alive(info.pid):
+        return "no process has that pid"
+    control = info.control()
+    for attempt in range(attempts):
+        try:
+            identity = control.identity()
+        except SandboxNotRunningError:
+            # Connected but no answer in time: a loaded machine may only be slow. Ask again.
+            time.sleep(0.5 * (attempt + 1))
+            continue
+        if identity is None:
+            return f"nothing at {info.endpoint_url} answers to its token"
+        if identity != (info.pid, info.session_id):
+            pid, session_id = identity
+            return f"the server at {info.endpoint_url} is pid {pid}, session {session_id}"
+        return None
+    raise LabkitError(
+        f"the sandbox server at {info.endpoint_url} (pid {info.pid}) does not answer; "
+        "nothing was signalled and its state file is kept"
+    )
+
+
+def stop_confirmed(path: Path, read: Callable[[Path], ServerT | None], *, timeout: float) -> ServerT:
+    """Stop the server `path` names once it has proved who it is, then remove the file.
+
+    Raises `SandboxNotRunningError` when there is no state file, `StaleServerStateError` (after
+    removing the file, signalling nothing) when the server it names is gone, and `LabkitError` when
+    the server does not answer at all.
+    """
+    info = read(path)
+    if info is None:
+        raise SandboxNotRunningError()
+    problem = server_identity_problem(info)
+    if problem is not None:
+        current = read(path)
+        if current is not None and current.pid == info.pid:
+            path.unlink(missing_ok=True)
+        raise StaleServerStateError(str(path), info.pid, problem)
+    stop_process(info, state_path=path, read=read, shutdown=info.control().shutdown, timeout=timeout)
+    return info

@@ -313,6 +313,7 @@ class ServerSandbox(ControlledSandbox):
 def main(argv: list[str] | None = None) -> int:
     """Run a sandbox server until SIGTERM, SIGINT or a shutdown control call."""
     from labkit.sandbox.emulator import Emulator, moto_application
+    from labkit.sandbox.limits import RequestBodyLimit
     from labkit.sandbox.serving import LoopbackServer
 
     parser = argparse.ArgumentParser(prog="python -m labkit.sandbox.server")
@@ -336,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         on_shutdown=stop.set,
     )
     try:
-        server = LoopbackServer(emulator, args.port, name=f"labkit-{session_id}")
+        server = LoopbackServer(RequestBodyLimit(emulator), args.port, name=f"labkit-{session_id}")
     except PortInUseError as exc:
         print(f"labkit: {exc}", file=sys.stderr, flush=True)
         return PORT_IN_USE_EXIT

@@ -1,7 +1,9 @@
 """The instructor's report: a table of learners by checkpoint, progress over time, and a CSV export.
 
 The HTML page is self-contained (inline CSS and an inline SVG chart, no script, nothing fetched), so
-it opens offline from a file. It is built from the workshop's events file and roster file, which
+it opens offline from a file. Learners' strings (names, ids, lab and checkpoint ids, statuses) are
+untrusted: the page escapes every one of them, and the CSV neutralises any cell a spreadsheet would
+read as a formula (see `spreadsheet_safe`). It is built from the workshop's events file and roster file, which
 stay in labkit's state folder after the workshop server stops.
 """
 
@@ -19,7 +21,24 @@ from typing import Any
 
 from labkit.errors import LabkitError
 
-__all__ = ["LearnerRow", "WorkshopReport", "build_report", "write_report"]
+__all__ = ["LearnerRow", "WorkshopReport", "build_report", "spreadsheet_safe", "write_report"]
+
+#: What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list), and the full-width
+#: forms some spreadsheets take for the same.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Return a CSV cell that no spreadsheet runs: text starting like a formula gets a leading `'`.
+
+    Numbers labkit counted itself (ints) are left as numbers. Every string is judged the same way,
+    a negative-looking one (`-1`) included: in this report every string is a learner's or an id, never
+    a quantity, so `'-1` loses nothing and a crafted `-1+HYPERLINK(...)` gains nothing.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
 
 _COLOURS = (
     "#1f77b4",
@@ -33,6 +52,9 @@ _COLOURS = (
     "#bcbd22",
     "#17becf",
 )
+
+
+_STATUSES = ("passed", "failed", "not-graded", "caught-up", "not-attempted")
 
 
 @dataclass
@@ -71,16 +93,17 @@ class WorkshopReport:
     ended: dt.datetime | None = None
 
     def to_csv(self) -> str:
-        """One line per learner and checkpoint."""
+        """One line per learner and checkpoint, every cell safe to open in a spreadsheet."""
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        # RFC 4180 line ends: the writer quotes a field holding any character of the line terminator,
+        # so a learner's lone "\r" cannot start a row of its own (with "\n" alone it would, unquoted).
+        writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(["learner", "name", "lab", "checkpoint", "status", "attempts", "hints", "first_passed_at", "last_event_at"])  # fmt: skip
         for row in self.rows:
             for key in self.checkpoints:
                 cell = row.cells.get(key, Cell())
-                writer.writerow(
-                    [row.learner, row.name, key[0], key[1], cell.status, cell.attempts, cell.hints, cell.first_passed_at, cell.last_at]
-                )  # fmt: skip
+                values = [row.learner, row.name, key[0], key[1], cell.status, cell.attempts, cell.hints, cell.first_passed_at, cell.last_at]  # fmt: skip
+                writer.writerow([spreadsheet_safe(value) for value in values])
         return out.getvalue()
 
     def to_html(self) -> str:
@@ -95,15 +118,17 @@ class WorkshopReport:
             for key in self.checkpoints:
                 cell = row.cells.get(key, Cell())
                 detail = f"{cell.attempts} checks, {cell.hints} hints"
+                # The status came from an event; an events file edited by hand may hold anything.
+                status = cell.status if cell.status in _STATUSES else "not-graded"
                 label = {"caught-up": "caught up", "not-attempted": "·", "not-graded": "not graded"}.get(
-                    cell.status, cell.status
+                    status, status
                 )
                 hint_mark = (
                     f' <span class="hints">{cell.hints} hint{"s" if cell.hints > 1 else ""}</span>'
                     if cell.hints
                     else ""
                 )
-                cells.append(f'<td class="{cell.status}" title="{detail}">{label}{hint_mark}</td>')
+                cells.append(f'<td class="{status}" title="{detail}">{html.escape(label)}{hint_mark}</td>')
             body.append(
                 f'<tr><th scope="row">{html.escape(row.name)} <small>({html.escape(row.learner)})</small></th>'
                 f'{"".join(cells)}<td class="total">{row.passed()}/{len(self.checkpoints)}</td></tr>'
@@ -288,5 +313,5 @@ def write_report(out: Path, events_path: Path, roster_path: Path | None = None) 
     out.mkdir(parents=True, exist_ok=True)
     paths = {"html": out / "workshop-report.html", "csv": out / "workshop-progress.csv"}
     paths["html"].write_text(report.to_html(), encoding="utf-8")
-    paths["csv"].write_text(report.to_csv(), encoding="utf-8")
+    paths["csv"].write_text(report.to_csv(), encoding="utf-8", newline="")
     return paths

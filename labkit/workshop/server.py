@@ -451,6 +451,7 @@ def workshop_status(path: Path | None = None) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run a workshop server until SIGTERM, SIGINT or the instructor's shutdown call."""
     from labkit.sandbox.emulator import moto_application
+    from labkit.sandbox.limits import RequestBodyLimit
     from labkit.sandbox.serving import LoopbackServer
 
     parser = argparse.ArgumentParser(prog="python -m labkit.workshop.server")
@@ -482,7 +483,8 @@ def main(argv: list[str] | None = None) -> int:
         on_shutdown=stop.set,
     )
     try:
-        server = LoopbackServer(app, args.port, name="labkit-workshop")
+        # Bodies are capped before the app reads (and signs) them: see labkit/sandbox/limits.py.
+        server = LoopbackServer(RequestBodyLimit(app), args.port, name="labkit-workshop")
     except PortInUseError as exc:
         print(f"labkit: {exc}", file=sys.stderr, flush=True)
         return PORT_IN_USE_EXIT

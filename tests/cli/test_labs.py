@@ -64,3 +64,30 @@ def test_assign_writes_the_learner_and_solution_versions(tmp_path: Path) -> None
     assert 'create_cluster(clusterName=\\"nginx-lab\\")' not in learner
     assert 'create_cluster(clusterName=\\"nginx-lab\\")' in solution
     assert "BEGIN SOLUTION" not in solution
+
+
+def test_labs_lists_the_good_labs_and_reports_a_bad_one(tmp_path: Path) -> None:
+    """One lab with `minutes = "abc"` among good ones: the good ones are listed, the bad one is one line on stderr."""
+    from tests.test_labs import make_lab
+
+    make_lab(tmp_path, "alpha", 'title = "Alpha"\nminutes = 5\n')
+    make_lab(tmp_path, "bad", 'title = "Bad"\nminutes = "abc"\n')
+    make_lab(tmp_path, "zulu", 'title = "Zulu"\nminutes = 7\n')
+    env = {"LABKIT_LABS_DIR": str(tmp_path)}
+    done = run_labkit("labs", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "alpha" in done.stdout
+    assert "zulu" in done.stdout
+    assert "bad" not in done.stdout
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert str(tmp_path / "bad" / "lab.toml") in lines[0]
+    assert "`minutes`" in lines[0]
+    listed = json.loads(run_labkit("labs", "--json", env=env).stdout)
+    assert [lab["id"] for lab in listed] == ["alpha", "zulu"]
+
+    asked = run_labkit("check", "bad", env=env)
+    assert asked.returncode != 0
+    assert "`minutes`" in asked.stderr
+    assert "Traceback" not in asked.stderr

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from labkit.sandbox.embedded import EmbeddedSandbox
 from tests.conftest import run_labkit
 
 pytestmark = pytest.mark.slow
@@ -73,3 +79,83 @@ def test_a_negative_advance_is_a_usage_error() -> None:
     done = run_labkit("sandbox", "advance", "--", "-5")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
+
+
+class TestStopWithAStaleStateFile:
+    """A state file left by a server that is gone names a pid some other process may now have."""
+
+    @staticmethod
+    def write_state(pid: int, port: int) -> Path:
+        from labkit.sandbox.server import server_state_path
+
+        path = server_state_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps(
+                {
+                    "pid": pid,
+                    "endpoint_url": f"http://127.0.0.1:{port}",
+                    "port": port,
+                    "account_id": "123456789012",
+                    "region": "us-east-1",
+                    "session_id": "lk-gone",
+                    "clock": "manual",
+                    "speed": 1.0,
+                    "token": "the-token-of-a-server-that-is-gone",
+                    "log_path": "/dev/null",
+                    "started_at": "2026-01-01T00:00:00+00:00",
+                }
+            )
+        )
+        return path
+
+    @staticmethod
+    def closed_port() -> int:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        return port
+
+    @pytest.fixture
+    def bystander(self) -> Iterator[subprocess.Popen[bytes]]:
+        """A harmless process that now has the pid the stale file names."""
+        process = subprocess.Popen(["sleep", "60"])
+        yield process
+        process.kill()
+        process.wait()
+
+    def test_a_closed_port_kills_nothing_and_removes_the_file(
+        self, bystander: subprocess.Popen[bytes]
+    ) -> None:
+        """The pid belongs to `sleep`, nothing listens: stop signals nothing and says the file was stale."""
+        path = self.write_state(bystander.pid, self.closed_port())
+        done = run_labkit("sandbox", "stop")
+        assert done.returncode == 0, done.stderr
+        assert "no sandbox server was running; removed the stale state file" in done.stdout
+        assert str(path) in done.stdout
+        time.sleep(0.2)
+        assert bystander.poll() is None, "stop killed a process that is not a sandbox server"
+        assert not path.exists()
+
+    def test_another_sandbox_on_the_port_is_not_taken_for_it(
+        self, bystander: subprocess.Popen[bytes], sandbox: EmbeddedSandbox
+    ) -> None:
+        """A different labkit sandbox now on that port answers /health but not to this token: nothing is signalled."""
+        path = self.write_state(bystander.pid, sandbox.port)
+        done = run_labkit("sandbox", "stop")
+        assert done.returncode == 0, done.stderr
+        assert "no sandbox server was running; removed the stale state file" in done.stdout
+        time.sleep(0.2)
+        assert bystander.poll() is None, "stop killed a process that is not a sandbox server"
+        assert not path.exists()
+        sandbox.client("sts").get_caller_identity()  # the other sandbox still serves
+
+    def test_a_dead_pid_removes_the_file(self) -> None:
+        """The server's pid is gone: the file is removed and stop says so, exit 0."""
+        finished = subprocess.Popen(["true"])
+        finished.wait()
+        path = self.write_state(finished.pid, self.closed_port())
+        done = run_labkit("sandbox", "stop")
+        assert done.returncode == 0, done.stderr
+        assert "no sandbox server was running; removed the stale state file" in done.stdout
+        assert not path.exists()

@@ -82,12 +82,27 @@ def test_emulated_credentials_are_refused_in_aws_mode(labkit_home: Path) -> None
     assert fake.requests == []
 
 
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:5000",
+        "http://127.1:5000",
+        "http://0x7f000001:5000",
+        "http://2130706433:5000",
+        "http://0177.0.0.1:5000",
+        "http://[::ffff:127.0.0.1]:5000",
+        "http://[::1]:5000",
+        "http://localhost.:5000",
+        "http://LOCALHOST:5000",
+        "http://0.0.0.0:5000",
+    ],
+)
 def test_an_endpoint_on_this_machine_is_refused_in_aws_mode(
-    labkit_home: Path, monkeypatch: pytest.MonkeyPatch
+    labkit_home: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str
 ) -> None:
-    """AWS_ENDPOINT_URL pointing at a local emulator makes aws mode refuse, before any request."""
+    """AWS_ENDPOINT_URL pointing at a local emulator, in any textual form, makes aws mode refuse."""
     configure(labkit_home, allowed=[ALLOWED])
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     fake = FakeAws(account_id=ALLOWED)
     with pytest.raises(CredentialsMismatchError, match="emulator on this machine"):
         labkit.open_sandbox("aws", botocore_session=fake.session())

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 
 from labkit.errors import SandboxNotRunningError
 from labkit.sandbox.control import ControlClient
+from labkit.sandbox.embedded import EmbeddedSandbox
 
 
 def test_an_answer_cut_short_is_sandbox_not_running() -> None:
@@ -30,3 +35,77 @@ def test_an_answer_cut_short_is_sandbox_not_running() -> None:
     with pytest.raises(SandboxNotRunningError, match="does not answer"):
         ControlClient(f"http://127.0.0.1:{port}", "token").shutdown()
     server.join(timeout=5)
+
+
+def test_identity_is_asked_with_the_token(sandbox: EmbeddedSandbox) -> None:
+    """The sandbox holding the token states its pid and session; with another token, nothing is stated."""
+    token = sandbox.emulator.token
+    assert ControlClient(sandbox.endpoint_url, token).identity() == (os.getpid(), sandbox.session_id)
+    assert ControlClient(sandbox.endpoint_url, token).health()
+    assert ControlClient(sandbox.endpoint_url, "not-its-token").identity() is None
+    assert not ControlClient(sandbox.endpoint_url, "not-its-token").health()
+
+
+def test_a_closed_port_has_no_identity() -> None:
+    """Nothing listening is no identity, at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert ControlClient(f"http://127.0.0.1:{port}", "t").identity() is None
+
+
+def test_stop_server_never_signals_a_pid_another_sandbox_does_not_own(
+    sandbox: EmbeddedSandbox, labkit_home: Path
+) -> None:
+    """A stale state file naming a reused pid, on a port another sandbox took: stop_server signals nothing."""
+    from labkit.sandbox.server import server_state_path, stop_server
+
+    bystander = subprocess.Popen(["sleep", "60"])
+    try:
+        path = server_state_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps(
+                {
+                    "pid": bystander.pid, "endpoint_url": sandbox.endpoint_url, "port": sandbox.port,
+                    "account_id": "123456789012", "region": "us-east-1", "session_id": "lk-gone",
+                    "clock": "manual", "speed": 1.0, "token": "gone", "log_path": os.devnull,
+                    "started_at": "2026-01-01T00:00:00+00:00",
+                }
+            )
+        )  # fmt: skip
+        with pytest.raises(SandboxNotRunningError):
+            stop_server(timeout=1)
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(404, b"<h1>not here</h1>"), (200, b"<html>hello</html>"), (200, b"[1]")]
+)
+def test_a_foreign_http_server_has_no_identity(status: int, body: bytes) -> None:
+    """Whatever else took the port (a 404, an HTML page, JSON that is not a status) is not the sandbox."""
+    import http.server
+
+    class Foreign(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Foreign)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = ControlClient(f"http://127.0.0.1:{server.server_address[1]}", "t")
+        assert client.identity() is None
+        assert not client.health()
+    finally:
+        server.shutdown()
+        server.server_close()

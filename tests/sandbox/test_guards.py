@@ -102,3 +102,107 @@ def test_a_non_loopback_endpoint_is_refused_before_any_request(
 def test_is_loopback_url(url: str, loopback: bool) -> None:
     """Only 127.0.0.0/8, ::1 and localhost count as loopback."""
     assert is_loopback_url(url) is loopback
+
+
+LOOPBACK_HOSTS = [
+    "127.0.0.1",
+    "127.1",
+    "127.0.1",
+    "127.255.255.254",
+    "0x7f000001",
+    "0X7F000001",
+    "2130706433",
+    "0177.0.0.1",
+    "0x7f.0.0.1",
+    "017700000001",
+    "127.0.0.1.",
+    "::1",
+    "[::1]",
+    "::1%lo",
+    "0:0:0:0:0:0:0:1",
+    "::ffff:127.0.0.1",
+    "[::ffff:127.0.0.1]",
+    "::ffff:7f00:1",
+    "localhost",
+    "localhost.",
+    "LOCALHOST",
+    "LocalHost.",
+    "emulator.localhost",
+    "\uff2c\uff2f\uff23\uff21\uff2c\uff28\uff2f\uff33\uff34",  # full-width LOCALHOST
+    "\uff11\uff12\uff17.\uff10.\uff10.\uff11",  # full-width 127.0.0.1
+    "0.0.0.0",
+    "0",
+    "::",
+]
+
+REMOTE_HOSTS = [
+    "10.0.0.1",
+    "128.0.0.1",
+    "0x80000001",
+    "1.2.3.4",
+    "::2",
+    "::ffff:10.0.0.1",
+    "2001:db8::1",
+    "example.com",
+    "localhost.example.com",
+    "mylocalhost",
+    "127.0.0.1.example.com",
+    "sts.amazonaws.com",
+    "",
+]
+
+
+@pytest.mark.parametrize("host", LOOPBACK_HOSTS)
+def test_every_textual_form_of_loopback_is_loopback(host: str) -> None:
+    """IPv4 shorthand, integer, hex and octal forms, IPv6 and IPv4-mapped, localhost names: all loopback."""
+    from labkit.sandbox.guards import is_loopback_host
+
+    assert is_loopback_host(host)
+
+
+@pytest.mark.parametrize("host", REMOTE_HOSTS)
+def test_other_hosts_are_not_loopback(host: str) -> None:
+    """Addresses outside 127.0.0.0/8 and ::1, and names that merely contain `localhost`, are not loopback."""
+    from labkit.sandbox.guards import is_loopback_host
+
+    assert not is_loopback_host(host)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.1:4566",
+        "http://0x7f000001:4566/",
+        "http://2130706433:4566",
+        "http://[::ffff:127.0.0.1]:4566",
+        "http://[::1]:4566",
+        "http://[::1%25lo]:4566",
+        "http://localhost.:4566",
+        "http://LOCALHOST:4566",
+        "https://sandbox.localhost",
+    ],
+)
+def test_loopback_urls_in_every_form(url: str) -> None:
+    """A URL's host is judged as `is_loopback_host` judges it."""
+    assert is_loopback_url(url)
+
+
+@pytest.mark.parametrize("url", ["https://ecs.us-east-1.amazonaws.com", "http://[::1", "not a url", ""])
+def test_non_loopback_or_broken_urls_are_not_loopback(url: str) -> None:
+    """A remote host, or a URL that does not parse, is never loopback."""
+    assert not is_loopback_url(url)
+
+
+def test_no_name_is_resolved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deciding never asks DNS: names are judged by name alone."""
+    import socket
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a name was resolved")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "gethostbyname", refuse)
+    from labkit.sandbox.guards import is_loopback_host
+
+    assert is_loopback_host("localhost")
+    assert not is_loopback_host("example.com")
