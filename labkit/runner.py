@@ -9,19 +9,19 @@ functions, `check`, boto3) exists in the grader's process, so it cannot change t
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
+import dataclasses
 import json
 import multiprocessing
 import os
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from labkit.confinement import Confinement
 from labkit.execute import ExecutionError, run_notebook
-from labkit.grading import GradeReport, grade
+from labkit.grading import CheckpointResult, GradeReport, grade
 from labkit.labs import LabInfo, list_labs, load_lab
 from labkit.notebooks import make_learner_version, make_solution_version, read_notebook, write_notebook
 
@@ -51,20 +51,6 @@ class LabRun:
         }
 
 
-@contextlib.contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def grade_notebook(
     notebook: Path,
     lab: LabInfo,
@@ -72,33 +58,68 @@ def grade_notebook(
     *,
     cell_timeout: float = 300,
     parameters: dict[str, Any] | None = None,
+    confinement: Confinement | None = None,
 ) -> LabRun:
     """Execute `notebook` against a fresh server sandbox and grade that sandbox from this process.
 
-    Raises `NotebookError` for a notebook that cannot be read and `KernelNotFoundError`; a cell that
-    fails, hangs or kills its kernel is reported in `LabRun.error` and the checkpoints still run.
+    `lab` is loaded (its checks imported) before the kernel starts. The kernel runs under
+    `confinement` (default `Confinement.choose()`: see `labkit.confinement`); it finds its sandbox
+    through a private state file holding the learner token, while this process keeps the server's
+    description (and its control token) in memory and never reads a file the kernel could write.
+    Raises `NotebookError` for a notebook that cannot be read, `KernelNotFoundError` and
+    `ConfinementError`; a cell that fails, hangs or kills its kernel is reported in `LabRun.error`
+    and the checkpoints still run.
     """
-    from labkit.sandbox.server import ServerSandbox, start_server, stop_server
+    from labkit.sandbox.base import exports_for
+    from labkit.sandbox.process import server_identity_problem, stop_process
+    from labkit.sandbox.server import ServerSandbox, start_server
 
+    confinement = confinement or Confinement.choose()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="labkit-grade-") as home:
         state = Path(home) / "server.json"
-        start_server(clock="realtime", path=state)
+        info = start_server(clock="realtime", path=state)
+        # The grader keeps the server's description here, in memory; no file it reads is the kernel's.
+        state.unlink(missing_ok=True)
+        jail = None
         try:
-            # The kernel finds the grader's sandbox through the state folder it inherits.
-            with _environment(LABKIT_STATE_DIR=home):
-                result = run_notebook(
-                    notebook,
-                    output,
-                    parameters={"sandbox_mode": "server", "clean_up": False, **(parameters or {})},
-                    cell_timeout=cell_timeout,
-                )
-            sandbox = ServerSandbox(region="us-east-1", state_path=state, lab=lab.id)
-            report = grade(lab.id, lab.checkpoints, sandbox, wait_seconds=10.0)
+            jail = confinement.prepare(
+                lab_id=lab.id,
+                lab_path=lab.path,
+                notebook=notebook,
+                sandbox_env=exports_for(info.endpoint_url, info.region),
+                kernel_state=json.dumps(dataclasses.asdict(info.for_kernel()), indent=2),
+                log_path=output.with_name(output.name + ".kernel.log"),
+            )
+            result = run_notebook(
+                notebook,
+                output,
+                parameters={"sandbox_mode": "server", "clean_up": False, **(parameters or {})},
+                cell_timeout=cell_timeout,
+                jail=jail,
+            )
+            problem = server_identity_problem(info)
+            if problem is not None:
+                report = _not_graded(lab, f"the run's sandbox is not the one the grader started: {problem}")
+            else:
+                sandbox = ServerSandbox(region=info.region, info=info, lab=lab.id)
+                report = grade(lab.id, lab.checkpoints, sandbox, wait_seconds=10.0)
         finally:
-            stop_server(state)
+            if jail is not None:
+                jail.close()
+            stop_process(
+                info, state_path=state, read=lambda _: None, shutdown=info.control().shutdown, timeout=10
+            )
     error = str(result.error) if result.error is not None else None
     return LabRun(lab.id, output, report, time.monotonic() - started, error)
+
+
+def _not_graded(lab: LabInfo, why: str) -> GradeReport:
+    """A report with every checkpoint `not-graded` (0 points), saying why."""
+    return GradeReport(
+        lab.id,
+        [CheckpointResult(cp.id, cp.title, "not-graded", 0, cp.points, why) for cp in lab.checkpoints],
+    )
 
 
 def prepare_version(lab: LabInfo, version: Version, folder: Path) -> Path:
@@ -130,6 +151,8 @@ def run_lab(
         folder / f"{lab.id}-{version}.executed.ipynb",
         cell_timeout=cell_timeout,
         parameters={"solution": solution},
+        # Self-paced: the lab's own notebook, run for its learner, needs no confinement.
+        confinement=Confinement("none"),
     )
 
 
@@ -218,6 +241,7 @@ def validate_labs(
     ids = lab_ids or [lab.id for lab in list_labs()]
     for lab_id in ids:
         load_lab(lab_id)  # an unknown or broken lab is an error before anything runs
+    Confinement.choose()  # so is a confinement this machine cannot give
     labs_dir = os.environ.get("LABKIT_LABS_DIR")
     # Spawned workers: a forked process that inherited running kernels can hang (DESIGN.md).
     context = multiprocessing.get_context("spawn")

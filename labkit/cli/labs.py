@@ -91,13 +91,25 @@ def run(lab_id: str, solution: bool, results: Path, as_json: bool) -> None:
 def grade(notebook: Path, lab_id: str | None, results: Path, as_json: bool) -> None:
     """Run a learner's NOTEBOOK in a fresh kernel against a fresh sandbox, and grade it from outside."""
     from labkit.errors import LabkitError
-    from labkit.labs import load_lab
+    from labkit.labs import LabRefusedError, load_lab
     from labkit.runner import grade_notebook, lab_of_notebook
 
     lab_id = lab_id or lab_of_notebook(notebook)
     if lab_id is None:
         raise LabkitError(f"{notebook}: cannot tell which lab this is; name it with --lab")
-    outcome = grade_notebook(notebook, load_lab(lab_id), results / f"{notebook.stem}.graded.ipynb")
+    try:
+        # The lab (its checks) is loaded here, from the labs folder only, before any kernel starts.
+        lab = load_lab(lab_id)
+    except LabRefusedError as exc:
+        message = (
+            f"{notebook}: not graded: its lab {exc.lab_id!r} is not a lab of the labs folder "
+            f"{exc.root} ({exc.why}); nothing of it was loaded"
+        )
+        if as_json:
+            echo(json.dumps({"notebook": str(notebook), "lab": None, "status": "not-graded", "score": 0,
+                             "possible": 0, "checkpoints": [], "error": message}, indent=2))  # fmt: skip
+        raise LabkitError(message) from None
+    outcome = grade_notebook(notebook, lab, results / f"{notebook.stem}.graded.ipynb")
     _print_run(outcome, as_json)
 
 
