@@ -122,7 +122,7 @@ class Confinement:
             if wanted == "bwrap":
                 raise ConfinementError(f"LABKIT_CONFINEMENT=bwrap, but {problem}")
         if run_as is not None:
-            unreadable = _unreadable_by_others(_python_roots())
+            unreadable = unreadable_by_others(python_roots())
             if unreadable:
                 raise ConfinementError(
                     f"the grader runs as root, so the kernel must run as {UNPRIVILEGED_USER}, which cannot "
@@ -165,7 +165,7 @@ class Confinement:
         return jail
 
 
-def _python_roots() -> list[Path]:
+def python_roots() -> list[Path]:
     """The folders a kernel needs to read to run this Python and import labkit (outside /usr)."""
     import labkit
 
@@ -186,7 +186,7 @@ def _python_roots() -> list[Path]:
     return roots
 
 
-def _unreadable_by_others(paths: list[Path]) -> str | None:
+def unreadable_by_others(paths: list[Path]) -> str | None:
     """The first folder on the way to `paths` that a user other than its owner cannot enter, else None."""
     import stat
 
@@ -314,7 +314,7 @@ class KernelJail:
                 args += ["--symlink", os.readlink(path), str(path)]
             elif path.is_dir():
                 args += ["--ro-bind", str(path), str(path)]
-        readable = _python_roots()
+        readable = python_roots()
         made: set[Path] = {Path("/"), Path("/tmp")}
 
         def parents_of(target: Path) -> list[str]:
