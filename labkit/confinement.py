@@ -167,15 +167,13 @@ class Confinement:
 
 def python_roots() -> list[Path]:
     """The folders a kernel needs to read to run this Python and import labkit (outside /usr)."""
-    import labkit
-
     candidates = {
         Path(sys.prefix),
         Path(sys.base_prefix),
         Path(sys.exec_prefix),
         Path(sys.base_exec_prefix),
         Path(os.path.realpath(sys.executable)).parent.parent,
-        Path(labkit.__file__).resolve().parent,
+        Path(__file__).resolve().parent,  # the labkit package
     }
     roots: list[Path] = []
     for path in sorted(candidates, key=lambda p: len(p.parts)):
