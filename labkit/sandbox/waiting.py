@@ -1,4 +1,4 @@
-"""Waiting on a sandbox's clock: the loops behind `Sandbox.wait_until` (see ARCHITECTURE.md, "The clock").
+"""Waiting on a sandbox's clock: the loops behind `Sandbox.wait_until` (ARCHITECTURE.md, "The clock").
 
 A manual clock moves only when asked, so a wait advances it `step` emulated seconds at a time.
 A running clock (accelerated real time in an emulator, real time in a real account) moves by
