@@ -104,7 +104,8 @@ class Sandbox(abc.ABC):
         advanced `step` at a time; a running clock (accelerated in an emulator, real time in a real
         account) is never moved: the condition is asked again after the wall time `step` takes at
         the clock's speed (at least 0.1 s, at most 10 s). Raises `WaitTimeoutError` (carrying `what`
-        and `limit`) when `limit` emulated seconds pass first; an exception of `condition` propagates.
+        and `limit`) when `limit` emulated seconds pass first, `ValueError` for a step that is not
+        positive; an exception of `condition` propagates.
         """
         if self.clock_mode == "manual":
             return advance_until(self, condition, what, limit=limit, step=step)
