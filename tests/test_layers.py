@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -282,6 +283,19 @@ def test_production_code_never_imports_the_test_helpers() -> None:
                 names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
             if any(_within(n, TEST_SUPPORT) for n in names):
                 offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_lab_notebooks_never_import_the_test_helpers() -> None:
+    """A lab notebook's code cells (what a learner runs) do not reach for `labkit.testing` either."""
+    pattern = re.compile(r"\blabkit\.testing\b|from\s+labkit\s+import\s+[^\n]*\btesting\b")
+    offenders = []
+    for path in sorted((REPO / "labs").rglob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for number, cell in enumerate(cells):
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            if cell["cell_type"] == "code" and pattern.search(source):
+                offenders.append(f"{path.relative_to(REPO)} cell {number}")
     assert offenders == []
 
 
