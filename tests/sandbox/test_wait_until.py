@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+import labkit
 from labkit.checkpoints import CheckContext, Outcome, failed, passed
 from labkit.errors import LabkitError, WaitTimeoutError
 from labkit.sandbox import Sandbox, waiting
@@ -192,6 +193,25 @@ class TestRunningClock:
         assert waiting.poll_interval(5, 30) == pytest.approx(5 / 30)
         assert waiting.poll_interval(3600, 30) == waiting.MAX_POLL
         assert waiting.poll_interval(1, 600) == waiting.MIN_POLL
+
+
+class TestServerSandbox:
+    @pytest.mark.slow
+    def test_a_server_sandbox_reports_its_clock_speed_and_waits_on_it(self) -> None:
+        """A sandbox in another process tells its speed through its control endpoint; waits poll it."""
+        with labkit.open_sandbox("server", clock="realtime", speed=600) as sb:
+            assert sb.clock_speed == 600
+            start = sb.now()
+            assert sb.wait_until(lambda: _elapsed(sb, start) >= 60, "a minute", limit=600, step=30)
+
+    @pytest.mark.slow
+    def test_a_manual_server_sandbox_is_advanced_through_its_control_endpoint(self) -> None:
+        """On a server's manual clock the wait advances it (speed 0) `step` at a time."""
+        with labkit.open_sandbox("server", clock="manual") as sb:
+            assert sb.clock_speed == 0
+            start = sb.now()
+            sb.wait_until(lambda: _elapsed(sb, start) >= 20, "twenty seconds", limit=60, step=10)
+            assert _elapsed(sb, start) == 20
 
 
 class TestCheckpointWaits:
