@@ -26,7 +26,7 @@ ARCHITECTURE = "ARCHITECTURE" + ".md"
 #: Layers, lowest first: a module may import its own layer and the ones below, never one above.
 #: Data flows sandbox -> steps -> checkpoints -> grading -> reports -> CLI and widgets.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundations", ("labkit.errors", "labkit.config", "labkit.ecs")),
+    ("foundations", ("labkit.errors", "labkit.config", "labkit.terminal", "labkit.ecs")),
     ("sandbox", ("labkit.sandbox", "labkit.dataplane", "labkit.registry", "labkit.images")),
     ("steps", ("labkit.steps",)),
     ("checkpoints", ("labkit.checkpoints",)),
@@ -112,7 +112,9 @@ def _layer_of(module: str) -> int | None:
     best: tuple[int, int] | None = None  # (length of the matching prefix, layer)
     for index, (_, packages) in enumerate(LAYERS):
         for package in packages:
-            if _within(module, package) and (best is None or len(package) > best[0]):
+            # The root package is its `__init__` alone, not everything under it.
+            matches = module == package if package == "labkit" else _within(module, package)
+            if matches and (best is None or len(package) > best[0]):
                 best = (len(package), index)
     return None if best is None else best[1]
 
