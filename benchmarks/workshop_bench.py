@@ -34,7 +34,7 @@ from labkit.checkpoints import CheckContext
 from labkit.grading import run_checkpoint
 from labkit.labs import load_lab
 from labkit.sandbox.server import ServerSandbox, start_server, stop_server
-from labkit.workshop.sandbox import WorkshopSandbox
+from labkit.sandbox.workshop_client import WorkshopSandbox
 from labkit.workshop.server import start_workshop, stop_workshop
 
 UP_TO = "service-scaled"

@@ -15,6 +15,7 @@ from labkit.errors import (
     SandboxNotRunningError,
     SandboxStartError,
     UnknownModeError,
+    WaitTimeoutError,
 )
 from labkit.sandbox import Sandbox, available_modes, open_sandbox, register_mode
 
@@ -43,6 +44,7 @@ __all__ = [
     "SandboxNotRunningError",
     "SandboxStartError",
     "UnknownModeError",
+    "WaitTimeoutError",
     "__version__",
     "available_modes",
     "open_lab",

@@ -16,14 +16,14 @@ means the check itself could not run, which grading reports as "not graded".
 
 from __future__ import annotations
 
-import time
+import contextlib
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from labkit.errors import LabkitError
+from labkit.errors import LabkitError, WaitTimeoutError
 from labkit.sandbox import Sandbox
 from labkit.sandbox.guards import is_loopback_url
 
@@ -203,19 +203,27 @@ class CheckContext:
             return None
 
     def eventually(self, condition: Callable[[], Outcome]) -> Outcome:
-        """Re-check `condition` until it passes or the wait (real seconds) runs out; return the last outcome.
+        """Re-check `condition` until it passes or `wait_seconds` (wall seconds) run out; return the last outcome.
 
         State that settles over time (tasks starting, targets turning healthy) gets a bounded wait
-        on a running clock; on a manual clock time does not move by itself, so one look is enough.
+        on a running clock, through `Sandbox.wait_until`, which only polls there. A check never
+        moves the clock, so on a manual clock one look is all there is.
         """
-        outcome = condition()
-        if outcome.passed or self.sandbox.clock_mode == "manual":
-            return outcome
-        deadline = time.monotonic() + self.wait_seconds
-        while not outcome.passed and time.monotonic() < deadline:
-            time.sleep(0.25)
-            outcome = condition()
-        return outcome
+        if self.sandbox.clock_mode == "manual":
+            return condition()
+        last: list[Outcome] = []
+
+        def settled() -> bool:
+            last.append(condition())
+            return last[-1].passed
+
+        speed = self.sandbox.clock_speed
+        # wait_until counts emulated seconds; wait_seconds are wall seconds at the clock's speed.
+        with contextlib.suppress(WaitTimeoutError):
+            self.sandbox.wait_until(
+                settled, "the checked state", limit=self.wait_seconds * speed, step=0.25 * speed
+            )
+        return last[-1]
 
 
 Check = Callable[[CheckContext], Outcome]

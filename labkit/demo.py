@@ -7,7 +7,6 @@ AWS. It uses only the sandbox it is given.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from labkit.sandbox import Sandbox
@@ -125,19 +124,21 @@ def run_demo(sandbox: Sandbox) -> dict[str, Any]:
     }
 
 
-def _wait_until_steady(sandbox: Sandbox, ecs: Any, attempts: int = 120) -> dict[str, Any]:
-    """Let the service reach a steady state: advance a manual clock, wait on a running one."""
-    for _ in range(attempts):
+def _wait_until_steady(sandbox: Sandbox, ecs: Any) -> dict[str, Any]:
+    """Let the service reach a steady state (on the sandbox's clock); return it.
+
+    Raises `WaitTimeoutError` when it has not within 900 emulated seconds.
+    """
+
+    def steady() -> dict[str, Any] | None:
         service: dict[str, Any] = ecs.describe_services(cluster=CLUSTER_NAME, services=[DEMO_NAME])[
             "services"
         ][0]
         if len(service["deployments"]) == 1 and service["runningCount"] == service["desiredCount"]:
             return service
-        if sandbox.clock_mode == "manual":
-            sandbox.advance(5)
-        else:
-            time.sleep(0.25)
-    return service
+        return None
+
+    return sandbox.wait_until(steady, f"the service {DEMO_NAME} reaching a steady state", limit=900, step=5)
 
 
 def format_demo(result: dict[str, Any]) -> str:

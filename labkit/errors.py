@@ -22,6 +22,7 @@ __all__ = [
     "SandboxStartError",
     "StaleServerStateError",
     "UnknownModeError",
+    "WaitTimeoutError",
 ]
 
 
@@ -181,3 +182,16 @@ class OutboxNotAvailableError(LabkitError):
             "read the message in the subscribed mailbox instead"
         )
         self.mode = mode
+
+
+class WaitTimeoutError(LabkitError, TimeoutError):
+    """A `Sandbox.wait_until` condition did not hold within its limit of emulated seconds.
+
+    It is also a `TimeoutError`, so code that waited with `labkit.testing.advance_until` and caught
+    that still catches it.
+    """
+
+    def __init__(self, what: str, limit: float) -> None:
+        super().__init__(f"{what} did not happen within {limit:g} emulated seconds")
+        self.what = what
+        self.limit = limit

@@ -243,7 +243,8 @@ def validate_labs(
         load_lab(lab_id)  # an unknown or broken lab is an error before anything runs
     Confinement.choose()  # so is a confinement this machine cannot give
     labs_dir = os.environ.get("LABKIT_LABS_DIR")
-    # Spawned workers: a forked process that inherited running kernels can hang (DESIGN.md).
+    # Spawned workers: a forked process that inherited running kernels can hang
+    # (ARCHITECTURE.md, "Running notebooks").
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
         futures = [pool.submit(_validate_one, lab_id, str(results), cell_timeout, labs_dir) for lab_id in ids]

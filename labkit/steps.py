@@ -6,21 +6,15 @@ again: it reuses what a previous run made.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
-
-if TYPE_CHECKING:
-    from labkit.sandbox import Sandbox
 
 __all__ = [
     "allow_ingress",
     "default_vpc",
     "security_group",
     "two_subnets",
-    "wait_for",
     "write_parameter",
     "zone_subnets",
 ]
@@ -78,29 +72,3 @@ def write_parameter(ssm: Any, name: str, value: str) -> None:
         if exc.response["Error"]["Code"] != "ParameterNotFound":
             raise
     ssm.put_parameter(Name=name, Value=value, Type="String")
-
-
-def wait_for(
-    sandbox: Sandbox,
-    condition: Callable[[], bool],
-    what: str,
-    *,
-    step: float = 5,
-    limit: float = 1800,
-    timeout: float = 600,
-    poll: float = 0.5,
-) -> None:
-    """Wait until `condition()` holds: advance a manual clock by `step` s up to `limit` s, or poll a running one.
-
-    On a manual clock, `labkit.testing.advance_until` raises when `limit` passes first; on a running
-    clock, `condition` is asked every `poll` s for at most `timeout` s of wall time, and the wait
-    then ends without raising (the checkpoint after the step says what did not happen).
-    """
-    from labkit.testing import advance_until
-
-    if sandbox.clock_mode == "manual":
-        advance_until(sandbox, condition, step=step, limit=limit, what=what)
-        return
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(poll)

@@ -28,7 +28,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from labkit.errors import LabkitError
+from labkit.errors import LabkitError, WaitTimeoutError
 from labkit.sandbox.aws import SESSION_TAG
 
 __all__ = [
@@ -202,7 +202,7 @@ class _Calls:
         base_delay: float,
         max_delay: float,
     ) -> None:
-        self._sandbox = sandbox
+        self.sandbox = sandbox
         self._clients: dict[str, Any] = {}
         self.sleep = sleep
         self.attempts = attempts
@@ -213,7 +213,7 @@ class _Calls:
     def client(self, service: str) -> Any:
         if service not in self._clients:
             # No botocore retries: this class retries, with a sleep a test can replace.
-            self._clients[service] = self._sandbox.client(service, config=_CLIENT_CONFIG)
+            self._clients[service] = self.sandbox.client(service, config=_CLIENT_CONFIG)
         return self._clients[service]
 
     def backoff(self, attempt: int) -> float:
@@ -504,12 +504,11 @@ def discover(
 
 
 def _wait(calls: _Calls, what: str, gone: Callable[[], bool], timeout: float, interval: float) -> bool:
-    waited = 0.0
-    while not gone():
-        if waited >= timeout:
-            return False
-        calls.sleep(interval)
-        waited += interval
+    """Wait on the sandbox's clock (`Sandbox.wait_until`) until `gone()`; False when `timeout` s pass first."""
+    try:
+        calls.sandbox.wait_until(gone, f"{what} going away", limit=timeout, step=interval)
+    except WaitTimeoutError:
+        return False
     return True
 
 
@@ -680,7 +679,9 @@ def teardown(
     """List what `session_id` made in `sandbox` and, with `yes=True`, delete it in dependency order.
 
     Without `yes` nothing mutating is sent (a dry run). `sleep` is how the teardown waits between
-    retries and polls (a test passes a manual clock's advance); `tagging_api=False` skips the
+    retries (a test passes a manual clock's advance); a wait for something to go away (a service to
+    become INACTIVE, tasks to stop) is `Sandbox.wait_until` on the sandbox's clock, asking every
+    `wait_interval` and giving up after `wait_timeout` (emulated) seconds; `tagging_api=False` skips the
     Resource Groups Tagging API (see `discover`). Returns the report; raises
     `TeardownIncompleteError` listing what remains when a fresh listing after deleting still finds
     resources of the session, and `LabkitError` for an empty session id.

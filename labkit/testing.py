@@ -149,17 +149,13 @@ def _response(url: str, status: int, body: bytes, content_type: str) -> AWSRespo
 def advance_until(
     sandbox: Any, condition: Any, *, step: float = 5.0, limit: float = 3600.0, what: str = "the condition"
 ) -> float:
-    """Advance a manual-clock sandbox by `step` until `condition()` is true; return the seconds it took.
+    """Wait with `sandbox.wait_until` (a manual clock advances by `step`); return the emulated seconds it took.
 
-    Raises `TimeoutError` naming `what` when `limit` emulated seconds pass first.
+    Raises `WaitTimeoutError` (a `TimeoutError`) naming `what` when `limit` emulated seconds pass first.
     """
-    waited = 0.0
-    while not condition():
-        if waited >= limit:
-            raise TimeoutError(f"{what} did not happen within {limit:g} emulated seconds")
-        sandbox.advance(step)
-        waited += step
-    return waited
+    started = sandbox.now()
+    sandbox.wait_until(condition, what, limit=limit, step=step)
+    return float((sandbox.now() - started).total_seconds())
 
 
 # -- a strict AWS on an emulated sandbox ----------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from labkit import steps
 from labkit.sandbox.embedded import EmbeddedSandbox
 
@@ -47,19 +45,6 @@ def test_allow_ingress_twice_keeps_one_rule(sandbox: EmbeddedSandbox) -> None:
     steps.allow_ingress(ec2, group, permission)
     rules = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissions"]
     assert [(r["FromPort"], [i["CidrIp"] for i in r["IpRanges"]]) for r in rules] == [(80, ["0.0.0.0/0"])]
-
-
-def test_wait_for_advances_a_manual_clock_until_the_condition_holds(sandbox: EmbeddedSandbox) -> None:
-    """On a manual clock wait_for advances `step` seconds at a time and stops once the condition is true."""
-    start = sandbox.now()
-    steps.wait_for(sandbox, lambda: (sandbox.now() - start).total_seconds() >= 12, "twelve seconds", step=5)
-    assert (sandbox.now() - start).total_seconds() == 15
-
-
-def test_wait_for_raises_naming_what_did_not_happen(sandbox: EmbeddedSandbox) -> None:
-    """On a manual clock a condition still false after `limit` seconds raises TimeoutError naming it."""
-    with pytest.raises(TimeoutError, match="the impossible did not happen within 20 emulated seconds"):
-        steps.wait_for(sandbox, lambda: False, "the impossible", step=5, limit=20)
 
 
 def test_zone_subnets_are_one_a_zone_in_zone_order(sandbox: EmbeddedSandbox) -> None:

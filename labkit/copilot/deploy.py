@@ -32,7 +32,6 @@ targets ECS directly), and Fargate Spot (`count.range.spot_from` is validated; t
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,26 +189,6 @@ def _as_dict(tags: Any) -> dict[str, str]:
 def _not_found(exc: ClientError) -> bool:
     code = exc.response.get("Error", {}).get("Code", "")
     return any(word in code for word in ("NotFound", "NoSuch", "ResourceNotFound", "ClusterNotFound"))
-
-
-# -- waiting ------------------------------------------------------------------------------------
-
-
-def _wait(sandbox: Sandbox, condition: Callable[[], bool], what: str, limit: float = 1800) -> None:
-    """Wait for `condition`: by moving a manual clock, else by polling (real seconds)."""
-    if sandbox.clock_mode == "manual":
-        from labkit.testing import advance_until
-
-        try:
-            advance_until(sandbox, condition, step=5, limit=limit, what=what)
-        except TimeoutError as exc:
-            raise CopilotError(str(exc)) from None
-        return
-    deadline = time.monotonic() + (limit if sandbox.mode == "aws" else 300)
-    while not condition():
-        if time.monotonic() > deadline:
-            raise CopilotError(f"{what} did not happen in time")
-        time.sleep(0.5 if sandbox.mode != "aws" else 10)
 
 
 # -- the config store ---------------------------------------------------------------------------
@@ -870,10 +849,11 @@ def deploy(sandbox: Sandbox, manifest: Manifest, app: str, env: str, *, wait: bo
         sandbox, manifest, environment, result.target_group_arn
     )
     if wait:
-        _wait(
-            sandbox,
+        sandbox.wait_until(
             lambda: _stable(sandbox, environment, manifest, result),
             f"{manifest.name} becoming stable",
+            limit=1800,
+            step=5,
         )
     result.url = service_url(sandbox, environment, manifest)
     return result
@@ -1205,7 +1185,7 @@ def delete(
         return True
 
     if stopping:
-        _wait(sandbox, tasks_gone, "the deleted services' tasks stopping")
+        sandbox.wait_until(tasks_gone, "the deleted services' tasks stopping", limit=1800, step=5)
     for group in of("target-group"):
         if workload_only or group.service is not None:
             _ignore_missing(elbv2.delete_target_group, TargetGroupArn=group.arn)

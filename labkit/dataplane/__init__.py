@@ -9,6 +9,10 @@ workload as the task's process (`workloads`). Nothing here needs Docker or leave
 
 from __future__ import annotations
 
+# The probe workloads (containers that report what they see) register themselves on import. They are
+# imported here, not by `workloads`, so neither module imports the other back; importing any
+# `labkit.dataplane` module runs this first.
+from labkit.dataplane import probes
 from labkit.dataplane.health import HealthResult, check_target, parse_matcher
 from labkit.dataplane.images import (
     ContainerContext,
@@ -54,6 +58,7 @@ __all__ = [
     "image_factory",
     "parse_image_name",
     "parse_matcher",
+    "probes",
     "register_image",
     "register_workload",
     "task_hostname",

@@ -18,6 +18,9 @@ Register your own with `register_workload("myorg/myimage", fn)`. labkit register
 | `public.ecr.aws/labkit/s3-summary` | reads the objects under a prefix, writes a JSON summary object | `BUCKET`, `PREFIX`, `SUMMARY_KEY` (default `summaries/<time>.json`), `SUMMARY_BUCKET` |
 | `public.ecr.aws/labkit/sqs-worker` | receives, processes and deletes messages until stopped | `QUEUE_URL`, `WORK_SECONDS` (1), `WAIT_SECONDS` (20), `BATCH_SIZE` (1), `RESULTS_TABLE` |
 | `public.ecr.aws/labkit/job` | waits `JOB_SECONDS` (30) and exits with `EXIT_CODE` (0) | `JOB_SECONDS`, `EXIT_CODE` |
+
+The probe workloads (`probes.py`: containers that report what they see) register themselves too;
+`labkit.dataplane` imports them, so they are there whenever this module is.
 """
 
 from __future__ import annotations
@@ -300,6 +303,3 @@ register_workload("public.ecr.aws/labkit/s3-to-dynamodb", s3_to_dynamodb)
 register_workload("public.ecr.aws/labkit/s3-summary", s3_summary)
 register_workload("public.ecr.aws/labkit/sqs-worker", sqs_worker)
 register_workload("public.ecr.aws/labkit/job", job)
-
-# Workloads that report what a container sees (its environment, its volumes); see probes.py.
-from labkit.dataplane import probes as _probes  # noqa: E402, F401

@@ -540,5 +540,5 @@ def _check_deployment_configuration(configuration: dict[str, Any], daemon: bool)
             "The daemon scheduling strategy does not support values above 100 for maximumPercent on a "
             "deployment configuration. Change the maximumPercent value to 100, and try again"
         )
-    # 100/100 is accepted: it stalls a rolling deployment, and the service's events say why
-    # (DESIGN.md); no AWS source shows CreateService refusing it.
+    # 100/100 is accepted: it stalls a rolling deployment, and the service's events say why (see
+    # ARCHITECTURE.md, "ECS rules the simulator follows"); no AWS source shows CreateService refusing it.

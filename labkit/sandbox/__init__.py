@@ -101,7 +101,7 @@ def _workshop(
     lab: str | None,
     **options: Any,
 ) -> Sandbox:
-    from labkit.workshop.sandbox import WorkshopSandbox
+    from labkit.sandbox.workshop_client import WorkshopSandbox
 
     if clock is not None or region is not None:
         raise ValueError("a workshop sandbox takes its clock and region from the workshop server")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import secrets
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 import boto3
 import botocore.session
@@ -18,8 +19,11 @@ from labkit.sandbox.guards import (
     sandbox_client_config,
 )
 from labkit.sandbox.hermetic import loopback_no_proxy
+from labkit.sandbox.waiting import advance_until, poll_until
 
 __all__ = ["EmulatedSandbox", "Sandbox", "new_account_id", "new_session_id"]
+
+T = TypeVar("T")
 
 #: Variables that would point the AWS CLI or an SDK elsewhere; `exports()` unsets them.
 REDIRECTING_VARIABLES = (
@@ -80,6 +84,11 @@ class Sandbox(abc.ABC):
         """`realtime` or `manual` (a real account's clock is real time)."""
         return "realtime"
 
+    @property
+    def clock_speed(self) -> float:
+        """Emulated seconds per wall-clock second: 1 for a real account, 0 for a manual clock."""
+        return 1.0
+
     @abc.abstractmethod
     def now(self) -> dt.datetime:
         """Return the sandbox's current time (emulated time in emulated modes)."""
@@ -87,6 +96,20 @@ class Sandbox(abc.ABC):
     @abc.abstractmethod
     def advance(self, seconds: float) -> dt.datetime:
         """Move the sandbox's clock forward; raises `ClockNotAvailableError` for a real account."""
+
+    def wait_until(self, condition: Callable[[], T | None], what: str, *, limit: float, step: float) -> T:
+        """Wait on the sandbox's clock until `condition()` returns something truthy, and return it.
+
+        `what` says what is awaited; `limit` and `step` are emulated seconds. A manual clock is
+        advanced `step` at a time; a running clock (accelerated in an emulator, real time in a real
+        account) is never moved: the condition is asked again after the wall time `step` takes at
+        the clock's speed (at least 0.1 s, at most 10 s). Raises `WaitTimeoutError` (carrying `what`
+        and `limit`) when `limit` emulated seconds pass first, `ValueError` for a step that is not
+        positive; an exception of `condition` propagates.
+        """
+        if self.clock_mode == "manual":
+            return advance_until(self, condition, what, limit=limit, step=step)
+        return poll_until(condition, what, limit=limit, step=step, speed=self.clock_speed)
 
     @abc.abstractmethod
     def close(self) -> None:

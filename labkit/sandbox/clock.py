@@ -1,8 +1,9 @@
 """Sandbox clocks, and the time moto reads while it serves a sandbox.
 
-Two kinds of clock (see DESIGN.md): `realtime` runs accelerated real time (`speed` emulated seconds
-per wall-clock second, so a learner does not wait minutes for a deployment) and `manual` moves only
-when `advance(seconds)` is called, for deterministic tests. Both can be advanced.
+Two kinds of clock (see ARCHITECTURE.md, "The clock"): `realtime` runs accelerated real time
+(`speed` emulated seconds per wall-clock second, so a learner does not wait minutes for a deployment)
+and `manual` moves only when `advance(seconds)` is called, for deterministic tests. Both can be
+advanced.
 
 moto stamps times with `moto.core.utils.utcnow`, which each service imports by name. The moto seam
 (`labkit.sandbox.moto_seam.core`) replaces that function everywhere with `sandbox_utcnow`, which asks

@@ -128,6 +128,10 @@ class ControlledSandbox(EmulatedSandbox):
 
     _control: ControlClient
 
+    @property
+    def clock_speed(self) -> float:
+        return float(self._control.request("GET", "/clock")["speed"])
+
     def now(self) -> dt.datetime:
         return dt.datetime.fromisoformat(str(self._control.request("GET", "/clock")["now"]))
 

@@ -61,6 +61,10 @@ class EmbeddedSandbox(EmulatedSandbox):
     def clock_mode(self) -> str:
         return self.clock.mode
 
+    @property
+    def clock_speed(self) -> float:
+        return self.clock.speed
+
     def now(self) -> dt.datetime:
         return self.clock.now()
 

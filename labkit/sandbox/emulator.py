@@ -1,6 +1,7 @@
 """The emulator: moto's WSGI application wrapped by labkit, one `Emulator` per sandbox.
 
-What the wrapper adds to moto (see DESIGN.md for why each matters):
+What the wrapper adds to moto (why each matters: see ARCHITECTURE.md,
+"The emulator: what labkit adds to moto"):
 - every request is served in the sandbox's own account (the `x-moto-account-id` header is set
   here, overwriting whatever a client sent), so sandboxes in one process share no state;
 - while a request is served, moto reads the sandbox's clock;

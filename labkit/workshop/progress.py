@@ -2,28 +2,23 @@
 
 A learner's `open_lab(...)` posts an event when it opens a lab, checks a checkpoint, shows a hint
 or catches up, if the learner's connection details name a workshop (`LABKIT_WORKSHOP`, the path of
-the learner's connection file). An event that cannot be delivered is logged and dropped: the
-learner's lab never fails because the instructor's server is away.
+the learner's connection file). The sending side (`ProgressReporter`, `reporter_from_env`) is the
+learner's and lives in `labkit.sandbox.workshop_client`; it is re-exported here. This module is the
+server's side: what an event may say (`validate_event`) and the log it is kept in (`EventLog`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import os
 import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from labkit.sandbox.emulator import CONTROL_PREFIX, TOKEN_HEADER
-from labkit.sandbox.guards import is_loopback_url
+# The learner's side (reporter, connection file) lives with the workshop sandbox; re-exported here.
+from labkit.sandbox.workshop_client import ProgressReporter, reporter_from_env
 
 __all__ = ["EVENT_KINDS", "EventLog", "ProgressReporter", "reporter_from_env", "validate_event"]
-
-log = logging.getLogger("labkit.workshop")
 
 #: What a progress event can say.
 EVENT_KINDS = ("open", "check", "hint", "catch-up")
@@ -94,64 +89,3 @@ def read_events(path: Path) -> list[dict[str, Any]]:
         if isinstance(event, dict) and "learner" in event:
             events.append(event)
     return events
-
-
-class ProgressReporter:
-    """Posts a learner's progress events to the workshop server with the learner's token."""
-
-    def __init__(self, workshop_url: str, token: str, *, timeout: float = 2.0) -> None:
-        if not is_loopback_url(workshop_url):
-            # A workshop server binds loopback; anything else is not ours to send progress to.
-            raise ValueError(f"a workshop server is on 127.0.0.1, not {workshop_url}")
-        self.url = workshop_url.rstrip("/") + CONTROL_PREFIX + "/workshop/progress"
-        self._token = token
-        self.timeout = timeout
-        self.failures = 0
-
-    def send(self, kind: str, lab: str, checkpoint: str | None = None, status: str | None = None) -> bool:
-        """Post one event now; return False (and log why) when the server did not record it."""
-        event = {
-            "kind": kind,
-            "lab": lab,
-            "checkpoint": checkpoint,
-            "status": status,
-            "at": dt.datetime.now(dt.UTC).isoformat(),
-        }
-        request = urllib.request.Request(
-            self.url,
-            data=json.dumps(event).encode(),
-            method="POST",
-            headers={TOKEN_HEADER: self._token, "Content-Type": "application/json"},
-        )
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(request, timeout=self.timeout) as response:
-                return bool(json.loads(response.read() or b"{}").get("recorded"))
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            self.failures += 1
-            log.warning("progress event not delivered to the workshop: %s", exc)
-            return False
-
-
-def load_connection(path: Path) -> dict[str, str]:
-    """Read a learner's connection file; raises `LabkitError` naming the file when it is unusable."""
-    from labkit.errors import LabkitError
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise LabkitError(f"workshop connection file {path} cannot be read: {exc}") from exc
-    needed = ("workshop_url", "region", "learner", "account_id", "session_id", "access_key_id")
-    missing = [k for k in (*needed, "secret_access_key", "token") if not isinstance(data.get(k), str)]
-    if missing:
-        raise LabkitError(f"workshop connection file {path} lacks {', '.join(missing)}")
-    return {k: str(v) for k, v in data.items()}
-
-
-def reporter_from_env() -> ProgressReporter | None:
-    """The reporter of the learner's workshop named by `LABKIT_WORKSHOP`, or None outside a workshop."""
-    where = os.environ.get("LABKIT_WORKSHOP")
-    if not where:
-        return None
-    details = load_connection(Path(where))
-    return ProgressReporter(details["workshop_url"], details["token"])

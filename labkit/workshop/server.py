@@ -43,6 +43,7 @@ from labkit.sandbox.process import (
     stop_process,
     write_private,
 )
+from labkit.sandbox.workshop_client import LEARNER_KEY_PREFIX
 from labkit.workshop.auth import SignatureProblem, parse_authorization, verify_signature
 from labkit.workshop.progress import EventLog, validate_event
 from labkit.workshop.roster import Learner, read_roster
@@ -61,8 +62,6 @@ __all__ = [
 ]
 
 WORKSHOP_PREFIX = "/workshop"
-#: Emulated access key ids start with this, so a guard can tell them from real ones.
-LEARNER_KEY_PREFIX = "AKIALABKITW"
 
 
 class WorkshopNotRunningError(LabkitError):

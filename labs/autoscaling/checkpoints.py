@@ -10,9 +10,7 @@ and `requests-per-target` (target tracking); the scheduled action `morning-peak`
 from __future__ import annotations
 
 import datetime as dt
-import time
 import zoneinfo
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -216,7 +214,7 @@ def _make_base(sandbox: Sandbox) -> None:
         },
         loadBalancers=[{"targetGroupArn": tg, "containerName": "hello", "containerPort": 80}],
     )
-    _wait(sandbox, lambda: _running(sandbox) == 1, "the service running its task")
+    sandbox.wait_until(lambda: _running(sandbox) == 1, "the service running its task", limit=3600, step=60)
 
 
 def _running(sandbox: Sandbox) -> int:
@@ -235,20 +233,6 @@ def _caused_by(sandbox: Sandbox, text: str) -> bool:
         ServiceNamespace=NAMESPACE, ResourceId=RESOURCE, ScalableDimension=DIMENSION
     )["ScalingActivities"]
     return any(text in a.get("Cause", "") and a.get("StatusCode") == "Successful" for a in activities)
-
-
-def _wait(sandbox: Sandbox, condition: Callable[[], bool], what: str, limit: float = 3600) -> None:
-    """Wait until `condition()`: on a manual clock by advancing it, else by polling (bounded)."""
-    from labkit.testing import advance_until
-
-    if sandbox.clock_mode == "manual":
-        advance_until(sandbox, condition, step=60, limit=limit, what=what)
-        return
-    deadline = time.monotonic() + 600
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen within 600 seconds")
-        time.sleep(1)
 
 
 @checkpoints.solution("scalable-target-registered")
@@ -352,9 +336,9 @@ def scaled_out_and_in(ctx: CheckContext) -> Outcome:
 @checkpoints.solution("scaled-out-and-in")
 def drive_cpu_load(sandbox: Sandbox) -> None:
     sandbox.set_load(cluster=CLUSTER, service=SERVICE, cpu=2 * TASK_CPU)
-    _wait(sandbox, lambda: _desired(sandbox) >= 4, "scale-out to 4 tasks")
+    sandbox.wait_until(lambda: _desired(sandbox) >= 4, "scale-out to 4 tasks", limit=3600, step=60)
     sandbox.set_load(cluster=CLUSTER, service=SERVICE, cpu=0)
-    _wait(sandbox, lambda: _caused_by(sandbox, "-AlarmLow-"), "scale-in")
+    sandbox.wait_until(lambda: _caused_by(sandbox, "-AlarmLow-"), "scale-in", limit=3600, step=60)
 
 
 # -- 4. step scaling on an alarm of your own ---------------------------------------------------
@@ -448,8 +432,11 @@ def step_scaling(sandbox: Sandbox) -> None:
         AlarmActions=[policy["PolicyARN"]],
     )
     sandbox.set_load(cluster=CLUSTER, service=SERVICE, cpu=TASK_CPU * _running(sandbox))
-    _wait(
-        sandbox, lambda: _caused_by(sandbox, f"monitor alarm {STEP_ALARM} in state ALARM"), "the step policy"
+    sandbox.wait_until(
+        lambda: _caused_by(sandbox, f"monitor alarm {STEP_ALARM} in state ALARM"),
+        "the step policy",
+        limit=3600,
+        step=60,
     )
     sandbox.set_load(cluster=CLUSTER, service=SERVICE, cpu=0)
 
@@ -508,7 +495,12 @@ def schedule_peak(sandbox: Sandbox) -> None:
         ScalableTargetAction={"MinCapacity": 3, "MaxCapacity": MAX_CAPACITY},
         **TARGET,
     )
-    _wait(sandbox, lambda: _caused_by(sandbox, f"scheduled action name {SCHEDULED} was triggered"), SCHEDULED)
+    sandbox.wait_until(
+        lambda: _caused_by(sandbox, f"scheduled action name {SCHEDULED} was triggered"),
+        SCHEDULED,
+        limit=3600,
+        step=60,
+    )
 
 
 # -- 6. requests per target --------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -434,16 +433,15 @@ def scan_complete(ctx: CheckContext) -> Outcome:
 @checkpoints.solution("scan-complete")
 def wait_for_scan(sandbox: Sandbox) -> None:
     ecr = sandbox.client("ecr")
-    for _ in range(120):
+
+    def scanned() -> bool:
         try:
             status = ecr.describe_image_scan_findings(repositoryName=REPOSITORY, imageId={"imageTag": TAG})
-            if status["imageScanStatus"]["status"] == "COMPLETE":
-                return
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ScanNotFoundException":
                 raise
             ecr.start_image_scan(repositoryName=REPOSITORY, imageId={"imageTag": TAG})
-        if sandbox.clock_mode == "manual":
-            sandbox.advance(5)
-        else:
-            time.sleep(0.5)
+            return False
+        return bool(status["imageScanStatus"]["status"] == "COMPLETE")
+
+    sandbox.wait_until(scanned, f"the scan of {REPOSITORY}:{TAG}", limit=600, step=5)

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.sandbox import Sandbox
-from labkit.steps import default_vpc, wait_for, zone_subnets
+from labkit.steps import default_vpc, zone_subnets
 
 checkpoints = CheckpointSet("ecs-cluster")
 
@@ -308,7 +308,7 @@ def make_group(sandbox: Sandbox) -> None:
     def registered() -> bool:
         return len(ecs.list_container_instances(cluster=CLUSTER)["containerInstanceArns"]) >= DESIRED
 
-    wait_for(sandbox, registered, "the group's instances registering")
+    sandbox.wait_until(registered, "the group's instances registering", limit=1800, step=5)
 
 
 @checkpoints.checkpoint(

@@ -20,8 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import time
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -375,22 +373,6 @@ def _last_failure(ctx: CheckContext, family: str) -> str | None:
     return f"the last {family} task stopped with exit code {code} ({reason}); check its environment and role."
 
 
-def _wait(
-    sandbox: Sandbox, condition: Callable[[], bool], *, what: str, limit: float, step: float = 5
-) -> None:
-    """Wait for `condition` for up to `limit` emulated seconds (a manual clock advances in steps)."""
-    if sandbox.clock_mode == "manual":
-        from labkit.testing import advance_until
-
-        advance_until(sandbox, condition, step=step, limit=limit, what=what)
-        return
-    deadline = time.monotonic() + limit / 30 + 30
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen in time")
-        time.sleep(0.5)
-
-
 def _where(sandbox: Sandbox) -> dict[str, Any]:
     """CreateBucket's region outside us-east-1 (where it must be left out)."""
     if sandbox.region == "us-east-1":
@@ -555,7 +537,7 @@ def make_upload_pipeline(sandbox: Sandbox) -> None:
     def recorded() -> bool:
         return "Item" in ddb.get_item(TableName=TABLE, Key={"id": {"S": f"{uploads}/{UPLOAD_KEY}"}})
 
-    _wait(sandbox, recorded, what="the upload's item", limit=600)
+    sandbox.wait_until(recorded, "the upload's item", limit=600, step=5)
 
 
 # -- (2) hourly schedule -> batch task -> summary ---------------------------------------------------
@@ -624,11 +606,11 @@ def make_hourly_batch(sandbox: Sandbox) -> None:
     events.put_rule(Name=HOURLY_RULE, ScheduleExpression="rate(1 hour)")
     events.put_targets(Rule=HOURLY_RULE, Targets=[_ecs_target_entry(sandbox, definition)])
     sandbox.advance(3600)
-    _wait(
-        sandbox,
+    sandbox.wait_until(
         lambda: bool(s3.list_objects_v2(Bucket=reports, Prefix=SUMMARY_PREFIX).get("Contents")),
-        what="the hourly summary",
+        "the hourly summary",
         limit=600,
+        step=5,
     )
 
 
@@ -780,7 +762,7 @@ def make_workers(sandbox: Sandbox) -> None:
         )["Attributes"]
         return _depth(attributes) == 0
 
-    _wait(sandbox, drained, what="an empty queue", limit=1800, step=10)
+    sandbox.wait_until(drained, "an empty queue", limit=1800, step=10)
 
 
 def scaling_policies() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -972,4 +954,6 @@ def make_alerts(sandbox: Sandbox) -> None:
         launchType="FARGATE",
         networkConfiguration=_network(sandbox, "subnets", "assignPublicIp"),
     )
-    _wait(sandbox, lambda: bool(sandbox.outbox(topic, endpoint=ADMIN)), what="the admin's e-mail", limit=600)
+    sandbox.wait_until(
+        lambda: bool(sandbox.outbox(topic, endpoint=ADMIN)), "the admin's e-mail", limit=600, step=5
+    )

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -191,19 +189,6 @@ def setup(sandbox: Sandbox) -> None:
         secretsmanager.create_secret(Name=SECRET, SecretString=random.token_urlsafe(24))
 
 
-def _wait(sandbox: Sandbox, condition: Callable[[], bool], what: str, limit: float = 1800) -> None:
-    if sandbox.clock_mode == "manual":
-        from labkit.testing import advance_until
-
-        advance_until(sandbox, condition, step=5, limit=limit, what=what)
-        return
-    deadline = time.monotonic() + 600
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen in time")
-        time.sleep(0.5)
-
-
 # -- 1. the instance role and its instance profile ---------------------------------------------------
 
 
@@ -332,10 +317,11 @@ def make_instances(sandbox: Sandbox) -> None:
         DesiredCapacity=1,
         VPCZoneIdentifier=",".join(_two_subnets(ec2)),
     )
-    _wait(
-        sandbox,
+    sandbox.wait_until(
         lambda: bool(ecs.list_container_instances(cluster=CLUSTER, status="ACTIVE")["containerInstanceArns"]),
         "the instance joining",
+        limit=1800,
+        step=5,
     )
 
 
@@ -576,4 +562,4 @@ def make_services(sandbox: Sandbox) -> None:
         items = dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"]
         return bool(objects and items)
 
-    _wait(sandbox, done, "both services' results")
+    sandbox.wait_until(done, "both services' results", limit=1800, step=5)

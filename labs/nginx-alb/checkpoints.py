@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.ecs.validation import fargate_size_allowed, parse_cpu, parse_memory
 from labkit.sandbox import Sandbox
-from labkit.steps import allow_ingress, default_vpc, security_group, two_subnets, wait_for
+from labkit.steps import allow_ingress, default_vpc, security_group, two_subnets
 
 checkpoints = CheckpointSet("nginx-alb")
 
@@ -422,7 +422,7 @@ def _wait_stable(sandbox: Sandbox) -> None:
         health = elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
         return sum(1 for h in health if h["TargetHealth"]["State"] == "healthy") == service["desiredCount"]
 
-    wait_for(sandbox, steady, f"{SERVICE} reaching a steady state", step=5, limit=1800, timeout=300, poll=0.5)
+    sandbox.wait_until(steady, f"{SERVICE} reaching a steady state", limit=1800, step=5)
 
 
 @checkpoints.checkpoint(

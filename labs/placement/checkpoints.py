@@ -35,7 +35,7 @@ from labkit.ecs.placement import (
     place_tasks,
 )
 from labkit.sandbox import Sandbox
-from labkit.steps import default_vpc, wait_for, write_parameter, zone_subnets
+from labkit.steps import default_vpc, write_parameter, zone_subnets
 
 checkpoints = CheckpointSet("placement")
 
@@ -336,7 +336,7 @@ def make_capacity(sandbox: Sandbox) -> None:
     def registered() -> bool:
         return len(ecs.list_container_instances(cluster=CLUSTER)["containerInstanceArns"]) >= len(INSTANCES)
 
-    wait_for(sandbox, registered, "the three instances registering")
+    sandbox.wait_until(registered, "the three instances registering", limit=1800, step=5)
 
 
 @checkpoints.checkpoint(
@@ -493,10 +493,12 @@ def _run_experiment(sandbox: Sandbox, group: str) -> None:
             else set()
         )
 
-    wait_for(sandbox, lambda: statuses() <= {"RUNNING"}, f"the tasks of {group} running")
+    sandbox.wait_until(lambda: statuses() <= {"RUNNING"}, f"the tasks of {group} running", limit=1800, step=5)
     for arn in arns:
         ecs.stop_task(cluster=CLUSTER, task=arn, reason=f"experiment {group} done")
-    wait_for(sandbox, lambda: statuses() <= {"STOPPED"}, f"the tasks of {group} stopping")
+    sandbox.wait_until(
+        lambda: statuses() <= {"STOPPED"}, f"the tasks of {group} stopping", limit=1800, step=5
+    )
 
 
 _PREDICTION_HINT = (

@@ -22,7 +22,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit import steps
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.ecs.rolling import plan_rolling_update, rolling_bounds
 from labkit.sandbox import Sandbox
@@ -310,11 +309,6 @@ def make_network(sandbox: Sandbox) -> dict[str, Any]:
     }
 
 
-def wait_for(sandbox: Sandbox, condition: Callable[[], bool], what: str, limit: float = 3600) -> None:
-    """Wait until `condition()` holds: advance a manual clock 2 s at a time, or poll a running one."""
-    steps.wait_for(sandbox, condition, what, step=2, limit=limit, timeout=300, poll=0.2)
-
-
 def _settled(sandbox: Sandbox) -> Callable[[], bool]:
     ecs = sandbox.client("ecs")
 
@@ -354,7 +348,7 @@ def make_service(sandbox: Sandbox) -> None:
         ],
         deploymentConfiguration={"minimumHealthyPercent": 50, "maximumPercent": 100},
     )
-    wait_for(sandbox, _settled(sandbox), f"{SERVICE} reaching a steady state")
+    sandbox.wait_until(_settled(sandbox), f"{SERVICE} reaching a steady state", limit=3600, step=2)
 
 
 def _prediction(ctx: CheckContext, bounds: tuple[int, int]) -> Outcome:
@@ -495,7 +489,7 @@ def _roll_to(
 @checkpoints.solution("rolled-v1-to-v2-at-min50-max100")
 def roll_to_v2(sandbox: Sandbox) -> None:
     _roll_to(sandbox, "v2", {"minimumHealthyPercent": 50, "maximumPercent": 100})
-    wait_for(sandbox, _settled(sandbox), "the rollout to v2")
+    sandbox.wait_until(_settled(sandbox), "the rollout to v2", limit=3600, step=2)
 
 
 @checkpoints.checkpoint(
@@ -530,7 +524,7 @@ def rolled_v2_to_v3(ctx: CheckContext) -> Outcome:
 @checkpoints.solution("rolled-v2-to-v3-at-min100-max150")
 def roll_to_v3(sandbox: Sandbox) -> None:
     _roll_to(sandbox, "v3", {"minimumHealthyPercent": 100, "maximumPercent": 150})
-    wait_for(sandbox, _settled(sandbox), "the rollout to v3")
+    sandbox.wait_until(_settled(sandbox), "the rollout to v3", limit=3600, step=2)
 
 
 @checkpoints.checkpoint(
@@ -603,4 +597,4 @@ def deploy_broken_revision(sandbox: Sandbox) -> None:
         service = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
         return service["taskDefinition"] != broken and settled()
 
-    wait_for(sandbox, rolled_back, "the circuit breaker rolling back")
+    sandbox.wait_until(rolled_back, "the circuit breaker rolling back", limit=3600, step=2)

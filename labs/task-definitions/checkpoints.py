@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -266,20 +265,6 @@ def setup(sandbox: Sandbox) -> dict[str, str]:
     return ids
 
 
-def _wait(sandbox: Sandbox, condition: Callable[[], bool], what: str, limit: float = 1800) -> None:
-    """Wait until `condition()`: advance a manual clock, or poll a running one."""
-    if sandbox.clock_mode == "manual":
-        from labkit.testing import advance_until
-
-        advance_until(sandbox, condition, step=5, limit=limit, what=what)
-        return
-    deadline = time.monotonic() + 600
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen in time")
-        time.sleep(0.5)
-
-
 def _fargate_run(sandbox: Sandbox, family: str, count: int = 1) -> list[str]:
     ids = setup(sandbox)
     ec2, ecs = sandbox.client("ec2"), sandbox.client("ecs")
@@ -380,12 +365,13 @@ def make_capacity(sandbox: Sandbox) -> None:
         VPCZoneIdentifier=",".join(_two_subnets(ec2)),
     )
     ecs = sandbox.client("ecs")
-    _wait(
-        sandbox,
+    sandbox.wait_until(
         lambda: (
             len(ecs.list_container_instances(cluster=CLUSTER, status="ACTIVE")["containerInstanceArns"]) >= 2
         ),
         "two container instances registering",
+        limit=1800,
+        step=5,
     )
 
 
@@ -463,7 +449,7 @@ def _wait_service(sandbox: Sandbox, name: str, count: int) -> None:
         service = ecs.describe_services(cluster=CLUSTER, services=[name])["services"][0]
         return bool(service["runningCount"] == count and len(service["deployments"]) == 1)
 
-    _wait(sandbox, steady, f"{name} running {count} tasks")
+    sandbox.wait_until(steady, f"{name} running {count} tasks", limit=1800, step=5)
 
 
 @checkpoints.solution("bridge-fixed-port")
@@ -592,7 +578,7 @@ def make_dynamic_service(sandbox: Sandbox) -> None:
         health = elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
         return sum(1 for h in health if h["TargetHealth"]["State"] == "healthy") >= 3
 
-    _wait(sandbox, healthy, "three healthy targets")
+    sandbox.wait_until(healthy, "three healthy targets", limit=1800, step=5)
 
 
 # -- 4. awsvpc, no host port -----------------------------------------------------------------------
@@ -658,10 +644,11 @@ def run_awsvpc_task(sandbox: Sandbox) -> None:
     )
     arns = _fargate_run(sandbox, "td-lab-awsvpc")
     ecs = sandbox.client("ecs")
-    _wait(
-        sandbox,
+    sandbox.wait_until(
         lambda: ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"][0]["lastStatus"] == "RUNNING",
         "the awsvpc task running",
+        limit=1800,
+        step=5,
     )
 
 
@@ -837,7 +824,12 @@ def run_env_task(sandbox: Sandbox) -> None:
         ],
     )
     task = _fargate_run(sandbox, "td-lab-env")[0]
-    _wait(sandbox, lambda: _s3_has(sandbox, f"reports/{task.rsplit('/', 1)[-1]}/app.json"), "the env report")
+    sandbox.wait_until(
+        lambda: _s3_has(sandbox, f"reports/{task.rsplit('/', 1)[-1]}/app.json"),
+        "the env report",
+        limit=1800,
+        step=5,
+    )
 
 
 # -- 6. a sidecar and a shared volume --------------------------------------------------------------------
@@ -929,12 +921,13 @@ def run_sidecar_task(sandbox: Sandbox) -> None:
         containerDefinitions=_writer_and_reporter(ids["bucket"], "shared", "/data", "/shared"),
     )
     task = _fargate_run(sandbox, "td-lab-sidecar")[0].rsplit("/", 1)[-1]
-    _wait(
-        sandbox,
+    sandbox.wait_until(
         lambda: _s3_has(
             sandbox, f"reports/{task}/sidecar.json", lambda r: f"{task}.txt" in r.get("files", {})
         ),
         "the sidecar's report",
+        limit=1800,
+        step=5,
     )
 
 
@@ -1008,10 +1001,11 @@ def make_efs_service(sandbox: Sandbox) -> None:
     fs = efs.create_file_system(CreationToken=EFS_TOKEN, Tags=[{"Key": "Name", "Value": EFS_TOKEN}])[
         "FileSystemId"
     ]
-    _wait(
-        sandbox,
+    sandbox.wait_until(
         lambda: efs.describe_file_systems(FileSystemId=fs)["FileSystems"][0]["LifeCycleState"] == "available",
         "the file system",
+        limit=1800,
+        step=5,
     )
     for subnet in _two_subnets(ec2):
         efs.create_mount_target(FileSystemId=fs, SubnetId=subnet, SecurityGroups=[ids["efs_sg"]])
@@ -1060,7 +1054,7 @@ def make_efs_service(sandbox: Sandbox) -> None:
             for t in tasks
         )
 
-    _wait(sandbox, both_seen, "both EFS tasks seeing each other's files")
+    sandbox.wait_until(both_seen, "both EFS tasks seeing each other's files", limit=1800, step=5)
 
 
 # -- 8. ephemeral storage ------------------------------------------------------------------------------

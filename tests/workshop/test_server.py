@@ -20,9 +20,9 @@ from botocore.exceptions import ClientError
 
 from labkit.sandbox.emulator import TOKEN_HEADER
 from labkit.sandbox.serving import LoopbackServer
+from labkit.sandbox.workshop_client import WorkshopSandbox
 from labkit.workshop.progress import EventLog, ProgressReporter
 from labkit.workshop.roster import Learner, RosterError, read_roster
-from labkit.workshop.sandbox import WorkshopSandbox
 from labkit.workshop.server import LearnerAccess, WorkshopApp, new_learner_access, write_connection_files
 
 
