@@ -19,7 +19,7 @@ strongest this machine offers, and `LABKIT_CONFINEMENT` (`bwrap`, `user`, `none`
 
 In every mode the kernel's environment names its own sandbox with a scoped token (never the
 grader's control token), and its stdout and stderr go to a log file, never to the grader's streams.
-See README.md, "What grading guarantees".
+See ARCHITECTURE.md, "Grading: who is trusted", and README.md, "What grading guarantees".
 """
 
 from __future__ import annotations
