@@ -467,3 +467,32 @@ def test_an_unknown_confinement_is_an_error() -> None:
     with pytest.raises(ConfinementError, match="bwrap, user or none"):
         Confinement.choose({"LABKIT_CONFINEMENT": "sandboxed"})
     assert Confinement.choose({"LABKIT_CONFINEMENT": "none"}).mode == "none"
+
+
+def test_a_sandbox_that_stops_answering_to_the_graders_token_is_not_graded(
+    course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even unconfined, a notebook that kills the grader's sandbox server (to stand up one of its own in
+    its place) gets every checkpoint "not graded": the grader grades only a server that answers to the
+    control token it kept in memory."""
+    monkeypatch.setenv("LABKIT_LABS_DIR", str(course.labs))
+    notebook = _notebook(
+        course.learners / "usurper.ipynb",
+        OPEN,
+        """
+        import signal
+        for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                # Only this grader's server: a child of the kernel's parent (other runs are left alone).
+                parent = int((cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if b"labkit.sandbox.server" in cmdline.read_bytes() and parent == os.getppid():
+                    os.kill(int(cmdline.parent.name), signal.SIGKILL)
+            except OSError:
+                pass
+        """,
+    )
+    output = course.results / "usurper.graded.ipynb"
+    run = grade_notebook(notebook, load_lab("walls"), output, confinement=Confinement("none"))
+    assert [result.status for result in run.report.checkpoints] == ["not-graded"]
+    assert "not the one the grader started" in run.report.checkpoints[0].message
+    assert run.report.score == 0
