@@ -89,7 +89,12 @@ def run(lab_id: str, solution: bool, results: Path, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def grade(notebook: Path, lab_id: str | None, results: Path, as_json: bool) -> None:
-    """Run a learner's NOTEBOOK in a fresh kernel against a fresh sandbox, and grade it from outside."""
+    """Run a learner's NOTEBOOK in a fresh kernel against a fresh sandbox, and grade it from outside.
+
+    The kernel runs confined: bubblewrap where it runs, else an unprivileged user and a private
+    folder; LABKIT_CONFINEMENT=bwrap|user|none overrides the choice. A notebook naming a lab outside
+    the labs folder is not graded.
+    """
     from labkit.errors import LabkitError
     from labkit.labs import LabRefusedError, load_lab
     from labkit.runner import grade_notebook, lab_of_notebook
@@ -138,7 +143,10 @@ def _print_run(outcome: Any, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def validate(lab_ids: tuple[str, ...], jobs: int, junit: Path | None, as_json: bool) -> None:
-    """Prove every lab: its solution passes every checkpoint, its learner version fails every one."""
+    """Prove every lab: its solution passes every checkpoint, its learner version fails every one.
+
+    Each notebook's kernel runs confined, as under `labkit grade` (LABKIT_CONFINEMENT overrides).
+    """
     from labkit.runner import validate_labs, validation_json, validation_junit
 
     results = validate_labs(list(lab_ids) or None, jobs=jobs)
