@@ -9,7 +9,9 @@ A signature is good for a limited time, as in AWS, measured on the server's wall
 sandbox's emulated clock): a request whose `X-Amz-Date` is more than 15 minutes off is
 `RequestTimeTooSkewed`, so a captured request cannot be replayed later. A presigned URL (the
 signature in the query string) is good from its `X-Amz-Date` for `X-Amz-Expires` seconds (at most
-7 days); after that it is `AccessDenied` "Request has expired".
+7 days); after that it is `AccessDenied` "Request has expired". S3's older presigned URLs
+(Signature Version 2: `AWSAccessKeyId`, `Expires`, `Signature`), which boto3 still makes for
+us-east-1 unless told otherwise, are checked the same way, against their `Expires` time.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import datetime as dt
 import hmac
 import re
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
+from botocore.auth import HmacV1Auth, S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -69,6 +71,16 @@ def check_request_time(parts: dict[str, str], now: float) -> None:
 
     `now` is the server's wall clock (seconds since the epoch). Raises `SignatureProblem`.
     """
+    if parts.get("version") == "2":
+        try:
+            expires_at = int(parts["expires_at"])
+        except ValueError:
+            raise SignatureProblem(
+                "AccessDenied", "Expires must be a number of seconds since the epoch"
+            ) from None
+        if now > expires_at:
+            raise SignatureProblem("AccessDenied", "Request has expired")
+        return
     signed = _signing_time(parts["timestamp"]).timestamp()
     if "expires" in parts:
         try:
@@ -102,12 +114,14 @@ def parse_authorization(environ: dict[str, Any]) -> dict[str, str]:
         query = dict(parse_qsl(str(environ.get("QUERY_STRING", "")), keep_blank_values=True))
         if "X-Amz-Credential" in query:
             return _presigned_parts(query)
-        if "AWSAccessKeyId" in query:
-            raise SignatureProblem(
-                "AccessDenied",
-                "a workshop sandbox accepts Signature Version 4 only: presign with "
-                "botocore.config.Config(signature_version='s3v4')",
-            )
+        if {"AWSAccessKeyId", "Signature", "Expires"} <= set(query):
+            return {
+                "version": "2",
+                "key": query["AWSAccessKeyId"],
+                "sig": query["Signature"],
+                "expires_at": query["Expires"],
+                "service": "s3",
+            }
         raise SignatureProblem("MissingAuthenticationToken", "Request is missing Authentication Token")
     match = _AUTHORIZATION.match(header)
     if match is None:
@@ -153,8 +167,46 @@ def _header(environ: dict[str, Any], name: str) -> str | None:
     return None if value is None else str(value)
 
 
+class _PresignedV2(HmacV1Auth):
+    """S3's Signature Version 2 for a presigned URL: its `Expires` stands where the Date header would."""
+
+    def __init__(self, credentials: Credentials, expires_at: str) -> None:
+        super().__init__(credentials)
+        self._expires_at = expires_at
+
+    def _get_date(self) -> str:
+        return self._expires_at
+
+
+def _verify_v2(environ: dict[str, Any], parts: dict[str, str], secret_key: str) -> None:
+    raw_uri = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
+    if not raw_uri:
+        path = quote(str(environ.get("PATH_INFO", "/")), safe="/~")
+        raw_uri = path + (f"?{environ.get('QUERY_STRING')}" if environ.get("QUERY_STRING") else "")
+    path, _, query = raw_uri.partition("?")
+    signing = {"AWSAccessKeyId", "Signature", "Expires"}
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in signing]
+    split = urlsplit(path + (f"?{urlencode(kept, quote_via=quote)}" if kept else ""))
+    headers: dict[str, str] = {}
+    for name in ("content-md5", "content-type"):
+        value = _header(environ, name)
+        if value:
+            headers[name] = value
+    expected = _PresignedV2(Credentials(parts["key"], secret_key), parts["expires_at"]).get_signature(
+        str(environ.get("REQUEST_METHOD", "GET")), split, headers
+    )
+    if not hmac.compare_digest(str(expected), parts["sig"]):
+        raise SignatureProblem(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        )
+
+
 def verify_signature(environ: dict[str, Any], body: bytes, parts: dict[str, str], secret_key: str) -> None:
     """Recompute the request's signature with `secret_key`; raises `SignatureProblem` when it differs."""
+    if parts.get("version") == "2":
+        _verify_v2(environ, parts, secret_key)
+        return
     timestamp = parts["timestamp"]
     presigned = "expires" in parts
     raw_uri = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")

@@ -139,7 +139,8 @@ def _aws_error(
 def _wants_xml(environ: dict[str, Any]) -> bool:
     """Does the client read errors as XML (S3's REST protocol, a presigned URL)?"""
     auth = str(environ.get("HTTP_AUTHORIZATION", ""))
-    return "/s3/aws4_request" in auth or "X-Amz-Credential=" in str(environ.get("QUERY_STRING", ""))
+    query = str(environ.get("QUERY_STRING", ""))
+    return "/s3/aws4_request" in auth or "X-Amz-Credential=" in query or "AWSAccessKeyId=" in query
 
 
 class WorkshopApp:
@@ -202,7 +203,8 @@ class WorkshopApp:
                     "UnrecognizedClientException", "The security token included in the request is invalid."
                 )
             check_request_time(parts, self.wall_clock())
-            body = b"" if "expires" in parts else _read_body(environ)
+            presigned = "expires" in parts or parts.get("version") == "2"
+            body = b"" if presigned else _read_body(environ)
             verify_signature(environ, body, parts, access.secret_access_key)
         except SignatureProblem as problem:
             return _aws_error(

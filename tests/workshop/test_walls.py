@@ -649,6 +649,27 @@ class TestRequestTime:
         assert "<Code>AccessDenied</Code>" in body
         assert "Request has expired" in body
 
+    def test_a_signature_version_2_presigned_url_works_until_it_expires(self, workshop: Workshop) -> None:
+        """boto3's default S3 presigned URL in us-east-1 (Signature Version 2) works until its Expires time."""
+        s3 = workshop.client(workshop.a, "s3")
+        s3.create_bucket(Bucket="shared-v2")
+        s3.put_object(Bucket="shared-v2", Key="a b/k", Body=b"hello")
+        url = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": "shared-v2", "Key": "a b/k"}, ExpiresIn=60
+        )
+        assert "AWSAccessKeyId=" in url
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=10) as response:
+            assert response.read() == b"hello"
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            opener.open(url.replace("a%20b/k", "a%20b/other"), timeout=10)
+        assert b"SignatureDoesNotMatch" in caught.value.read()
+        _shift_server_clock(workshop, 61)
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            opener.open(url, timeout=10)
+        assert caught.value.code == 403
+        assert b"Request has expired" in caught.value.read()
+
     def test_a_presigned_url_with_a_wrong_signature_or_for_another_bucket_is_refused(
         self, workshop: Workshop
     ) -> None:
