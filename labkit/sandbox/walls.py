@@ -20,7 +20,9 @@ holds (moto used on its own in the process) is never a wall.
 
 from __future__ import annotations
 
+import html
 import io
+import json
 import re
 import threading
 import urllib.parse
@@ -91,11 +93,22 @@ def _body(environ: dict[str, Any]) -> bytes:
     cached = environ.get("labkit.body")
     if isinstance(cached, bytes):
         return cached
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    declared = str(environ.get("CONTENT_LENGTH") or "").strip()
+    chunked = environ.get("wsgi.input_terminated") or "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", ""))
+    if declared:
+        try:
+            length = int(declared)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+    elif chunked:
+        # A chunked body (the servers' size cap has usually made it a sized one already): read it all,
+        # or moto would read what the wall never saw.
+        body = environ["wsgi.input"].read()
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+    else:
+        body = b""
     environ["labkit.body"] = body
     environ["wsgi.input"] = io.BytesIO(body)
     return body
@@ -105,9 +118,38 @@ def _texts(environ: dict[str, Any], service: str) -> list[str]:
     texts = [str(environ.get("PATH_INFO", "")), str(environ.get("QUERY_STRING", ""))]
     texts += [str(v) for k, v in environ.items() if k.startswith("HTTP_") and k not in _SKIPPED_HEADERS]
     if not (service == "s3" and _s3_object_request(environ)):
-        texts.append(_body(environ).decode("utf-8", "replace"))
-    # Query-protocol bodies and query strings are URL-encoded: an ARN is `arn%3Aaws%3A...`.
-    return texts + [urllib.parse.unquote_plus(t) for t in texts if "%" in t or "+" in t]
+        body = _body(environ).decode("utf-8", "replace")
+        texts.append(body)
+        texts += _json_strings(body)
+    # What the service decodes, decoded here too: URL encoding (query protocol, query strings: an ARN
+    # is `arn%3Aaws%3A...`) and XML character references (`&#49;`).
+    texts += [urllib.parse.unquote_plus(t) for t in texts if "%" in t or "+" in t]
+    return texts + [html.unescape(t) for t in texts if "&" in t]
+
+
+def _json_strings(body: str) -> list[str]:
+    """Every string (key or value) of a JSON body, decoded: `\\u0031` escapes hide no digit."""
+    if not body.lstrip().startswith(("{", "[")):
+        return []
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return []
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                found.append(str(key))
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str | int):
+            found.append(str(value))
+
+    walk(document)
+    return found
 
 
 def action_name(environ: dict[str, Any]) -> str:

@@ -583,6 +583,60 @@ class TestOwnResources:
         assert a("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"] == "hi"
 
 
+def send_signed(
+    workshop: Workshop, who: Any, service: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    """Send a hand-made request body signed with a learner's own credentials; return (status, body)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="POST", url=workshop.url + "/", data=body, headers=headers)
+    SigV4Auth(Credentials(who.access_key_id, who.secret_access_key), service, "us-east-1").add_auth(request)
+    prepared = urllib.request.Request(
+        workshop.url + "/", data=body, method="POST", headers=dict(request.headers)
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(prepared, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+class TestEncodings:
+    def test_an_arn_spelled_in_percent_escapes_is_still_anothers(self, workshop: Workshop) -> None:
+        """Publishing to Bob's topic with every digit of its ARN percent-encoded is refused; Bob's queue stays empty."""
+        b = clients_of(workshop, workshop.b)
+        refs = _sns_setup_with_inbox(b, workshop.b.account_id)
+        hidden = "".join(f"%{ord(c):02X}" if c.isdigit() else c for c in refs["topic"])
+        body = f"Action=Publish&Version=2010-03-31&Message=hi&TopicArn={hidden}".encode()
+        status, answer = send_signed(
+            workshop,
+            workshop.a,
+            "sns",
+            body,
+            {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
+        assert status == 403
+        assert b"AuthorizationError" in answer
+        assert b("sqs").receive_message(QueueUrl=refs["inbox"]).get("Messages", []) == []
+
+    def test_an_arn_spelled_in_json_unicode_escapes_is_still_anothers(self, workshop: Workshop) -> None:
+        """Naming Bob's cluster with JSON \\u escapes for its digits is refused."""
+        arn = workshop.client(workshop.b, "ecs").create_cluster(clusterName="bobs")["cluster"]["clusterArn"]
+        hidden = "".join(f"\\u{ord(c):04x}" if c.isdigit() else c for c in arn)
+        body = ('{"cluster": "' + hidden + '"}').encode()
+        headers = {
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DeleteCluster",
+        }
+        status, answer = send_signed(workshop, workshop.a, "ecs", body, headers)
+        assert status == 400
+        assert b"AccessDeniedException" in answer
+        assert workshop.client(workshop.b, "ecs").list_clusters()["clusterArns"] == [arn]
+
+
 # -- signature time ---------------------------------------------------------------------------------
 
 
