@@ -94,7 +94,9 @@ def _body(environ: dict[str, Any]) -> bytes:
     if isinstance(cached, bytes):
         return cached
     declared = str(environ.get("CONTENT_LENGTH") or "").strip()
-    chunked = environ.get("wsgi.input_terminated") or "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", ""))
+    chunked = environ.get("wsgi.input_terminated") or "chunked" in str(
+        environ.get("HTTP_TRANSFER_ENCODING", "")
+    )
     if declared:
         try:
             length = int(declared)
