@@ -3,9 +3,12 @@
 moto's backends are process-global and indexed by account, so one process holds every learner's
 state while loading moto once. A learner's account is chosen only by the learner's credentials:
 each learner has an access key and a secret key, every AWS request must carry a SigV4 signature
-made with that secret (`labkit.workshop.auth`), and the account header moto would read is then
-overwritten with the learner's account. Control calls (`/_labkit/...`) need the learner's token
-and act on the learner's own sandbox only; the instructor's token reads everyone's progress.
+made with that secret (`labkit.workshop.auth`) within 15 minutes of the server's wall clock (a
+presigned URL: until it expires), and the account header moto would read is then overwritten with
+the learner's account. A request naming another learner's account (an ARN, a queue URL, a bucket
+of theirs) is refused as AWS refuses it without a resource policy (`labkit.sandbox.walls`).
+Control calls (`/_labkit/...`) need the learner's token and act on the learner's own sandbox only;
+the instructor's token reads everyone's progress.
 
 `start_workshop()` spawns `python -m labkit.workshop.server`, which writes a state file (mode
 0600: it holds every secret) in labkit's state folder, and one connection file per learner.
