@@ -192,12 +192,23 @@ def test_the_lab_page_shows_offline(served_book: str, browser: Browser) -> None:
 
 
 def test_the_readme_quick_start_is_what_ci_runs() -> None:
-    """The README gives the two set-up commands, and .ci/run runs the test one."""
+    """The README gives the two set-up commands, both from the lock, and .ci/run runs the test one."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    main_job = "pip install -e . && labkit demo"
-    test_command = 'pip install -e ".[test]" && pytest'
+    venv = "python3 -m venv .venv && . .venv/bin/activate && "
+    main_job = (
+        venv
+        + "pip install --require-hashes -r requirements/labkit.txt && pip install --no-deps -e . && labkit demo"
+    )
+    test_command = (
+        venv
+        + "pip install --require-hashes -r requirements/test.txt && pip install --no-deps -e . && python -m pytest"
+    )
     assert main_job in readme
     assert test_command in readme
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert 'pip install -e ".[test]"' in ci
-    assert "pytest" in ci
+    assert test_command in ci
+    for lock in ("requirements/labkit.txt", "requirements/test.txt"):
+        text = (REPO / lock).read_text(encoding="utf-8")
+        pins = [line for line in text.splitlines() if re.match(r"^[A-Za-z0-9][\w.-]*==", line)]
+        assert pins, lock
+        assert all("--hash=sha256:" in text.split(pin, 1)[1].split("\n", 3)[1] for pin in pins), lock

@@ -12,7 +12,9 @@ What the wrapper adds to moto (why each matters: see ARCHITECTURE.md,
   anything else (a crash in moto or in labkit's simulator) is HTTP 500 `InternalFailure` (or the
   service's own server error code) saying it is a labkit fault, with the exception's type, and is
   logged; the simulator contains its own faults, so the account keeps answering;
-- unsigned `/v2/...` requests go to the account's container registry (`labkit.registry.app`).
+- unsigned `/v2/...` requests go to the account's container registry (`labkit.registry.app`);
+- a request naming another open sandbox's account (an ARN, a queue URL, a registry id) is refused
+  with the service's access-denied error before moto sees it (`labkit.sandbox.walls`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from labkit.sandbox import clock as clocks
-from labkit.sandbox import moto_seam
+from labkit.sandbox import moto_seam, walls
 from labkit.sandbox.clock import SandboxClock
 from labkit.sandbox.simulator.core import Simulator, SimulatorFault, describe_exception
 
@@ -116,6 +118,8 @@ class Emulator:
         from labkit.registry.app import RegistryApp
 
         self.registry = RegistryApp(self)  # the `/v2/` registry over this account's ECR repositories
+        walls.open_account(account_id)  # no other sandbox of this process may name it (sandbox/walls.py)
+        self._closed = False
 
     def _new_simulator(self) -> Simulator | None:
         if not self._simulate:
@@ -166,6 +170,9 @@ class Emulator:
             self.simulator = None
         self.registry.close()
         reset_account(self.account_id)
+        if not self._closed:
+            self._closed = True
+            walls.close_account(self.account_id)
 
     def ensure_moto(self) -> None:
         """Load moto (and labkit's patches of it) if no request has yet."""
@@ -215,6 +222,12 @@ class Emulator:
     def _serve_aws(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         protocol = _protocol(environ)
         action = _action(environ)
+        service = _service(environ)
+        named = walls.foreign_account(environ, self.account_id, service)
+        if named is not None:
+            # Another sandbox's resource: refused before moto, which would follow some ARNs there.
+            refused = walls.refusal(service, protocol, self.account_id, walls.action_name(environ), named[1])
+            return _error(start_response, protocol, refused.status, refused.code, refused.message)
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

@@ -3,9 +3,12 @@
 moto's backends are process-global and indexed by account, so one process holds every learner's
 state while loading moto once. A learner's account is chosen only by the learner's credentials:
 each learner has an access key and a secret key, every AWS request must carry a SigV4 signature
-made with that secret (`labkit.workshop.auth`), and the account header moto would read is then
-overwritten with the learner's account. Control calls (`/_labkit/...`) need the learner's token
-and act on the learner's own sandbox only; the instructor's token reads everyone's progress.
+made with that secret (`labkit.workshop.auth`) within 15 minutes of the server's wall clock (a
+presigned URL: until it expires), and the account header moto would read is then overwritten with
+the learner's account. A request naming another learner's account (an ARN, a queue URL, a bucket
+of theirs) is refused as AWS refuses it without a resource policy (`labkit.sandbox.walls`).
+Control calls (`/_labkit/...`) need the learner's token and act on the learner's own sandbox only;
+the instructor's token reads everyone's progress.
 
 `start_workshop()` spawns `python -m labkit.workshop.server`, which writes a state file (mode
 0600: it holds every secret) in labkit's state folder, and one connection file per learner.
@@ -25,7 +28,8 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +48,7 @@ from labkit.sandbox.process import (
     write_private,
 )
 from labkit.sandbox.workshop_client import LEARNER_KEY_PREFIX
-from labkit.workshop.auth import SignatureProblem, parse_authorization, verify_signature
+from labkit.workshop.auth import SignatureProblem, check_request_time, parse_authorization, verify_signature
 from labkit.workshop.progress import EventLog, validate_event
 from labkit.workshop.roster import Learner, read_roster
 
@@ -113,18 +117,33 @@ def new_learner_access(learner: Learner) -> LearnerAccess:
     )
 
 
-def _aws_error(start_response: StartResponse, code: str, message: str) -> list[bytes]:
-    # JSON and query clients both read the code from x-amzn-ErrorType or the body's __type/Code.
-    body = json.dumps({"__type": code, "message": message, "Error": {"Code": code, "Message": message}})
+def _aws_error(
+    start_response: StartResponse, code: str, message: str, *, status: int = 403, xml: bool = False
+) -> list[bytes]:
+    if xml:
+        # S3 (and a presigned URL opened in a browser) reads an XML error.
+        from xml.sax.saxutils import escape
+
+        text = f"<Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+        content_type = "application/xml"
+    else:
+        # JSON and query clients both read the code from x-amzn-ErrorType or the body's __type/Code.
+        text = json.dumps({"__type": code, "message": message, "Error": {"Code": code, "Message": message}})
+        content_type = "application/x-amz-json-1.1"
+    body = text.encode()
+    reason = "Forbidden" if status == 403 else "Bad Request"
     start_response(
-        "403 Forbidden",
-        [
-            ("Content-Type", "application/x-amz-json-1.1"),
-            ("x-amzn-ErrorType", code),
-            ("Content-Length", str(len(body))),
-        ],
+        f"{status} {reason}",
+        [("Content-Type", content_type), ("x-amzn-ErrorType", code), ("Content-Length", str(len(body)))],
     )
-    return [body.encode()]
+    return [body]
+
+
+def _wants_xml(environ: dict[str, Any]) -> bool:
+    """Does the client read errors as XML (S3's REST protocol, a presigned URL)?"""
+    auth = str(environ.get("HTTP_AUTHORIZATION", ""))
+    query = str(environ.get("QUERY_STRING", ""))
+    return "/s3/aws4_request" in auth or "X-Amz-Credential=" in query or "AWSAccessKeyId=" in query
 
 
 class WorkshopApp:
@@ -141,8 +160,11 @@ class WorkshopApp:
         events: EventLog,
         inner: WSGIApp | None = None,
         on_shutdown: Any = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.region = region
+        #: The server's clock for signature times (seconds since the epoch), never a sandbox's clock.
+        self.wall_clock = wall_clock
         self.instructor_token = instructor_token
         self.events = events
         self._on_shutdown = on_shutdown
@@ -183,10 +205,14 @@ class WorkshopApp:
                 raise SignatureProblem(
                     "UnrecognizedClientException", "The security token included in the request is invalid."
                 )
-            body = _read_body(environ)
+            check_request_time(parts, self.wall_clock())
+            presigned = "expires" in parts or parts.get("version") == "2"
+            body = b"" if presigned else _read_body(environ)
             verify_signature(environ, body, parts, access.secret_access_key)
         except SignatureProblem as problem:
-            return _aws_error(start_response, problem.code, problem.message)
+            return _aws_error(
+                start_response, problem.code, problem.message, status=problem.status, xml=_wants_xml(environ)
+            )
         # The emulator overwrites x-moto-account-id with the learner's account.
         return self.emulators[access.learner](environ, start_response)
 

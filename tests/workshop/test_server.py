@@ -90,11 +90,11 @@ class TestIsolation:
         assert workshop.client(workshop.b, "sts").get_caller_identity()["Account"] == workshop.b.account_id
 
     def test_a_learner_cannot_read_or_change_anothers_resources_by_arn(self, workshop: Workshop) -> None:
-        """Bob naming Ada's cluster ARN or security group id finds nothing and changes nothing."""
+        """Bob naming Ada's cluster ARN is refused; her security group id finds nothing; nothing changes."""
         ada_ecs, bob_ecs = workshop.client(workshop.a, "ecs"), workshop.client(workshop.b, "ecs")
         arn = ada_ecs.create_cluster(clusterName="mine")["cluster"]["clusterArn"]
-        described = bob_ecs.describe_clusters(clusters=[arn])
-        assert described["clusters"] == []
+        with pytest.raises(ClientError, match="AccessDeniedException"):
+            bob_ecs.describe_clusters(clusters=[arn])
         with pytest.raises(ClientError):
             bob_ecs.delete_cluster(cluster=arn)
         ada_ec2 = workshop.client(workshop.a, "ec2")

@@ -4,6 +4,11 @@ A bucket with EventBridge notifications enabled sends `Object Created` (PutObjec
 CopyObject, CompleteMultipartUpload once, not also as a PutObject) and `Object Deleted` events to
 the default bus, in AWS's shape; moto's own EventBridge sending is replaced in sandbox accounts.
 GetBucketNotificationConfiguration shows the `EventBridgeConfiguration`, as AWS does.
+
+Bucket names are global, as in AWS: moto keeps one name table for every account and, when a bucket
+is not the caller's, follows the name into the owner's account. Between sandboxes' accounts (see
+`labkit.sandbox.walls`) that lookup is a wall: a bucket of another sandbox is `AccessDenied`, as AWS
+answers without a bucket policy, and CreateBucket of its name is `BucketAlreadyExists` (409).
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from labkit.sandbox.moto_seam.hooks import hook
+from labkit.sandbox import walls
+from labkit.sandbox.moto_seam.hooks import hook, uses
 from labkit.sandbox.simulator.core import simulator_for
 
 __all__: list[str] = []
@@ -105,5 +111,56 @@ def get_notification(original: Callable[..., Any]) -> Callable[..., Any]:
             headers,
             body.replace("</NotificationConfiguration>", f"{element}</NotificationConfiguration>"),
         )
+
+    return handler
+
+
+uses("moto.s3.models", "s3_backends", why="moto's global table of bucket names and their accounts")
+
+
+@hook(
+    "moto.s3.models.S3Backend",
+    "get_bucket",
+    ("self", "bucket_name"),
+    why="a bucket of another sandbox's account is AccessDenied (moto follows the name there)",
+)
+def get_bucket(original: Callable[..., Any]) -> Callable[..., Any]:
+    from moto.s3.models import s3_backends
+
+    from labkit.sandbox.moto_seam.core import access_denied
+
+    def handler(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        if bucket_name not in self.buckets:
+            owner = s3_backends.bucket_accounts.get(bucket_name)
+            if owner is not None and walls.is_walled(self.account_id, owner[1]):
+                raise access_denied("s3", "Access Denied")
+        return original(self, bucket_name, *args, **kwargs)
+
+    return handler
+
+
+_TAKEN = (
+    "The requested bucket name is not available. The bucket namespace is shared by all users of the "
+    "system. Please select a different name and try again."
+)
+
+
+@hook(
+    "moto.s3.models.S3Backend",
+    "create_bucket",
+    ("self", "bucket_name", "region_name"),
+    why="CreateBucket of a name another sandbox's account holds is BucketAlreadyExists",
+)
+def create_bucket(original: Callable[..., Any]) -> Callable[..., Any]:
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import s3_backends
+
+    def handler(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        owner = s3_backends.bucket_accounts.get(bucket_name)
+        if owner is not None and walls.is_walled(self.account_id, owner[1]):
+            # Not moto's BucketAlreadyExists: moto's handler catches that and looks the bucket up
+            # (to tell its owner apart), which the wall refuses.
+            raise S3ClientError("BucketAlreadyExists", _TAKEN)
+        return original(self, bucket_name, *args, **kwargs)
 
     return handler
