@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from labkit.execute import ExecutionError, run_notebook
 from labkit.grading import GradeReport, grade
-from labkit.labs import LabInfo, list_labs, load_lab
+from labkit.labs import GRADED_VARIABLE, LabInfo, list_labs, load_lab
 from labkit.notebooks import make_learner_version, make_solution_version, read_notebook, write_notebook
 
 __all__ = ["LabRun", "ValidationResult", "grade_notebook", "run_lab", "validate_labs"]
@@ -85,8 +85,9 @@ def grade_notebook(
         state = Path(home) / "server.json"
         start_server(clock="realtime", path=state)
         try:
-            # The kernel finds the grader's sandbox through the state folder it inherits.
-            with _environment(LABKIT_STATE_DIR=home):
+            # The kernel finds the grader's sandbox through the state folder it inherits, and knows
+            # it is graded: catch-up is refused and the reference steps are never imported there.
+            with _environment(LABKIT_STATE_DIR=home, **{GRADED_VARIABLE: "1"}):
                 result = run_notebook(
                     notebook,
                     output,

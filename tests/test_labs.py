@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import sys
 from pathlib import Path
 
 import pytest
 
 import labkit
 from labkit.lab import LabSession, Progress
-from labkit.labs import LabDefinitionError, LabInfo, UnknownLabError, list_labs, load_lab
+from labkit.labs import LabDefinitionError, LabInfo, UnknownLabError, list_labs, load_lab, load_reference
 from labkit.sandbox.embedded import EmbeddedSandbox
 from tests.conftest import REPO
 
@@ -38,6 +40,34 @@ def test_every_lab_is_complete_and_listed(lab: LabInfo) -> None:
     assert f"- file: labs/{lab.id}/lab\n" in (REPO / "_toc.yml").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("lab", list_labs(), ids=lambda lab: lab.id)
+def test_every_lab_keeps_its_checks_apart_from_its_reference_steps(lab: LabInfo) -> None:
+    """Each lab has checks.py and reference.py (no checkpoints.py); every checkpoint has reference
+    steps; checks.py imports nothing of reference.py, so loading the lab never imports it."""
+    assert (lab.path / "checks.py").is_file()
+    assert (lab.path / "reference.py").is_file()
+    assert not (lab.path / "checkpoints.py").exists()
+    tree = ast.parse((lab.path / "checks.py").read_text(encoding="utf-8"))
+    imported: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:  # from . import reference, from .reference import
+            imported += [node.module or "", *(alias.name for alias in node.names if not node.module)]
+        elif isinstance(node, ast.ImportFrom):
+            imported.append(node.module or "")
+        elif isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+    assert not [
+        name
+        for name in imported
+        if name == "reference" or (name.endswith(".reference") and name.startswith("labkit_labs"))
+    ], imported
+    sys.modules.pop(f"labkit_labs.{lab.id.replace('-', '_')}.reference", None)
+    reloaded = load_lab(lab.id)
+    assert f"labkit_labs.{lab.id.replace('-', '_')}.reference" not in sys.modules
+    reference = load_reference(reloaded)
+    assert [i for i in reloaded.checkpoints.ids() if reference.get(i) is None] == []
+
+
 def test_an_unknown_lab_names_the_known_ones() -> None:
     """A mistyped lab id is UnknownLabError listing the labs."""
     with pytest.raises(UnknownLabError, match="nginx-alb"):
@@ -45,10 +75,10 @@ def test_an_unknown_lab_names_the_known_ones() -> None:
 
 
 def test_a_broken_lab_names_its_file() -> None:
-    """A checkpoints.py that fails to import is a LabDefinitionError naming the file and the error."""
+    """A checks.py that fails to import is a LabDefinitionError naming the file and the error."""
     with pytest.raises(LabDefinitionError) as caught:
         load_lab("broken", FIXTURES)
-    assert "checkpoints.py" in str(caught.value)
+    assert "checks.py" in str(caught.value)
     assert "deliberately broken" in str(caught.value)
 
 
@@ -127,7 +157,7 @@ def test_a_lab_in_aws_mode_keeps_its_session_across_restarts(
     assert fake.mutating == []
 
 
-TINY_CHECKPOINTS = (FIXTURES / "tiny" / "checkpoints.py").read_text(encoding="utf-8")
+TINY_CHECKS = (FIXTURES / "tiny" / "checks.py").read_text(encoding="utf-8")
 
 
 def make_lab(root: Path, lab_id: str, toml: str) -> Path:
@@ -135,8 +165,8 @@ def make_lab(root: Path, lab_id: str, toml: str) -> Path:
     folder = root / lab_id
     folder.mkdir(parents=True)
     (folder / "lab.toml").write_text(toml, encoding="utf-8")
-    (folder / "checkpoints.py").write_text(
-        TINY_CHECKPOINTS.replace('CheckpointSet("tiny")', f'CheckpointSet("{lab_id}")'), encoding="utf-8"
+    (folder / "checks.py").write_text(
+        TINY_CHECKS.replace('CheckpointSet("tiny")', f'CheckpointSet("{lab_id}")'), encoding="utf-8"
     )
     return folder
 
@@ -166,7 +196,7 @@ class TestLabTomlIsValidated:
             (
                 'title = "T"\nminutes = 5\ncheckpoints = ["cluster-created"]\n',
                 "checkpoints",
-                "checkpoints.py",
+                "checks.py",
             ),
             (
                 'title = "T"\nminutes = 5\nobjectives = "Create a cluster"\n',
@@ -203,7 +233,7 @@ class TestLabTomlIsValidated:
             load_lab("custom", tmp_path)
 
     def test_a_correct_lab_toml_with_the_optional_fields_loads(self, tmp_path: Path) -> None:
-        """points and checkpoints that agree with checkpoints.py are accepted."""
+        """points and checkpoints that agree with checks.py are accepted."""
         make_lab(
             tmp_path,
             "custom",
