@@ -164,8 +164,9 @@ class LabSession:
         return report
 
     def catch_up(self, to: str) -> None:
-        """Bring the sandbox to checkpoint `to` with the reference steps; each checkpoint they build is
-        recorded as `caught-up` (0 points), never as a pass.
+        """Bring the sandbox to checkpoint `to` with the reference steps; each checkpoint they build (or
+        that passes once they have run) is recorded as `caught-up` (0 points), never as a pass.
+        Checkpoints that pass before any reference step runs are the learner's and stay as they are.
 
         Raises `CatchUpRefusedError` in a graded run (before anything is imported or built),
         `ReferenceNotAvailableError` where the lab has no reference.py, and `LabkitError` for an
@@ -179,16 +180,21 @@ class LabSession:
             raise CatchUpRefusedError(self.lab.id, to, wanted)
         if self._reference is None:
             self._reference = load_reference(self.lab)
+        built = False
         for checkpoint_id in wanted:
             checkpoint = self.lab.checkpoints.get(checkpoint_id)
             if run_checkpoint(checkpoint, self._context).passed:
-                continue
-            steps = self._reference.get(checkpoint_id)
-            if steps is None:
-                raise LabkitError(
-                    f"checkpoint {checkpoint_id} of lab {self.lab.id} has no reference steps to catch up with"
-                )
-            steps(self.sandbox)
+                if not built:
+                    continue  # the learner's own work, from before any reference step ran
+            else:
+                steps = self._reference.get(checkpoint_id)
+                if steps is None:
+                    raise LabkitError(
+                        f"checkpoint {checkpoint_id} of lab {self.lab.id} has no reference steps to catch up with"
+                    )
+                steps(self.sandbox)
+                built = True
+            # Built by the reference steps, or resting on what they built: a catch-up either way.
             entry = self.progress_record.entry(checkpoint_id)
             entry["caught_up"] = True
             entry["status"] = "caught-up"

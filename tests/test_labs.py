@@ -106,14 +106,56 @@ def test_hints_are_revealed_one_at_a_time(session: LabSession) -> None:
     assert Progress.load("tiny").entry("cluster-created")["hints_shown"] == 2
 
 
-def test_catch_up_builds_the_state_and_is_not_a_pass(session: LabSession) -> None:
-    """catch_up runs the reference steps; the check then passes, but progress shows a catch-up, 0 points."""
+def test_catch_up_builds_the_state_and_is_caught_up_never_passed(session: LabSession) -> None:
+    """catch_up runs the reference steps; progress and a later check then show `caught-up`, 0 points, never `passed`."""
     session.catch_up(to="cluster-created")
     assert session.sandbox.client("ecs").describe_clusters(clusters=["tiny"])["clusters"]
-    report = session.progress(display=False)
-    first = report.checkpoints[0]
-    assert first.points == 0
+    first = session.progress(display=False).checkpoints[0]
+    assert (first.status, first.points) == ("caught-up", 0)
     assert "caught up" in first.message
+    checked = session.check("cluster-created", display=False)
+    assert (checked.status, checked.points, checked.passed) == ("caught-up", 0, False)
+    again = session.progress(display=False)
+    assert again.checkpoints[0].status == "caught-up"
+    assert again.score == 0
+    assert Progress.load("tiny").entry("cluster-created")["status"] == "caught-up"
+
+
+def test_a_graded_run_refuses_catch_up_and_never_imports_the_reference_steps(
+    session: LabSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With LABKIT_GRADED set (the grader's kernel), catch_up says why it is refused and builds
+    nothing, and the lab's reference.py is never imported, by open_lab or on request."""
+    from labkit.lab import CatchUpRefusedError
+    from labkit.labs import ReferenceNotAvailableError
+
+    monkeypatch.setenv("LABKIT_GRADED", "1")
+    sys.modules.pop("labkit_labs.tiny.reference", None)
+    graded = labkit.open_lab("tiny", sandbox=session.sandbox)
+    with pytest.raises(CatchUpRefusedError, match="catch-up is not available while your notebook is graded"):
+        graded.catch_up(to="cluster-created")
+    assert graded.sandbox.client("ecs").describe_clusters(clusters=["tiny"])["clusters"] == []
+    with pytest.raises(ReferenceNotAvailableError, match="being graded"):
+        load_reference(graded.lab)
+    assert "labkit_labs.tiny.reference" not in sys.modules
+    assert Progress.load("tiny").entry("cluster-created")["caught_up"] is False
+
+
+def test_a_lab_copy_without_reference_steps_still_checks_but_cannot_catch_up(
+    tmp_path: Path, sandbox: EmbeddedSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lab folder holding only the checks (what a confined kernel gets) loads and checks; catch_up
+    says the reference steps are not there."""
+    import shutil
+
+    from labkit.labs import ReferenceNotAvailableError
+
+    shutil.copytree(FIXTURES / "tiny", tmp_path / "tiny", ignore=shutil.ignore_patterns("reference.py"))
+    monkeypatch.setenv("LABKIT_LABS_DIR", str(tmp_path))
+    session = labkit.open_lab("tiny", sandbox=sandbox)
+    assert session.check("cluster-created", display=False).status == "failed"
+    with pytest.raises(ReferenceNotAvailableError, match=r"reference\.py"):
+        session.catch_up(to="cluster-created")
 
 
 def test_plain_text_feedback_outside_a_notebook(
