@@ -15,8 +15,8 @@ means the check itself could not run, which grading reports as "not graded".
 
 The reference steps that reach each checkpoint (what `lab.catch_up` runs) are a lab's other module,
 `labs/<lab>/reference.py`, registered on a `ReferenceSteps`; `checks.py` never imports it, so a
-graded kernel, which may import the checks, never gets the solutions (ARCHITECTURE.md, "Labs,
-checkpoints and grading").
+graded kernel, which may import the checks, never gets the solutions
+(ARCHITECTURE.md, "Labs, checkpoints and grading").
 
     reference = ReferenceSteps("nginx-alb")
 
