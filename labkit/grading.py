@@ -20,10 +20,12 @@ from xml.etree import ElementTree as ET
 from labkit.checkpoints import CheckContext, Checkpoint
 from labkit.sandbox import Sandbox
 
-__all__ = ["CheckpointResult", "GradeReport", "Status", "grade", "run_checkpoint"]
+__all__ = ["CAUGHT_UP_NOTE", "CheckpointResult", "GradeReport", "Status", "grade", "run_checkpoint"]
 
 Status = Literal["passed", "failed", "not-graded", "caught-up"]
 _ICON = {"passed": "✔", "failed": "✘", "not-graded": "?", "caught-up": "↷"}
+#: What a caught-up checkpoint's result says.
+CAUGHT_UP_NOTE = "caught up with the reference solution (0 points)"
 _COLOUR = {"passed": "#1a7f37", "failed": "#cf222e", "not-graded": "#9a6700", "caught-up": "#0969da"}
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from labkit.checkpoints import CheckContext, ReferenceSteps
 from labkit.config import state_dir
 from labkit.errors import LabkitError
-from labkit.grading import CheckpointResult, GradeReport, run_checkpoint
+from labkit.grading import CAUGHT_UP_NOTE, CheckpointResult, GradeReport, run_checkpoint
 from labkit.labs import LabInfo, graded_run, load_lab, load_reference
 from labkit.sandbox import Sandbox, open_sandbox
 from labkit.workshop.progress import ProgressReporter
@@ -84,7 +84,8 @@ class Progress:
         if entry["status"] == "passed" and "first_passed_at" not in entry:
             entry["first_passed_at"] = entry["last_checked_at"]
         self.save()
-        self.report("check", result.id, entry["status"])
+        # The workshop takes the check's own status; its report keeps a catch-up a catch-up.
+        self.report("check", result.id, result.status)
 
     def hint_shown(self, checkpoint_id: str, shown: int) -> None:
         """Record that `shown` hints of a checkpoint are now visible."""
@@ -212,10 +213,6 @@ class LabSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-#: What a caught-up checkpoint's result says.
-CAUGHT_UP_NOTE = "caught up with the reference solution (0 points)"
 
 
 def open_lab(

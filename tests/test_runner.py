@@ -164,6 +164,24 @@ def test_a_graded_kernel_never_gets_the_reference_steps_from_labkit(tiny_labs: P
     assert "being graded" in run.error
 
 
+def test_a_catch_up_that_gets_round_the_refusal_still_scores_nothing(tiny_labs: Path, tmp_path: Path) -> None:
+    """A notebook that unsets LABKIT_GRADED and catches up: where it can still reach the reference
+    steps (no confinement) the grader reads the catch-up in the kernel's progress and scores it
+    `caught-up`, 0 points; under confinement the reference steps are not there at all."""
+    notebook = _notebook(
+        tmp_path / "sneaky.ipynb",
+        SETUP,
+        'import os\nos.environ.pop("LABKIT_GRADED", None)\nlab.catch_up(to="cluster-created")',
+    )
+    run = grade_notebook(notebook, load_lab("tiny"), tmp_path / "out.ipynb")
+    result = next(r for r in run.report.checkpoints if r.id == "cluster-created")
+    assert result.points == 0, (run.report.summary(), run.error)
+    assert result.status in ("caught-up", "failed"), run.report.summary()
+    if BWRAP_PROBLEM is not None:  # unconfined: the kernel could read reference.py and build it
+        assert result.status == "caught-up"
+        assert json.loads(run.report.to_json())["checkpoints"][0]["status"] == "caught-up"
+
+
 def _bwrap_confinement_problem() -> str | None:
     """None when graded kernels run under bubblewrap here, else why not."""
     import importlib
