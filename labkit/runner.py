@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from labkit.execute import ExecutionError, run_notebook
-from labkit.grading import GradeReport, grade
-from labkit.labs import LabInfo, list_labs, load_lab
+from labkit.grading import CAUGHT_UP_NOTE, GradeReport, grade
+from labkit.labs import GRADED_VARIABLE, LabInfo, list_labs, load_lab
 from labkit.notebooks import make_learner_version, make_solution_version, read_notebook, write_notebook
 
 __all__ = ["LabRun", "ValidationResult", "grade_notebook", "run_lab", "validate_labs"]
@@ -85,8 +85,9 @@ def grade_notebook(
         state = Path(home) / "server.json"
         start_server(clock="realtime", path=state)
         try:
-            # The kernel finds the grader's sandbox through the state folder it inherits.
-            with _environment(LABKIT_STATE_DIR=home):
+            # The kernel finds the grader's sandbox through the state folder it inherits, and knows
+            # it is graded: catch-up is refused and the reference steps are never imported there.
+            with _environment(LABKIT_STATE_DIR=home, **{GRADED_VARIABLE: "1"}):
                 result = run_notebook(
                     notebook,
                     output,
@@ -95,10 +96,32 @@ def grade_notebook(
                 )
             sandbox = ServerSandbox(region="us-east-1", state_path=state, lab=lab.id)
             report = grade(lab.id, lab.checkpoints, sandbox, wait_seconds=10.0)
+            # Catch-up is refused in the kernel; one that got round the refusal and said so in its
+            # progress is scored as a catch-up. The kernel's word can only lower its score here.
+            report = report.with_caught_up(_caught_up_in(Path(home), lab.id), CAUGHT_UP_NOTE)
         finally:
             stop_server(state)
     error = str(result.error) if result.error is not None else None
     return LabRun(lab.id, output, report, time.monotonic() - started, error)
+
+
+def _caught_up_in(state_dir: Path, lab_id: str) -> set[str]:
+    """The checkpoints a kernel's progress file (in its state folder) records as caught up.
+
+    The file is the kernel's, so it is read defensively (at most 1 MiB; anything unreadable is
+    nothing) and only ever used to lower a score, never to raise one.
+    """
+    path = state_dir / "progress" / f"{lab_id}.json"
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 1 << 20:
+            return set()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = data["checkpoints"]
+        return {
+            str(cid) for cid, entry in entries.items() if isinstance(entry, dict) and entry.get("caught_up")
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
 
 
 def prepare_version(lab: LabInfo, version: Version, folder: Path) -> Path:
