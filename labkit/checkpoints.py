@@ -1,4 +1,4 @@
-"""Checkpoints: what a lab checks, written next to the lab (`labs/<lab>/checkpoints.py`).
+"""Checkpoints: what a lab checks, written next to the lab (`labs/<lab>/checks.py`).
 
 A checkpoint reads the sandbox's state (describe/list/get calls, HTTP through a load balancer) and
 returns an `Outcome`: passed, or failed with a message in the learner's terms. Hints are revealed
@@ -11,6 +11,17 @@ means the check itself could not run, which grading reports as "not graded".
     @checkpoints.checkpoint("cluster-created", "The cluster exists", points=1,
                             hints=["Use ecs.create_cluster(clusterName=...)."])
     def cluster_created(ctx: CheckContext) -> Outcome:
+        ...
+
+The reference steps that reach each checkpoint (what `lab.catch_up` runs) are a lab's other module,
+`labs/<lab>/reference.py`, registered on a `ReferenceSteps`; `checks.py` never imports it, so a
+graded kernel, which may import the checks, never gets the solutions
+(ARCHITECTURE.md, "Labs, checkpoints and grading").
+
+    reference = ReferenceSteps("nginx-alb")
+
+    @reference.step("cluster-created")
+    def make_cluster(sandbox: Sandbox) -> None:
         ...
 """
 
@@ -33,6 +44,8 @@ __all__ = [
     "CheckpointSet",
     "Outcome",
     "ReadOnlyViolation",
+    "ReferenceStep",
+    "ReferenceSteps",
     "failed",
     "passed",
 ]
@@ -227,7 +240,8 @@ class CheckContext:
 
 
 Check = Callable[[CheckContext], Outcome]
-Solution = Callable[[Sandbox], None]
+#: The reference steps that bring a sandbox to one checkpoint (for catch-up).
+ReferenceStep = Callable[[Sandbox], None]
 
 
 @dataclass(frozen=True)
@@ -239,7 +253,6 @@ class Checkpoint:
     points: int
     check: Check
     hints: tuple[str, ...] = ()
-    solution: Solution | None = None
 
 
 @dataclass
@@ -262,18 +275,6 @@ class CheckpointSet:
 
         return register
 
-    def solution(self, id: str) -> Callable[[Solution], Solution]:
-        """Decorator that registers the reference steps that reach checkpoint `id` (for catch-up)."""
-
-        def register(steps: Solution) -> Solution:
-            checkpoint = self.get(id)
-            self._items[id] = Checkpoint(
-                checkpoint.id, checkpoint.title, checkpoint.points, checkpoint.check, checkpoint.hints, steps
-            )
-            return steps
-
-        return register
-
     def get(self, id: str) -> Checkpoint:
         """Return a checkpoint; raises `LabkitError` naming the lab's checkpoints for an unknown id."""
         try:
@@ -293,3 +294,30 @@ class CheckpointSet:
     def ids(self) -> list[str]:
         """The checkpoint ids in lab order."""
         return list(self._items)
+
+
+@dataclass
+class ReferenceSteps:
+    """The reference steps of one lab (its `reference.py`), by checkpoint id: what catch-up runs."""
+
+    lab: str
+    _steps: dict[str, ReferenceStep] = field(default_factory=dict)
+
+    def step(self, id: str) -> Callable[[ReferenceStep], ReferenceStep]:
+        """Decorator that registers the steps that reach checkpoint `id`; raises ValueError for a duplicate."""
+
+        def register(steps: ReferenceStep) -> ReferenceStep:
+            if id in self._steps:
+                raise ValueError(f"lab {self.lab} has two reference steps for {id!r}")
+            self._steps[id] = steps
+            return steps
+
+        return register
+
+    def get(self, id: str) -> ReferenceStep | None:
+        """The steps that reach checkpoint `id`, or None when the lab has none for it."""
+        return self._steps.get(id)
+
+    def ids(self) -> list[str]:
+        """The checkpoint ids that have reference steps, in the order they were registered."""
+        return list(self._steps)

@@ -1,7 +1,9 @@
 """Grading: run checkpoints against a sandbox and report the results as plain data.
 
 `CheckpointResult` and `GradeReport` are dataclasses with a stable JSON form, JUnit XML (for CI)
-and HTML (for notebooks and instructors). A check that raises is "not-graded", never "passed".
+and HTML (for notebooks and instructors). A check that raises is "not-graded", never "passed"; a
+checkpoint reached by catch-up (the lab's reference steps) is "caught-up", 0 points, never "passed"
+(`GradeReport.with_caught_up`; JUnit shows it as skipped).
 """
 
 from __future__ import annotations
@@ -10,18 +12,21 @@ import html
 import json
 import time
 import traceback
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from xml.etree import ElementTree as ET
 
 from labkit.checkpoints import CheckContext, Checkpoint
 from labkit.sandbox import Sandbox
 
-__all__ = ["CheckpointResult", "GradeReport", "Status", "grade", "run_checkpoint"]
+__all__ = ["CAUGHT_UP_NOTE", "CheckpointResult", "GradeReport", "Status", "grade", "run_checkpoint"]
 
-Status = Literal["passed", "failed", "not-graded"]
-_ICON = {"passed": "✔", "failed": "✘", "not-graded": "?"}
+Status = Literal["passed", "failed", "not-graded", "caught-up"]
+_ICON = {"passed": "✔", "failed": "✘", "not-graded": "?", "caught-up": "↷"}
+#: What a caught-up checkpoint's result says.
+CAUGHT_UP_NOTE = "caught up with the reference solution (0 points)"
+_COLOUR = {"passed": "#1a7f37", "failed": "#cf222e", "not-graded": "#9a6700", "caught-up": "#0969da"}
 
 
 @dataclass
@@ -46,13 +51,17 @@ class CheckpointResult:
         """The stable JSON form: id, status, points, message."""
         return {"id": self.id, "status": self.status, "points": self.points, "message": self.message}
 
+    def as_caught_up(self, note: str) -> CheckpointResult:
+        """This checkpoint as reached by catch-up: `caught-up`, 0 points, `note` as its message."""
+        return replace(self, status="caught-up", points=0, message=note)
+
     def summary(self) -> str:
         """One line: icon, id, points, message."""
         tail = f": {self.message}" if self.message else ""
         return f"{_ICON[self.status]} {self.id} ({self.points}/{self.possible}) {self.status}{tail}"
 
     def _repr_html_(self) -> str:
-        colour = {"passed": "#1a7f37", "failed": "#cf222e", "not-graded": "#9a6700"}[self.status]
+        colour = _COLOUR[self.status]
         return (
             f'<div style="border-left:4px solid {colour};padding:4px 8px">'
             f"<b>{html.escape(self.title)}</b> ({html.escape(self.id)}): "
@@ -89,6 +98,13 @@ class GradeReport:
             "checkpoints": [r.to_dict() for r in self.checkpoints],
         }
 
+    def with_caught_up(self, ids: Collection[str], note: str) -> GradeReport:
+        """This report with every passed checkpoint of `ids` `caught-up` (0 points, `note` as message)."""
+        return GradeReport(
+            self.lab,
+            [r.as_caught_up(note) if r.id in ids and r.status == "passed" else r for r in self.checkpoints],
+        )
+
     def to_json(self) -> str:
         """The report as JSON text."""
         return json.dumps(self.to_dict(), indent=2)
@@ -101,6 +117,7 @@ class GradeReport:
             tests=str(len(self.checkpoints)),
             failures=str(self.count("failed")),
             errors=str(self.count("not-graded")),
+            skipped=str(self.count("caught-up")),
             time=f"{sum(r.duration for r in self.checkpoints):.3f}",
         )
         for result in self.checkpoints:
@@ -111,6 +128,9 @@ class GradeReport:
                 ET.SubElement(case, "failure", message=result.message).text = result.message
             elif result.status == "not-graded":
                 ET.SubElement(case, "error", message=result.message).text = result.message
+            elif result.status == "caught-up":
+                # Neither passed nor failed: the lab's reference steps built it, so it scores nothing.
+                ET.SubElement(case, "skipped", message=f"caught-up: {result.message}")
         return ET.tostring(suite, encoding="unicode")
 
     def summary(self) -> str:

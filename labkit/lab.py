@@ -3,8 +3,11 @@
 `lab.check(id)` grades one checkpoint and shows the result (an ipywidgets panel with a button that
 reveals hints one at a time where widgets are available, plain text elsewhere). Progress is kept
 in labkit's state folder, outside the notebook, so it survives a kernel restart.
-`lab.catch_up(to=id)` runs the reference steps up to that checkpoint, recorded as a catch-up, not a
-pass.
+`lab.catch_up(to=id)` runs the reference steps up to that checkpoint (the lab's reference.py,
+imported only then), recorded as a catch-up: such a checkpoint is `caught-up`, 0 points, never
+`passed`, in `lab.progress()` and `labkit check`. In a graded run (the grader sets `LABKIT_GRADED`
+for the kernel) catch-up is refused (`CatchUpRefusedError`) and the reference steps are never
+imported: a graded notebook scores only what it built.
 """
 
 from __future__ import annotations
@@ -16,15 +19,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labkit.checkpoints import CheckContext
+from labkit.checkpoints import CheckContext, ReferenceSteps
 from labkit.config import state_dir
 from labkit.errors import LabkitError
-from labkit.grading import CheckpointResult, GradeReport, run_checkpoint
-from labkit.labs import LabInfo, load_lab
+from labkit.grading import CAUGHT_UP_NOTE, CheckpointResult, GradeReport, run_checkpoint
+from labkit.labs import LabInfo, graded_run, load_lab, load_reference
 from labkit.sandbox import Sandbox, open_sandbox
 from labkit.workshop.progress import ProgressReporter
 
-__all__ = ["LabSession", "Progress", "check_sandbox", "open_lab"]
+__all__ = ["CatchUpRefusedError", "LabSession", "Progress", "check_sandbox", "open_lab"]
+
+
+class CatchUpRefusedError(LabkitError):
+    """`lab.catch_up` in a notebook that is being graded: the grader builds nothing for the learner."""
+
+    def __init__(self, lab_id: str, to: str, skipped: list[str]) -> None:
+        super().__init__(
+            f"catch-up is not available while your notebook is graded (lab {lab_id}): checkpoints up to "
+            f"{to} ({', '.join(skipped)}) would be recorded as caught-up, 0 points. Build them in the "
+            "notebook, or catch up in a self-paced session (outside `labkit grade`)."
+        )
+        self.lab_id = lab_id
+        self.to = to
+        self.skipped = skipped
 
 
 @dataclass
@@ -59,14 +76,15 @@ class Progress:
         )
 
     def record(self, result: CheckpointResult) -> None:
-        """Record a check's result."""
+        """Record a check's result; a caught-up checkpoint that passes stays `caught-up`."""
         entry = self.entry(result.id)
         entry["attempts"] += 1
-        entry["status"] = result.status
+        entry["status"] = "caught-up" if entry.get("caught_up") and result.passed else result.status
         entry["last_checked_at"] = dt.datetime.now(dt.UTC).isoformat()
-        if result.passed and "first_passed_at" not in entry:
+        if entry["status"] == "passed" and "first_passed_at" not in entry:
             entry["first_passed_at"] = entry["last_checked_at"]
         self.save()
+        # The workshop takes the check's own status; its report keeps a catch-up a catch-up.
         self.report("check", result.id, result.status)
 
     def hint_shown(self, checkpoint_id: str, shown: int) -> None:
@@ -97,12 +115,16 @@ class LabSession:
         self.progress_record = progress
         self._owns_sandbox = owns_sandbox
         self._context = CheckContext(sandbox)
+        self._reference: ReferenceSteps | None = None
 
     def check(self, checkpoint_id: str, *, display: bool = True) -> CheckpointResult:
-        """Grade one checkpoint now, record it, show it; raises `LabkitError` for an unknown id."""
+        """Grade one checkpoint now, record it, show it (`caught-up`, 0 points, where catch-up built
+        it); raises `LabkitError` for an unknown id."""
         checkpoint = self.lab.checkpoints.get(checkpoint_id)
         result = run_checkpoint(checkpoint, self._context)
         self.progress_record.record(result)
+        if self.progress_record.entry(checkpoint_id)["status"] == "caught-up":
+            result = result.as_caught_up(CAUGHT_UP_NOTE)
         if display:
             _show(result, self.progress_record)
         return result
@@ -118,20 +140,21 @@ class LabSession:
         return f"Hint {shown} of {len(checkpoint.hints)}: {checkpoint.hints[shown - 1]}"
 
     def progress(self, *, display: bool = True) -> GradeReport:
-        """Every checkpoint's recorded status (checkpoints not yet checked are failed with no message)."""
+        """Every checkpoint's recorded status: `caught-up` (0 points) for one reached by catch-up,
+        never `passed`; checkpoints not yet checked are failed with no message."""
         results = []
         for checkpoint in self.lab.checkpoints:
             entry = self.progress_record.entry(checkpoint.id)
             status = entry["status"] if entry["status"] in ("passed", "failed", "not-graded") else "failed"
             note = "not checked yet" if entry["status"] == "not-attempted" else ""
             if entry.get("caught_up"):
-                note = "caught up with the reference solution"
+                status, note = "caught-up", CAUGHT_UP_NOTE
             results.append(
                 CheckpointResult(
                     checkpoint.id,
                     checkpoint.title,
                     status,  # type: ignore[arg-type]
-                    checkpoint.points if status == "passed" and not entry.get("caught_up") else 0,
+                    checkpoint.points if status == "passed" else 0,
                     checkpoint.points,
                     note,
                 )
@@ -142,21 +165,40 @@ class LabSession:
         return report
 
     def catch_up(self, to: str) -> None:
-        """Bring the sandbox to checkpoint `to` with the reference steps; recorded as a catch-up, not a pass."""
+        """Bring the sandbox to checkpoint `to` with the reference steps; each checkpoint they build (or
+        that passes once they have run) is recorded as `caught-up` (0 points), never as a pass.
+        Checkpoints that pass before any reference step runs are the learner's and stay as they are.
+
+        Raises `CatchUpRefusedError` in a graded run (before anything is imported or built),
+        `ReferenceNotAvailableError` where the lab has no reference.py, and `LabkitError` for an
+        unknown checkpoint or one without reference steps.
+        """
         ids = self.lab.checkpoints.ids()
         if to not in ids:
             self.lab.checkpoints.get(to)  # raises with the list of ids
-        for checkpoint_id in ids[: ids.index(to) + 1]:
+        wanted = ids[: ids.index(to) + 1]
+        if graded_run():
+            raise CatchUpRefusedError(self.lab.id, to, wanted)
+        if self._reference is None:
+            self._reference = load_reference(self.lab)
+        built = False
+        for checkpoint_id in wanted:
             checkpoint = self.lab.checkpoints.get(checkpoint_id)
             if run_checkpoint(checkpoint, self._context).passed:
-                continue
-            if checkpoint.solution is None:
-                raise LabkitError(
-                    f"checkpoint {checkpoint_id} of lab {self.lab.id} has no reference steps to catch up with"
-                )
-            checkpoint.solution(self.sandbox)
+                if not built:
+                    continue  # the learner's own work, from before any reference step ran
+            else:
+                steps = self._reference.get(checkpoint_id)
+                if steps is None:
+                    raise LabkitError(
+                        f"checkpoint {checkpoint_id} of lab {self.lab.id} has no reference steps to catch up with"
+                    )
+                steps(self.sandbox)
+                built = True
+            # Built by the reference steps, or resting on what they built: a catch-up either way.
             entry = self.progress_record.entry(checkpoint_id)
             entry["caught_up"] = True
+            entry["status"] = "caught-up"
             self.progress_record.save()
             self.progress_record.report("catch-up", checkpoint_id)
         self.progress_record.save()
@@ -292,4 +334,7 @@ def check_sandbox(lab_id: str, mode: str = "server") -> GradeReport:
 
             raise SandboxNotRunningError("`labkit check` grades the running sandbox server")
     with open_sandbox(mode, lab=lab_id, **options) as sandbox:
-        return grade(lab.id, lab.checkpoints, sandbox)
+        report = grade(lab.id, lab.checkpoints, sandbox)
+    # What this learner reached by catch-up is theirs as a catch-up, never as a pass.
+    caught = {cid for cid, entry in Progress.load(lab_id).checkpoints.items() if entry.get("caught_up")}
+    return report.with_caught_up(caught, CAUGHT_UP_NOTE)

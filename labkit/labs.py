@@ -1,4 +1,4 @@
-"""The course's labs: each `labs/<id>/` folder holds `lab.toml`, `checkpoints.py` and the notebook.
+"""The course's labs: each `labs/<id>/` folder holds `lab.toml`, `checks.py`, `reference.py` and the notebook.
 
 `lab.toml` says what the lab is::
 
@@ -7,14 +7,19 @@
     objectives = ["...", "..."]                          # optional, strings
     prerequisites = ["..."]                              # optional, strings
     points = 17                # optional: when given, must be the sum of the checkpoints' points
-    checkpoints = ["...", ...] # optional: when given, the ids of checkpoints.py, in order
+    checkpoints = ["...", ...] # optional: when given, the ids of checks.py, in order
     [[aws.creates]]            # optional: what the lab creates in a real account (labkit/cost.py)
 
 Each field is checked when the lab is loaded; a wrong one is a `LabFieldError` naming the file, the
 field and what was expected. Other keys are kept in `LabInfo.extra`.
 
-`checkpoints.py` defines `checkpoints = CheckpointSet("<id>")` and its checks (and, for catch-up,
-the reference steps that reach each checkpoint).
+`checks.py` defines `checkpoints = CheckpointSet("<id>")` and its checks: `load_lab` imports it
+(the grader, and `lab.check` in a learner's kernel). `reference.py` defines `reference =
+ReferenceSteps("<id>")`, the steps that reach each checkpoint (for catch-up); it may import the
+checks (`from .checks import ...`), never the other way round, and only `load_reference` imports
+it, which refuses in a graded run (`graded_run()`: `LABKIT_GRADED` is set by the grader for the
+kernel it runs). Both are imported as modules of a package `labkit_labs.<id>` whose folder is the
+lab's.
 """
 
 from __future__ import annotations
@@ -24,26 +29,31 @@ import os
 import re
 import sys
 import tomllib
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labkit.checkpoints import CheckpointSet
+from labkit.checkpoints import CheckpointSet, ReferenceSteps
 from labkit.errors import LabkitError
 
 __all__ = [
+    "GRADED_VARIABLE",
     "LAB_ID",
     "LabDefinitionError",
     "LabFieldError",
     "LabInfo",
     "LabRefusedError",
     "LabScan",
+    "ReferenceNotAvailableError",
     "UnknownLabError",
+    "graded_run",
     "lab_folder",
     "lab_ids",
     "labs_root",
     "list_labs",
     "load_lab",
+    "load_reference",
     "scan_labs",
 ]
 
@@ -60,7 +70,7 @@ class UnknownLabError(LabkitError):
 
 
 class LabDefinitionError(LabkitError):
-    """A lab folder whose lab.toml or checkpoints.py is missing or broken."""
+    """A lab folder whose lab.toml, checks.py or reference.py is missing or broken."""
 
     def __init__(self, path: Path, problem: str) -> None:
         super().__init__(f"{path}: {problem}")
@@ -125,6 +135,25 @@ def lab_folder(lab_id: str, root: Path | None = None) -> Path:
     return path
 
 
+class ReferenceNotAvailableError(LabkitError):
+    """A lab's reference steps asked for where they are not to be had: in a graded run, or a lab
+    folder without reference.py (a graded kernel's copy of the lab)."""
+
+    def __init__(self, lab_id: str, why: str) -> None:
+        super().__init__(f"the reference steps of lab {lab_id} are not available: {why}")
+        self.lab_id = lab_id
+        self.why = why
+
+
+#: Set (to "1") by the grader in the environment of a kernel whose notebook it grades.
+GRADED_VARIABLE = "LABKIT_GRADED"
+
+
+def graded_run() -> bool:
+    """True in a kernel the grader runs to grade its notebook (`labkit grade`, `run`, `validate`)."""
+    return os.environ.get(GRADED_VARIABLE, "").strip() not in ("", "0")
+
+
 def _shown(value: object) -> str:
     kinds = {
         bool: "a boolean",
@@ -168,11 +197,22 @@ def labs_root() -> Path:
     return Path(__file__).resolve().parent.parent / "labs"
 
 
-def _load_checkpoints(lab_id: str, path: Path) -> CheckpointSet:
-    module_path = path / "checkpoints.py"
-    if not module_path.exists():
-        raise LabDefinitionError(module_path, "the lab has no checkpoints.py")
+def _package(lab_id: str, path: Path) -> str:
+    """Register the package `labkit_labs.<id>` whose folder is `path`; return its name."""
+    if "labkit_labs" not in sys.modules:
+        root = types.ModuleType("labkit_labs", "The labs' checks and reference steps, as labkit loads them.")
+        root.__path__ = []
+        sys.modules["labkit_labs"] = root
     name = f"labkit_labs.{lab_id.replace('-', '_')}"
+    package = types.ModuleType(name, f"The lab {lab_id}.")
+    package.__path__ = [str(path)]
+    package.__file__ = None
+    sys.modules[name] = package
+    return name
+
+
+def _import(name: str, module_path: Path) -> types.ModuleType:
+    """Import `module_path` afresh as the module `name`; raises `LabDefinitionError` if it fails."""
     spec = importlib.util.spec_from_file_location(name, module_path)
     if spec is None or spec.loader is None:
         raise LabDefinitionError(module_path, "cannot be imported")
@@ -181,11 +221,50 @@ def _load_checkpoints(lab_id: str, path: Path) -> CheckpointSet:
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
+        sys.modules.pop(name, None)
         raise LabDefinitionError(module_path, f"fails to import: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def _load_checkpoints(lab_id: str, path: Path) -> CheckpointSet:
+    module_path = path / "checks.py"
+    if not module_path.exists():
+        raise LabDefinitionError(module_path, "the lab has no checks.py")
+    package = _package(lab_id, path)
+    sys.modules.pop(f"{package}.reference", None)
+    module = _import(f"{package}.checks", module_path)
     checkpoints = getattr(module, "checkpoints", None)
     if not isinstance(checkpoints, CheckpointSet):
         raise LabDefinitionError(module_path, "must define `checkpoints = CheckpointSet(...)`")
     return checkpoints
+
+
+def load_reference(lab: LabInfo) -> ReferenceSteps:
+    """Import the reference steps of `lab` (its reference.py) for catch-up and tests.
+
+    Raises `ReferenceNotAvailableError` in a graded run (`graded_run()`) or when the lab folder has
+    no reference.py, and `LabDefinitionError` for a reference.py that fails to import, does not
+    define `reference = ReferenceSteps(...)` or names a checkpoint the lab does not have.
+    """
+    if graded_run():
+        raise ReferenceNotAvailableError(lab.id, "this notebook is being graded")
+    module_path = lab.path / "reference.py"
+    if not module_path.is_file():
+        raise ReferenceNotAvailableError(lab.id, f"there is no {module_path}")
+    package = _package(lab.id, lab.path)
+    checks = sys.modules.get(f"{package}.checks")
+    if checks is None or Path(str(getattr(checks, "__file__", ""))) != lab.path / "checks.py":
+        _import(f"{package}.checks", lab.path / "checks.py")
+    module = _import(f"{package}.reference", module_path)
+    reference = getattr(module, "reference", None)
+    if not isinstance(reference, ReferenceSteps):
+        raise LabDefinitionError(module_path, "must define `reference = ReferenceSteps(...)`")
+    unknown = [id for id in reference.ids() if id not in lab.checkpoints.ids()]
+    if unknown:
+        raise LabDefinitionError(
+            module_path, f"has reference steps for {', '.join(unknown)}, which checks.py does not define"
+        )
+    return reference
 
 
 def _is_whole(value: object) -> bool:
@@ -228,21 +307,21 @@ def _validate(path: Path, meta: dict[str, Any]) -> tuple[str, int, tuple[str, ..
 
 
 def _agree(path: Path, meta: dict[str, Any], checkpoints: CheckpointSet) -> None:
-    """Check the fields that restate checkpoints.py against it."""
+    """Check the fields that restate checks.py against it."""
     if "points" in meta:
         total = sum(checkpoint.points for checkpoint in checkpoints)
         if meta["points"] != total:
             raise LabFieldError(
                 path,
                 "points",
-                f"the sum of the checkpoints' points in checkpoints.py ({total})",
+                f"the sum of the checkpoints' points in checks.py ({total})",
                 meta["points"],
             )
     if "checkpoints" in meta and list(meta["checkpoints"]) != checkpoints.ids():
         raise LabFieldError(
             path,
             "checkpoints",
-            f"the checkpoint ids of checkpoints.py in order ({checkpoints.ids()})",
+            f"the checkpoint ids of checks.py in order ({checkpoints.ids()})",
             meta["checkpoints"],
         )
 

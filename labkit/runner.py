@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from labkit.confinement import Confinement
 from labkit.execute import ExecutionError, run_notebook
-from labkit.grading import CheckpointResult, GradeReport, grade
-from labkit.labs import LabInfo, list_labs, load_lab
+from labkit.grading import CAUGHT_UP_NOTE, CheckpointResult, GradeReport, grade
+from labkit.labs import GRADED_VARIABLE, LabInfo, list_labs, load_lab
 from labkit.notebooks import make_learner_version, make_solution_version, read_notebook, write_notebook
 
 __all__ = ["LabRun", "ValidationResult", "grade_notebook", "run_lab", "validate_labs"]
@@ -79,7 +79,7 @@ def grade_notebook(
     with tempfile.TemporaryDirectory(prefix="labkit-grade-") as home:
         state = Path(home) / "server.json"
         info = start_server(clock="realtime", path=state)
-        # The grader keeps the server's description here, in memory; no file it reads is the kernel's.
+        # The grader keeps the server's description here, in memory: never a file the kernel can write.
         state.unlink(missing_ok=True)
         jail = None
         try:
@@ -91,6 +91,9 @@ def grade_notebook(
                 kernel_state=json.dumps(dataclasses.asdict(info.for_kernel()), indent=2),
                 log_path=output.with_name(output.name + ".kernel.log"),
             )
+            # The kernel knows it is graded: catch-up is refused and the reference steps are never
+            # imported there (its copy of the lab has no reference.py anyway).
+            jail.env[GRADED_VARIABLE] = "1"
             result = run_notebook(
                 notebook,
                 output,
@@ -104,6 +107,9 @@ def grade_notebook(
             else:
                 sandbox = ServerSandbox(region=info.region, info=info, lab=lab.id)
                 report = grade(lab.id, lab.checkpoints, sandbox, wait_seconds=10.0)
+                # A catch-up that got round the refusal and said so in the kernel's progress file is
+                # scored as a catch-up: that file is the kernel's, so it can only lower the score.
+                report = report.with_caught_up(_caught_up_in(jail.state, lab.id), CAUGHT_UP_NOTE)
         finally:
             if jail is not None:
                 jail.close()
@@ -120,6 +126,25 @@ def _not_graded(lab: LabInfo, why: str) -> GradeReport:
         lab.id,
         [CheckpointResult(cp.id, cp.title, "not-graded", 0, cp.points, why) for cp in lab.checkpoints],
     )
+
+
+def _caught_up_in(state_dir: Path, lab_id: str) -> set[str]:
+    """The checkpoints a kernel's progress file (in its state folder) records as caught up.
+
+    The file is the kernel's, so it is read defensively (at most 1 MiB; anything unreadable is
+    nothing) and only ever used to lower a score, never to raise one.
+    """
+    path = state_dir / "progress" / f"{lab_id}.json"
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 1 << 20:
+            return set()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = data["checkpoints"]
+        return {
+            str(cid) for cid, entry in entries.items() if isinstance(entry, dict) and entry.get("caught_up")
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
 
 
 def prepare_version(lab: LabInfo, version: Version, folder: Path) -> Path:

@@ -35,11 +35,10 @@ pytestmark = pytest.mark.slow
 BWRAP_PROBLEM = bwrap_problem()
 needs_bwrap = pytest.mark.skipif(BWRAP_PROBLEM is not None, reason=f"no bwrap confinement: {BWRAP_PROBLEM}")
 
-CHECKPOINTS = """
+CHECKS = """
 from labkit.checkpoints import CheckpointSet, failed, passed
 
-from labkit_labs_walls_checks import CLUSTER
-
+CLUSTER = "walls"
 checkpoints = CheckpointSet("walls")
 
 
@@ -51,25 +50,18 @@ def cluster_created(ctx):
     return failed(f"There is no cluster {CLUSTER}.")
 """
 
-# The checks' helper module: importable by the kernel (it is how `lab.check` works in a notebook).
-CHECKS = 'CLUSTER = "walls"\n'
+# The reference steps: the grader's only (never imported in these tests; a kernel must not read them).
 REFERENCE = 'SECRET_SOLUTION = "reference-steps-are-the-graders"\n'
 SECRET = "grader-secret"
 TOKEN = "labkit-grader-control-token-123"
 
 
 def _lab(root: Path) -> Path:
-    """A copy of a small lab (`walls`): lab.toml, checkpoints.py, checks, reference steps, a data file."""
+    """A copy of a small lab (`walls`): lab.toml, checks.py (importable by the kernel), reference.py
+    (the grader's only) and a data file."""
     lab = root / "walls"
     lab.mkdir(parents=True)
     (lab / "lab.toml").write_text('title = "Walls"\nminutes = 1\npoints = 2\n')
-    # checkpoints.py imports its sibling checks module, as a split lab does.
-    loader = (
-        "import importlib.util as _u, pathlib as _p, sys as _s\n"
-        "_spec = _u.spec_from_file_location('labkit_labs_walls_checks', _p.Path(__file__).with_name('checks.py'))\n"
-        "_m = _u.module_from_spec(_spec); _s.modules['labkit_labs_walls_checks'] = _m; _spec.loader.exec_module(_m)\n"
-    )
-    (lab / "checkpoints.py").write_text(loader + CHECKPOINTS)
     (lab / "checks.py").write_text(CHECKS)
     (lab / "reference.py").write_text(REFERENCE)
     (lab / "data.txt").write_text("data the lab needs\n")
@@ -188,21 +180,21 @@ except OSError as exc:
 
 @needs_bwrap
 def test_the_notebook_cannot_rewrite_the_labs_checkpoints(course: Course) -> None:
-    """A notebook that rewrites the lab's checkpoints.py (so every later grade passes) scores 0: the
+    """A notebook that rewrites the lab's checks.py (so every later grade passes) scores 0: the
     grader's labs are not in its view, and its own copy is not what the grader loaded."""
     forged = "from labkit.checkpoints import *\ncheckpoints = None  # forged\n"
     notebook = _notebook(
         course.learners / "forge.ipynb",
         OPEN,
-        _try_write(str(course.lab / "checkpoints.py"), forged),
-        "own = os.environ['LABKIT_LABS_DIR'] + '/walls/checkpoints.py'\n"
+        _try_write(str(course.lab / "checks.py"), forged),
+        "own = os.environ['LABKIT_LABS_DIR'] + '/walls/checks.py'\n"
         "pathlib.Path(own).write_text(pathlib.Path(own).read_text().replace('return failed', 'return passed'))",
         SHOW,
     )
     done = course.grade(notebook)
     report = _report(done)
     assert report["score"] == 0, report
-    assert _evidence(report)[str(course.lab / "checkpoints.py")] != "written"
+    assert _evidence(report)[str(course.lab / "checks.py")] != "written"
     course.untouched()
     again = _report(course.grade(_notebook(course.learners / "honest.ipynb", OPEN)))
     assert again["score"] == 0
@@ -372,15 +364,16 @@ def test_a_lab_named_outside_the_labs_folder_is_not_graded_and_never_imported(
     course: Course, tmp_path: Path, kind: str
 ) -> None:
     """A notebook whose metadata names a lab outside labs/ (a path, `..`, a symlink out of it) is
-    refused as "not graded"; that folder's checkpoints.py is never imported by the grader."""
+    refused as "not graded"; that folder's checks.py is never imported by the grader."""
     outside = tmp_path / "x" / "walls"
     outside.mkdir(parents=True)
     marker = tmp_path / "imported"
     (outside / "lab.toml").write_text('title = "Evil"\nminutes = 1\n')
-    (outside / "checkpoints.py").write_text(
-        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('the grader ran me')\n"
-        "from labkit.checkpoints import CheckpointSet\ncheckpoints = CheckpointSet('walls')\n"
-    )
+    for module in ("checks.py", "checkpoints.py", "reference.py"):
+        (outside / module).write_text(
+            f"import pathlib\npathlib.Path({str(marker)!r}).write_text('the grader ran me')\n"
+            "from labkit.checkpoints import CheckpointSet\ncheckpoints = CheckpointSet('walls')\n"
+        )
     named = {"absolute": str(outside), "dotdot": "../../x/walls", "symlink": "evil"}[kind]
     if kind == "symlink":
         (course.labs / "evil").symlink_to(outside)

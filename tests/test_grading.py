@@ -146,6 +146,31 @@ class TestReport:
             for checkpoint_id in ("cluster-created", "always-passes", "writes", "crashes"):
                 assert checkpoint_id in text
 
+    def test_a_caught_up_checkpoint_scores_nothing_in_every_format(
+        self, tiny: CheckpointSet, sandbox: EmbeddedSandbox
+    ) -> None:
+        """A passed checkpoint reached by catch-up is `caught-up` with 0 points in JSON, JUnit
+        (skipped, neither failure nor error), HTML and text; one that failed stays failed."""
+        sandbox.client("ecs").create_cluster(clusterName="tiny")
+        report = grade("tiny", tiny, sandbox).with_caught_up(
+            {"cluster-created", "writes"}, "caught up with the reference solution"
+        )
+        data = json.loads(report.to_json())
+        statuses = {c["id"]: (c["status"], c["points"]) for c in data["checkpoints"]}
+        assert statuses["cluster-created"] == ("caught-up", 0)
+        assert statuses["writes"] == ("not-graded", 0)
+        assert (data["score"], data["possible"]) == (1, 5)
+        assert report.count("caught-up") == 1
+        suite = ET.fromstring(report.to_junit_xml())
+        assert suite.get("skipped") == "1"
+        case = next(c for c in suite.iter("testcase") if c.get("name") == "cluster-created")
+        assert [child.tag for child in case] == ["skipped"]
+        assert "caught-up" in (case[0].get("message") or "")
+        for text in (report.to_html(), report.summary(), report.checkpoints[0].summary()):
+            assert "caught-up" in text
+        assert "caught-up" in report.checkpoints[0]._repr_html_()
+        assert not report.checkpoints[0].passed
+
     def test_reports_contain_no_secret(self, tiny: CheckpointSet, sandbox: EmbeddedSandbox) -> None:
         """Neither the sandbox's control token nor its (fake) secret key appears in any rendering."""
         from labkit.sandbox.guards import FAKE_SECRET_ACCESS_KEY

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import sys
 from pathlib import Path
 
 import pytest
 
 import labkit
 from labkit.lab import LabSession, Progress
-from labkit.labs import LabDefinitionError, LabInfo, UnknownLabError, list_labs, load_lab
+from labkit.labs import LabDefinitionError, LabInfo, UnknownLabError, list_labs, load_lab, load_reference
 from labkit.sandbox.embedded import EmbeddedSandbox
 from tests.conftest import REPO
 
@@ -38,6 +40,34 @@ def test_every_lab_is_complete_and_listed(lab: LabInfo) -> None:
     assert f"- file: labs/{lab.id}/lab\n" in (REPO / "_toc.yml").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("lab", list_labs(), ids=lambda lab: lab.id)
+def test_every_lab_keeps_its_checks_apart_from_its_reference_steps(lab: LabInfo) -> None:
+    """Each lab has checks.py and reference.py (no checkpoints.py); every checkpoint has reference
+    steps; checks.py imports nothing of reference.py, so loading the lab never imports it."""
+    assert (lab.path / "checks.py").is_file()
+    assert (lab.path / "reference.py").is_file()
+    assert not (lab.path / "checkpoints.py").exists()
+    tree = ast.parse((lab.path / "checks.py").read_text(encoding="utf-8"))
+    imported: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:  # from . import reference, from .reference import
+            imported += [node.module or "", *(alias.name for alias in node.names if not node.module)]
+        elif isinstance(node, ast.ImportFrom):
+            imported.append(node.module or "")
+        elif isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+    assert not [
+        name
+        for name in imported
+        if name == "reference" or (name.endswith(".reference") and name.startswith("labkit_labs"))
+    ], imported
+    sys.modules.pop(f"labkit_labs.{lab.id.replace('-', '_')}.reference", None)
+    reloaded = load_lab(lab.id)
+    assert f"labkit_labs.{lab.id.replace('-', '_')}.reference" not in sys.modules
+    reference = load_reference(reloaded)
+    assert [i for i in reloaded.checkpoints.ids() if reference.get(i) is None] == []
+
+
 def test_an_unknown_lab_names_the_known_ones() -> None:
     """A mistyped lab id is UnknownLabError listing the labs."""
     with pytest.raises(UnknownLabError, match="nginx-alb"):
@@ -45,10 +75,10 @@ def test_an_unknown_lab_names_the_known_ones() -> None:
 
 
 def test_a_broken_lab_names_its_file() -> None:
-    """A checkpoints.py that fails to import is a LabDefinitionError naming the file and the error."""
+    """A checks.py that fails to import is a LabDefinitionError naming the file and the error."""
     with pytest.raises(LabDefinitionError) as caught:
         load_lab("broken", FIXTURES)
-    assert "checkpoints.py" in str(caught.value)
+    assert "checks.py" in str(caught.value)
     assert "deliberately broken" in str(caught.value)
 
 
@@ -76,14 +106,56 @@ def test_hints_are_revealed_one_at_a_time(session: LabSession) -> None:
     assert Progress.load("tiny").entry("cluster-created")["hints_shown"] == 2
 
 
-def test_catch_up_builds_the_state_and_is_not_a_pass(session: LabSession) -> None:
-    """catch_up runs the reference steps; the check then passes, but progress shows a catch-up, 0 points."""
+def test_catch_up_builds_the_state_and_is_caught_up_never_passed(session: LabSession) -> None:
+    """catch_up runs the reference steps; progress and a later check then show `caught-up`, 0 points, never `passed`."""
     session.catch_up(to="cluster-created")
     assert session.sandbox.client("ecs").describe_clusters(clusters=["tiny"])["clusters"]
-    report = session.progress(display=False)
-    first = report.checkpoints[0]
-    assert first.points == 0
+    first = session.progress(display=False).checkpoints[0]
+    assert (first.status, first.points) == ("caught-up", 0)
     assert "caught up" in first.message
+    checked = session.check("cluster-created", display=False)
+    assert (checked.status, checked.points, checked.passed) == ("caught-up", 0, False)
+    again = session.progress(display=False)
+    assert again.checkpoints[0].status == "caught-up"
+    assert again.score == 0
+    assert Progress.load("tiny").entry("cluster-created")["status"] == "caught-up"
+
+
+def test_a_graded_run_refuses_catch_up_and_never_imports_the_reference_steps(
+    session: LabSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With LABKIT_GRADED set (the grader's kernel), catch_up says why it is refused and builds
+    nothing, and the lab's reference.py is never imported, by open_lab or on request."""
+    from labkit.lab import CatchUpRefusedError
+    from labkit.labs import ReferenceNotAvailableError
+
+    monkeypatch.setenv("LABKIT_GRADED", "1")
+    sys.modules.pop("labkit_labs.tiny.reference", None)
+    graded = labkit.open_lab("tiny", sandbox=session.sandbox)
+    with pytest.raises(CatchUpRefusedError, match="catch-up is not available while your notebook is graded"):
+        graded.catch_up(to="cluster-created")
+    assert graded.sandbox.client("ecs").describe_clusters(clusters=["tiny"])["clusters"] == []
+    with pytest.raises(ReferenceNotAvailableError, match="being graded"):
+        load_reference(graded.lab)
+    assert "labkit_labs.tiny.reference" not in sys.modules
+    assert Progress.load("tiny").entry("cluster-created")["caught_up"] is False
+
+
+def test_a_lab_copy_without_reference_steps_still_checks_but_cannot_catch_up(
+    tmp_path: Path, sandbox: EmbeddedSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lab folder holding only the checks (what a confined kernel gets) loads and checks; catch_up
+    says the reference steps are not there."""
+    import shutil
+
+    from labkit.labs import ReferenceNotAvailableError
+
+    shutil.copytree(FIXTURES / "tiny", tmp_path / "tiny", ignore=shutil.ignore_patterns("reference.py"))
+    monkeypatch.setenv("LABKIT_LABS_DIR", str(tmp_path))
+    session = labkit.open_lab("tiny", sandbox=sandbox)
+    assert session.check("cluster-created", display=False).status == "failed"
+    with pytest.raises(ReferenceNotAvailableError, match=r"reference\.py"):
+        session.catch_up(to="cluster-created")
 
 
 def test_plain_text_feedback_outside_a_notebook(
@@ -127,7 +199,7 @@ def test_a_lab_in_aws_mode_keeps_its_session_across_restarts(
     assert fake.mutating == []
 
 
-TINY_CHECKPOINTS = (FIXTURES / "tiny" / "checkpoints.py").read_text(encoding="utf-8")
+TINY_CHECKS = (FIXTURES / "tiny" / "checks.py").read_text(encoding="utf-8")
 
 
 def make_lab(root: Path, lab_id: str, toml: str) -> Path:
@@ -135,8 +207,8 @@ def make_lab(root: Path, lab_id: str, toml: str) -> Path:
     folder = root / lab_id
     folder.mkdir(parents=True)
     (folder / "lab.toml").write_text(toml, encoding="utf-8")
-    (folder / "checkpoints.py").write_text(
-        TINY_CHECKPOINTS.replace('CheckpointSet("tiny")', f'CheckpointSet("{lab_id}")'), encoding="utf-8"
+    (folder / "checks.py").write_text(
+        TINY_CHECKS.replace('CheckpointSet("tiny")', f'CheckpointSet("{lab_id}")'), encoding="utf-8"
     )
     return folder
 
@@ -166,7 +238,7 @@ class TestLabTomlIsValidated:
             (
                 'title = "T"\nminutes = 5\ncheckpoints = ["cluster-created"]\n',
                 "checkpoints",
-                "checkpoints.py",
+                "checks.py",
             ),
             (
                 'title = "T"\nminutes = 5\nobjectives = "Create a cluster"\n',
@@ -203,7 +275,7 @@ class TestLabTomlIsValidated:
             load_lab("custom", tmp_path)
 
     def test_a_correct_lab_toml_with_the_optional_fields_loads(self, tmp_path: Path) -> None:
-        """points and checkpoints that agree with checkpoints.py are accepted."""
+        """points and checkpoints that agree with checks.py are accepted."""
         make_lab(
             tmp_path,
             "custom",

@@ -121,6 +121,133 @@ def test_tampering_in_the_notebook_cannot_raise_the_score(tiny_labs: Path, tmp_p
     assert statuses["cluster-created"] == "failed", (run.report.summary(), run.error)
 
 
+def _printed(executed: Path) -> str:
+    """Everything the cells of an executed notebook printed."""
+    nb = nbformat.read(executed, as_version=4)
+    return "".join(
+        output.get("text", "")
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if cell.cell_type == "code"
+    )
+
+
+def test_a_catch_up_notebook_scores_nothing_when_graded(tmp_path: Path) -> None:
+    """The four-line attack (open nginx-alb, catch up to its last checkpoint) scores 0, not 17/17:
+    in a graded run catch-up is refused, and the notebook's error says so."""
+    notebook = _notebook(
+        tmp_path / "catch-up.ipynb",
+        'import labkit\nlab = labkit.open_lab("nginx-alb", mode=sandbox_mode)\nlab.catch_up(to="three-servers-answer")',
+    )
+    run = grade_notebook(notebook, load_lab("nginx-alb"), tmp_path / "out.ipynb", cell_timeout=120)
+    assert run.report.score == 0, run.report.summary()
+    assert {r.status for r in run.report.checkpoints} == {"failed"}, run.report.summary()
+    assert run.error is not None
+    assert "CatchUpRefusedError" in run.error
+    assert "catch-up is not available while your notebook is graded" in run.error
+
+
+def test_a_graded_kernel_never_gets_the_reference_steps_from_labkit(tiny_labs: Path, tmp_path: Path) -> None:
+    """open_lab in a graded kernel imports no reference.py, and asking labkit for the reference steps
+    (load_reference) is refused: the notebook scores only what it built."""
+    notebook = _notebook(
+        tmp_path / "reference.ipynb",
+        SETUP,
+        'import sys\nprint("reference modules:", sorted(m for m in sys.modules if m.endswith(".reference")))',
+        "from labkit.labs import load_reference\nload_reference(lab.lab).get('cluster-created')(lab.sandbox)",
+    )
+    run = grade_notebook(notebook, load_lab("tiny"), tmp_path / "out.ipynb")
+    assert {r.id: r.status for r in run.report.checkpoints}["cluster-created"] == "failed"
+    assert "reference modules: []" in _printed(tmp_path / "out.ipynb")
+    assert run.error is not None
+    assert "ReferenceNotAvailableError" in run.error
+    assert "being graded" in run.error
+
+
+def test_a_catch_up_that_gets_round_the_refusal_still_scores_nothing(tiny_labs: Path, tmp_path: Path) -> None:
+    """A notebook that unsets LABKIT_GRADED and catches up: where it can still reach the reference
+    steps (no confinement) the grader reads the catch-up in the kernel's progress and scores it
+    `caught-up`, 0 points; under confinement the reference steps are not there at all."""
+    notebook = _notebook(
+        tmp_path / "sneaky.ipynb",
+        SETUP,
+        'import os\nos.environ.pop("LABKIT_GRADED", None)\nlab.catch_up(to="cluster-created")',
+    )
+    run = grade_notebook(notebook, load_lab("tiny"), tmp_path / "out.ipynb")
+    result = next(r for r in run.report.checkpoints if r.id == "cluster-created")
+    assert result.points == 0, (run.report.summary(), run.error)
+    assert result.status in ("caught-up", "failed"), run.report.summary()
+    if BWRAP_PROBLEM is not None:  # unconfined: the kernel could read reference.py and build it
+        assert result.status == "caught-up"
+        assert json.loads(run.report.to_json())["checkpoints"][0]["status"] == "caught-up"
+
+
+def _bwrap_confinement_problem() -> str | None:
+    """None when graded kernels run under bubblewrap here, else why not."""
+    import importlib
+    import shutil
+
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed"
+    try:
+        confinement = importlib.import_module("labkit.confinement")
+    except ImportError:
+        return "graded kernels are not confined in this build (no labkit.confinement)"
+    try:
+        mode = str(confinement.Confinement.choose().mode)
+    except Exception as exc:  # noqa: BLE001 - any reason bwrap is not used is a reason to skip
+        return f"no confinement here: {exc}"
+    return None if mode == "bwrap" else f"graded kernels run under {mode!r}, not bwrap (LABKIT_CONFINEMENT)"
+
+
+BWRAP_PROBLEM = _bwrap_confinement_problem()
+
+STEAL_REFERENCE = f"""
+import importlib.util, os, pathlib, sys, types
+stolen = []
+folders = [pathlib.Path({str(FIXTURES / "tiny")!r}), pathlib.Path(os.environ.get("LABKIT_LABS_DIR", ".")) / "tiny"]
+for number, folder in enumerate(folders):
+    try:  # as labkit would import it: a package whose folder is the lab's
+        package = types.ModuleType(f"stolen{{number}}")
+        package.__path__ = [str(folder)]
+        sys.modules[package.__name__] = package
+        spec = importlib.util.spec_from_file_location(f"stolen{{number}}.reference", folder / "reference.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        module.reference.get("cluster-created")(lab.sandbox)
+        stolen.append(str(folder))
+    except Exception as exc:
+        print("refused:", type(exc).__name__, exc)
+    try:  # by sys.path
+        sys.path.insert(0, str(folder))
+        from reference import reference
+        reference.get("cluster-created")(lab.sandbox)
+        stolen.append(str(folder))
+    except Exception as exc:
+        print("refused:", type(exc).__name__, exc)
+    try:  # by reading the file
+        print(len((folder / "reference.py").read_text()))
+        stolen.append(str(folder))
+    except Exception as exc:
+        print("refused:", type(exc).__name__, exc)
+print("stolen:", stolen)
+"""
+
+
+@pytest.mark.skipif(BWRAP_PROBLEM is not None, reason=f"needs bubblewrap confinement: {BWRAP_PROBLEM}")
+def test_under_bwrap_a_graded_notebook_cannot_import_the_reference_steps_directly(
+    tiny_labs: Path, tmp_path: Path
+) -> None:
+    """Under bubblewrap the graded kernel cannot read the lab's reference.py at all (by importlib from
+    the labs folder's path, by sys.path, by open()): the labs folder is not in its view and its own
+    copy of the lab holds only the checks, so the notebook scores only what it built."""
+    notebook = _notebook(tmp_path / "steal.ipynb", SETUP, STEAL_REFERENCE)
+    run = grade_notebook(notebook, load_lab("tiny"), tmp_path / "out.ipynb")
+    assert {r.id: r.status for r in run.report.checkpoints}["cluster-created"] == "failed", run.error
+    assert "stolen: []" in _printed(tmp_path / "out.ipynb")
+
+
 def test_a_failing_cell_is_reported_and_the_checkpoints_still_run(tiny_labs: Path, tmp_path: Path) -> None:
     """A cell that raises stops the notebook; the report names the cell and still grades the sandbox."""
     notebook = _notebook(tmp_path / "broken.ipynb", SETUP, 'ecs.create_cluster(clusterName="tiny")', "1 / 0")

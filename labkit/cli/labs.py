@@ -16,7 +16,7 @@ from labkit.cli.output import echo
 def labs(as_json: bool) -> None:
     """List the labs: id, title, estimated minutes, checkpoints.
 
-    A lab that cannot be loaded (a wrong lab.toml field, a checkpoints.py that fails) is reported in
+    A lab that cannot be loaded (a wrong lab.toml field, a checks.py that fails) is reported in
     one line on stderr; the others are listed, and the exit code stays 0.
     """
     from labkit.labs import scan_labs

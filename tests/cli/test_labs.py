@@ -33,18 +33,45 @@ def test_check_without_a_server_says_so() -> None:
 
 def test_check_grades_the_server_sandbox() -> None:
     """After building the lab in the server sandbox, `labkit check --json` reports every checkpoint passed."""
+    from labkit.labs import load_lab, load_reference
+
     start_server(clock="manual")
     empty = run_labkit("check", "nginx-alb", "--json")
     assert empty.returncode == 1
     assert json.loads(empty.stdout)["score"] == 0
+    lab = load_lab("nginx-alb")
+    reference = load_reference(lab)
     with labkit.open_sandbox("server") as sb:
-        session = labkit.open_lab("nginx-alb", sandbox=sb)
-        session.catch_up(to="three-servers-answer")
+        for checkpoint_id in lab.checkpoints.ids():  # built, as a learner would, without catch-up
+            steps = reference.get(checkpoint_id)
+            assert steps is not None
+            steps(sb)
     done = run_labkit("check", "nginx-alb", "--json")
     report = json.loads(done.stdout)
     assert done.returncode == 0, done.stdout
     assert report["score"] == report["possible"]
     assert {c["status"] for c in report["checkpoints"]} == {"passed"}
+
+
+def test_check_shows_a_self_paced_catch_up_as_caught_up_never_passed() -> None:
+    """After `lab.catch_up` to the end, `labkit check --json` shows every checkpoint `caught-up`,
+    0 points (exit 1: nothing was passed), as `lab.progress()` does."""
+    start_server(clock="manual")
+    with labkit.open_sandbox("server") as sb:
+        session = labkit.open_lab("nginx-alb", sandbox=sb)
+        session.catch_up(to="three-servers-answer")
+        progress = session.progress(display=False)
+    assert {c.status for c in progress.checkpoints} == {"caught-up"}
+    assert progress.score == 0
+    done = run_labkit("check", "nginx-alb", "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 1, done.stdout
+    assert report["score"] == 0
+    assert {c["status"] for c in report["checkpoints"]} == {"caught-up"}
+    assert all(c["points"] == 0 for c in report["checkpoints"])
+    text = run_labkit("check", "nginx-alb")
+    assert "caught-up" in text.stdout
+    assert "passed" not in text.stdout.replace("0/17", "")
 
 
 def test_check_an_unknown_lab_is_a_usage_error() -> None:

@@ -19,7 +19,7 @@ LAB = load_lab("copilot")
 def _checkpoints_module() -> object:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("copilot_lab", LAB.path / "checkpoints.py")
+    spec = importlib.util.spec_from_file_location("copilot_lab", LAB.path / "checks.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)

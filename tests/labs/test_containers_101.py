@@ -69,7 +69,7 @@ def test_mistakes_fail_with_a_message(
 def test_a_wrong_reference_part_is_named(sandbox: EmbeddedSandbox) -> None:
     """Forgetting library/ for an official image fails and names the reference and the part."""
     load_lab("containers-101")
-    answers = sys.modules["labkit_labs.containers_101"].reference_answers()
+    answers = sys.modules["labkit_labs.containers_101.checks"].reference_answers()
     answers["nginx:1.27-alpine"]["repository"] = "nginx"
     _submit(sandbox, "references", json.dumps(answers))
     status, message = _result(sandbox, "references-split")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import labkit
+from labkit.labs import load_reference
 from labkit.sandbox.embedded import EmbeddedSandbox
 from tests.labs.conftest import grade_fresh_and_caught_up
 
@@ -36,7 +37,9 @@ def test_without_a_preview_the_lifecycle_checkpoint_says_so(sandbox: EmbeddedSan
     """A lifecycle policy put without previewing it fails and asks for the preview."""
     session = labkit.open_lab("ecr-push", sandbox=sandbox)
     session.catch_up(to="repository-created")
-    text = json.dumps(session.lab.checkpoints.get("lifecycle-policy").check.__globals__["LIFECYCLE_POLICY"])
+    steps = load_reference(session.lab).get("lifecycle-policy")
+    assert steps is not None
+    text = json.dumps(steps.__globals__["LIFECYCLE_POLICY"])
     sandbox.client("ecr").put_lifecycle_policy(repositoryName="labkit-web", lifecyclePolicyText=text)
     result = session.check("lifecycle-policy", display=False)
     assert result.status == "failed"

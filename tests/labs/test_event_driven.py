@@ -9,13 +9,13 @@ import pytest
 import labkit
 from labkit.checkpoints import CheckContext
 from labkit.grading import grade, run_checkpoint
-from labkit.labs import load_lab
+from labkit.labs import load_lab, load_reference
 from labkit.sandbox.embedded import EmbeddedSandbox
 
 
 def make_roles(sandbox: EmbeddedSandbox) -> None:
     """The lab's reference steps for its first checkpoint: the cluster and the four roles."""
-    solution = load_lab("event-driven").checkpoints.get("roles-least-privilege").solution
+    solution = load_reference(load_lab("event-driven")).get("roles-least-privilege")
     assert solution is not None
     solution(sandbox)
 
@@ -94,7 +94,7 @@ def test_a_task_role_without_put_item_fails_with_the_tasks_exit_code(sandbox: Em
         PolicyName="event-lab-ingest-task-policy",
         PolicyDocument=json.dumps(read_only),
     )
-    pipeline = load_lab("event-driven").checkpoints.get("upload-recorded").solution
+    pipeline = load_reference(load_lab("event-driven")).get("upload-recorded")
     assert pipeline is not None
     with pytest.raises(TimeoutError):
         pipeline(sandbox)

@@ -14,7 +14,7 @@ LABS = ["nginx-alb", "rolling-updates", "placement", "ecs-cluster", "autoscaling
 
 @pytest.mark.parametrize("lab_id", LABS)
 def test_the_check_cells_follow_the_checkpoints_in_order(lab_id: str) -> None:
-    """The notebook checks each checkpoint once, in the order checkpoints.py defines them."""
+    """The notebook checks each checkpoint once, in the order checks.py defines them."""
     lab = load_lab(lab_id)
     source = "\n".join(cell.source for cell in read_notebook(lab.notebook).cells if cell.cell_type == "code")
     assert re.findall(r'lab\.check\("([a-z0-9-]+)"\)', source) == lab.checkpoints.ids()

@@ -24,7 +24,7 @@ def test_the_predicted_sequences_are_the_course_notes_examples() -> None:
     """The plan the checks compare with is (4,0) (2,0) (2,2) (0,2) (0,4) and (4,0) (4,2) (2,2) (2,4) (0,4)."""
     module = load_lab("rolling-updates")
     assert module.checkpoints.lab == "rolling-updates"
-    from labkit_labs.rolling_updates import plan_states  # type: ignore[import-not-found]
+    from labkit_labs.rolling_updates.checks import plan_states  # type: ignore[import-not-found]
 
     assert plan_states(50, 100) == [(4, 0), (2, 0), (2, 2), (0, 2), (0, 4)]
     assert plan_states(100, 150) == [(4, 0), (4, 2), (2, 2), (2, 4), (0, 4)]
@@ -33,7 +33,7 @@ def test_the_predicted_sequences_are_the_course_notes_examples() -> None:
 def test_a_rollout_is_replayed_from_task_timestamps_with_near_events_as_one_step() -> None:
     """Tasks that start or stop within a few seconds of each other (as on AWS) make one step, not two."""
     load_lab("rolling-updates")
-    from labkit_labs.rolling_updates import observed_states  # type: ignore[import-not-found]
+    from labkit_labs.rolling_updates.checks import observed_states  # type: ignore[import-not-found]
 
     def task(
         revision: str, created: float, started: float, stopping: float | None = None

@@ -1,4 +1,4 @@
-"""Checkpoints of the nginx-alb lab, and the reference steps that reach each one (for catch-up).
+"""Checkpoints of the nginx-alb lab: what `lab.check` and the grader run (its reference steps are in reference.py).
 
 Names the lab uses: security groups `nginx-alb-sg` and `nginx-tasks-sg`, cluster `nginx-lab`, task
 definition family `nginx-demo-hello` (container `hello`, image `nginxdemos/hello`, port 80), load
@@ -14,19 +14,34 @@ from botocore.exceptions import ClientError
 
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.ecs.validation import fargate_size_allowed, parse_cpu, parse_memory
-from labkit.sandbox import Sandbox
-from labkit.steps import allow_ingress, default_vpc, security_group, two_subnets
 
 checkpoints = CheckpointSet("nginx-alb")
 
+
 CLUSTER = "nginx-lab"
+
+
 FAMILY = "nginx-demo-hello"
+
+
 SERVICE = "nginx-demo-hello"
+
+
 ALB_SG = "nginx-alb-sg"
+
+
 TASKS_SG = "nginx-tasks-sg"
+
+
 LOAD_BALANCER = "nginx-alb"
+
+
 TARGET_GROUP = "nginx-tg"
+
+
 IMAGE = re.compile(r"^(docker\.io/)?(library/)?nginxdemos/hello(:[\w.-]+)?$")
+
+
 SERVER_ADDRESS = re.compile(r"Server(?:&nbsp;| )address:(?:</span>)?\s*(?:<span>)?\s*([\d.]+:\d+)")
 
 
@@ -78,22 +93,6 @@ def security_groups_chained(ctx: CheckContext) -> Outcome:
     return passed(f"{TASKS_SG} accepts port 80 only from {ALB_SG}.")
 
 
-@checkpoints.solution("security-groups-chained")
-def make_security_groups(sandbox: Sandbox) -> None:
-    ec2 = sandbox.client("ec2")
-    vpc = default_vpc(ec2)
-    alb = security_group(ec2, ALB_SG, "HTTP from the internet to the load balancer", vpc)
-    tasks = security_group(ec2, TASKS_SG, "HTTP from the load balancer to the tasks", vpc)
-    allow_ingress(
-        ec2, alb, {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
-    )
-    allow_ingress(
-        ec2,
-        tasks,
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": alb}]},
-    )
-
-
 @checkpoints.checkpoint(
     "cluster-created",
     "The ECS cluster exists",
@@ -106,28 +105,6 @@ def cluster_created(ctx: CheckContext) -> Outcome:
     if not clusters or clusters[0]["status"] != "ACTIVE":
         return failed(f"There is no ACTIVE cluster named {CLUSTER} made in this lab.")
     return passed(f"Cluster {CLUSTER} is ACTIVE.")
-
-
-@checkpoints.solution("cluster-created")
-def make_cluster(sandbox: Sandbox) -> None:
-    sandbox.client("ecs").create_cluster(clusterName=CLUSTER)
-
-
-TASK_DEFINITION: dict[str, Any] = {
-    "family": FAMILY,
-    "requiresCompatibilities": ["FARGATE"],
-    "networkMode": "awsvpc",
-    "cpu": "256",
-    "memory": "512",
-    "containerDefinitions": [
-        {
-            "name": "hello",
-            "image": "nginxdemos/hello",
-            "essential": True,
-            "portMappings": [{"containerPort": 80, "protocol": "tcp"}],
-        }
-    ],
-}
 
 
 @checkpoints.checkpoint(
@@ -161,11 +138,6 @@ def task_definition_registered(ctx: CheckContext) -> Outcome:
     if not any(p.get("containerPort") == 80 for p in hello.get("portMappings", [])):
         return failed("The container does not map containerPort 80, where nginx listens.")
     return passed(f"{FAMILY}:{definition['revision']} runs nginxdemos/hello on Fargate.")
-
-
-@checkpoints.solution("task-definition-registered")
-def register_task_definition(sandbox: Sandbox) -> None:
-    sandbox.client("ecs").register_task_definition(**TASK_DEFINITION)
 
 
 def _elb_named(ctx: CheckContext, operation: str, name: str, key: str, arn_key: str) -> dict[str, Any] | None:
@@ -223,39 +195,6 @@ def load_balancer_ready(ctx: CheckContext) -> Outcome:
     if tg["TargetGroupArn"] not in forwards:
         return failed(f"The port 80 listener does not forward to {TARGET_GROUP}.")
     return passed(f"{LOAD_BALANCER} forwards HTTP:80 to {TARGET_GROUP}.")
-
-
-@checkpoints.solution("load-balancer-ready")
-def make_load_balancer(sandbox: Sandbox) -> None:
-    ec2, elbv2 = sandbox.client("ec2"), sandbox.client("elbv2")
-    vpc = default_vpc(ec2)
-    subnets = two_subnets(ec2, vpc)
-    alb_sg = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [ALB_SG]}])[
-        "SecurityGroups"
-    ][0]["GroupId"]
-    lb = elbv2.create_load_balancer(
-        Name=LOAD_BALANCER, Subnets=subnets, SecurityGroups=[alb_sg], Type="application"
-    )["LoadBalancers"][0]
-    tg = elbv2.create_target_group(
-        Name=TARGET_GROUP, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip", HealthCheckPath="/"
-    )["TargetGroups"][0]
-    elbv2.create_listener(
-        LoadBalancerArn=lb["LoadBalancerArn"],
-        Protocol="HTTP",
-        Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
-    )
-
-
-HEALTH_CHECK: dict[str, Any] = {
-    "HealthCheckProtocol": "HTTP",
-    "HealthCheckPath": "/",
-    "HealthCheckIntervalSeconds": 10,
-    "HealthCheckTimeoutSeconds": 5,
-    "HealthyThresholdCount": 2,
-    "UnhealthyThresholdCount": 2,
-    "Matcher": {"HttpCode": "200"},
-}
 
 
 def _http_codes(matcher: str) -> set[int]:
@@ -320,13 +259,6 @@ def health_check_configured(ctx: CheckContext) -> Outcome:
     )
 
 
-@checkpoints.solution("health-check-configured")
-def configure_health_check(sandbox: Sandbox) -> None:
-    elbv2 = sandbox.client("elbv2")
-    tg = elbv2.describe_target_groups(Names=[TARGET_GROUP])["TargetGroups"][0]["TargetGroupArn"]
-    elbv2.modify_target_group(TargetGroupArn=tg, **HEALTH_CHECK)
-
-
 def _service(ctx: CheckContext) -> dict[str, Any] | None:
     return ctx.service(CLUSTER, SERVICE)
 
@@ -384,47 +316,6 @@ def service_running(ctx: CheckContext) -> Outcome:
     return ctx.eventually(lambda: _service_at(ctx, None))
 
 
-@checkpoints.solution("service-running")
-def make_service(sandbox: Sandbox) -> None:
-    ec2, ecs, elbv2 = sandbox.client("ec2"), sandbox.client("ecs"), sandbox.client("elbv2")
-    vpc = default_vpc(ec2)
-    tasks_sg = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [TASKS_SG]}])[
-        "SecurityGroups"
-    ][0]["GroupId"]
-    tg = elbv2.describe_target_groups(Names=[TARGET_GROUP])["TargetGroups"][0]["TargetGroupArn"]
-    ecs.create_service(
-        cluster=CLUSTER,
-        serviceName=SERVICE,
-        taskDefinition=FAMILY,
-        desiredCount=1,
-        launchType="FARGATE",
-        networkConfiguration={
-            "awsvpcConfiguration": {
-                "subnets": two_subnets(ec2, vpc),
-                "securityGroups": [tasks_sg],
-                "assignPublicIp": "ENABLED",
-            }
-        },
-        loadBalancers=[{"targetGroupArn": tg, "containerName": "hello", "containerPort": 80}],
-    )
-    _wait_stable(sandbox)
-
-
-def _wait_stable(sandbox: Sandbox) -> None:
-    """Wait until the service runs its desired count, all healthy behind the target group."""
-    ecs, elbv2 = sandbox.client("ecs"), sandbox.client("elbv2")
-
-    def steady() -> bool:
-        service = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
-        if len(service["deployments"]) != 1 or service["runningCount"] != service["desiredCount"]:
-            return False
-        tg = elbv2.describe_target_groups(Names=[TARGET_GROUP])["TargetGroups"][0]["TargetGroupArn"]
-        health = elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
-        return sum(1 for h in health if h["TargetHealth"]["State"] == "healthy") == service["desiredCount"]
-
-    sandbox.wait_until(steady, f"{SERVICE} reaching a steady state", limit=1800, step=5)
-
-
 @checkpoints.checkpoint(
     "service-scaled",
     "The service runs three tasks",
@@ -435,12 +326,6 @@ def _wait_stable(sandbox: Sandbox) -> None:
 )
 def service_scaled(ctx: CheckContext) -> Outcome:
     return ctx.eventually(lambda: _service_at(ctx, 3))
-
-
-@checkpoints.solution("service-scaled")
-def scale_service(sandbox: Sandbox) -> None:
-    sandbox.client("ecs").update_service(cluster=CLUSTER, service=SERVICE, desiredCount=3)
-    _wait_stable(sandbox)
 
 
 @checkpoints.checkpoint(
@@ -477,8 +362,3 @@ def three_servers_answer(ctx: CheckContext) -> Outcome:
         return passed(f"Six requests reached three tasks: {', '.join(sorted(servers))}.")
 
     return ctx.eventually(look)
-
-
-@checkpoints.solution("three-servers-answer")
-def nothing_more(sandbox: Sandbox) -> None:
-    """Three healthy tasks behind the listener answer by themselves: the earlier steps are enough."""

@@ -1,4 +1,4 @@
-"""Checkpoints of the copilot lab, and the reference steps that reach each one (for catch-up).
+"""Checkpoints of the copilot lab: what `lab.check` and the grader run (its reference steps are in reference.py).
 
 The learner deploys application `demo`, environment `test` and the Load Balanced Web Service
 `hello` (nginxdemos/hello on port 80, three tasks, path `/`) with `labkit.copilot`, which makes what
@@ -16,17 +16,30 @@ from botocore.exceptions import ClientError
 
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.ecs.validation import fargate_size_allowed, parse_cpu, parse_memory
-from labkit.sandbox import Sandbox
 
 checkpoints = CheckpointSet("copilot")
 
+
 APP = "demo"
+
+
 ENV = "test"
+
+
 SERVICE = "hello"
+
+
 CLUSTER = f"{APP}-{ENV}-Cluster"
+
+
 FAMILY = f"{APP}-{ENV}-{SERVICE}"
+
+
 IMAGE = re.compile(r"^(docker\.io/)?(library/)?nginxdemos/hello(:[\w.-]+)?$")
+
+
 SERVER_ADDRESS = re.compile(r"Server(?:&nbsp;| )address:(?:</span>)?\s*(?:<span>)?\s*([\d.]+:\d+)")
+
 
 #: The manifest the lab starts from: four rules broken, and an image name no rule can catch.
 BROKEN_MANIFEST = """\
@@ -46,27 +59,6 @@ http:
 
 cpu: 256
 memory: 4096
-count: 3
-"""
-
-#: The fixed manifest (the reference solution).
-FIXED_MANIFEST = """\
-name: hello
-type: Load Balanced Web Service
-
-image:
-  location: nginxdemos/hello
-  port: 80
-
-http:
-  path: '/'
-  healthcheck:
-    path: /
-    healthy_threshold: 2
-    interval: 10s
-
-cpu: 256
-memory: 512
 count: 3
 """
 
@@ -138,13 +130,6 @@ def environment_deployed(ctx: CheckContext) -> Outcome:
     )
 
 
-@checkpoints.solution("environment-deployed")
-def deploy_the_environment(sandbox: Sandbox) -> None:
-    from labkit import copilot
-
-    copilot.deploy_environment(sandbox, APP, ENV)
-
-
 def _task_definition(ctx: CheckContext) -> dict[str, Any] | None:
     try:
         described = ctx.client("ecs").describe_task_definition(taskDefinition=FAMILY, include=["TAGS"])
@@ -190,13 +175,6 @@ def manifest_fixed(ctx: CheckContext) -> Outcome:
     if variables.get("COPILOT_SERVICE_NAME") != SERVICE:
         return failed("The container lacks the COPILOT_SERVICE_NAME variable Copilot injects.")
     return passed(f"{FAMILY}:{definition['revision']} runs {container['image']} on port 80.")
-
-
-@checkpoints.solution("manifest-fixed")
-def deploy_the_manifest(sandbox: Sandbox) -> None:
-    from labkit import copilot
-
-    copilot.deploy(sandbox, copilot.load_manifest(FIXED_MANIFEST, env=ENV), APP, ENV)
 
 
 def _service(ctx: CheckContext) -> dict[str, Any] | None:
@@ -268,11 +246,6 @@ def service_behind_listener_rule(ctx: CheckContext) -> Outcome:
     return failed(f"No rule of the environment's listener forwards to {group['TargetGroupName']}.")
 
 
-@checkpoints.solution("service-behind-listener-rule")
-def rule_comes_with_the_service(sandbox: Sandbox) -> None:
-    """`copilot.deploy` of the previous step made the rule: nothing more to do."""
-
-
 def _three_healthy(ctx: CheckContext) -> Outcome:
     service = _service(ctx)
     if service is None:
@@ -299,11 +272,6 @@ def _three_healthy(ctx: CheckContext) -> Outcome:
 )
 def three_healthy_targets(ctx: CheckContext) -> Outcome:
     return ctx.eventually(lambda: _three_healthy(ctx))
-
-
-@checkpoints.solution("three-healthy-targets")
-def three_come_with_the_count(sandbox: Sandbox) -> None:
-    """`count: 3` in the deployed manifest: nothing more to do."""
 
 
 @checkpoints.checkpoint(
@@ -340,8 +308,3 @@ def page_answers(ctx: CheckContext) -> Outcome:
         return passed(f"Six requests to / reached three tasks: {', '.join(sorted(servers))}.")
 
     return ctx.eventually(look)
-
-
-@checkpoints.solution("page-answers")
-def nothing_more(sandbox: Sandbox) -> None:
-    """The deployed service answers by itself."""

@@ -1,4 +1,4 @@
-"""Checkpoints of the rolling-updates lab, and the reference steps that reach each one (for catch-up).
+"""Checkpoints of the rolling-updates lab: what `lab.check` and the grader run (its reference steps are in reference.py).
 
 Names the lab uses: cluster `rolling-lab`, service `rolling-web` (4 Fargate tasks behind the target
 group `rolling-tg` of the load balancer `rolling-alb`), task definition family `rolling-web` (container
@@ -15,39 +15,52 @@ sequence of (old, new) RUNNING counts the rollout went through.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
 from labkit.ecs.rolling import plan_rolling_update, rolling_bounds
-from labkit.sandbox import Sandbox
-from labkit.steps import allow_ingress, default_vpc, security_group, two_subnets, write_parameter
 
 checkpoints = CheckpointSet("rolling-updates")
 
+
 CLUSTER = "rolling-lab"
+
+
 FAMILY = "rolling-web"
+
+
 SERVICE = "rolling-web"
+
+
 CONTAINER = "web"
+
+
 DESIRED = 4
-ALB_SG = "rolling-alb-sg"
-TASKS_SG = "rolling-tasks-sg"
-LOAD_BALANCER = "rolling-alb"
+
+
 TARGET_GROUP = "rolling-tg"
+
+
 #: The SSM parameters that hold the learner's predictions, by (minimumHealthyPercent, maximumPercent).
 PREDICTIONS = {
     (50, 100): "/labkit/rolling-updates/prediction/min50-max100",
     (100, 150): "/labkit/rolling-updates/prediction/min100-max150",
 }
+
+
 #: Events closer together than this (seconds) are one step of a rollout: AWS stops or starts a
 #: batch of tasks within a moment, not at one instant.
 SAME_STEP_SECONDS = 3.0
+
+
 _PAIR = re.compile(r"[\[(]\s*(\d+)\s*,\s*(\d+)\s*[\])]")
+
+
 _FAILING_COMMAND = re.compile(r"\bexit\s+[1-9]\d*\s*$")
+
 
 State = tuple[int, int]
 
@@ -56,38 +69,6 @@ def plan_states(minimum: int, maximum: int, desired: int = DESIRED) -> list[Stat
     """The (old, new) RUNNING counts a rollout of `desired` tasks goes through, start and end included."""
     plan = plan_rolling_update(desired, minimum, maximum)
     return [(desired, 0), *((step.old, step.new) for step in plan.steps)]
-
-
-def container_definition(version: str, command: list[str] | None = None) -> dict[str, Any]:
-    """The `web` container of revision `version` (a broken revision passes a failing `command`)."""
-    definition: dict[str, Any] = {
-        "name": CONTAINER,
-        "image": "nginxdemos/hello",
-        "essential": True,
-        "portMappings": [{"containerPort": 80, "protocol": "tcp"}],
-        "environment": [{"name": "APP_VERSION", "value": version}],
-    }
-    if command is not None:
-        definition["command"] = command
-    return definition
-
-
-def task_definition(version: str, command: list[str] | None = None) -> dict[str, Any]:
-    """The arguments of `register_task_definition` for one revision of the lab's family."""
-    return {
-        "family": FAMILY,
-        "requiresCompatibilities": ["FARGATE"],
-        "networkMode": "awsvpc",
-        "cpu": "256",
-        "memory": "512",
-        "containerDefinitions": [container_definition(version, command)],
-    }
-
-
-BROKEN_COMMAND = ["sh", "-c", "echo 'v4 forgot its configuration'; exit 1"]
-
-
-# -- reading the sandbox ----------------------------------------------------------------------
 
 
 def _service(ctx: CheckContext) -> dict[str, Any] | None:
@@ -215,9 +196,6 @@ def _is_subsequence(wanted: list[State], seen: list[State]) -> bool:
     return all(state in remaining for state in wanted)
 
 
-# -- checkpoints ------------------------------------------------------------------------------
-
-
 @checkpoints.checkpoint(
     "service-running",
     "A Fargate service runs four tasks behind the load balancer",
@@ -258,97 +236,6 @@ def service_running(ctx: CheckContext) -> Outcome:
         return passed(f"{SERVICE} runs {DESIRED} tasks of {service['taskDefinition'].split('/')[-1]}.")
 
     return ctx.eventually(look)
-
-
-def make_network(sandbox: Sandbox) -> dict[str, Any]:
-    """The lab's given setup: chained security groups, the load balancer, its target group and listener."""
-    ec2, elbv2 = sandbox.client("ec2"), sandbox.client("elbv2")
-    vpc = default_vpc(ec2)
-    subnets = two_subnets(ec2, vpc)
-    alb_sg = security_group(ec2, ALB_SG, "HTTP from anywhere to the rolling-updates load balancer", vpc)
-    tasks_sg = security_group(ec2, TASKS_SG, "HTTP from the rolling-updates load balancer to its tasks", vpc)
-    allow_ingress(
-        ec2,
-        alb_sg,
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
-    )
-    allow_ingress(
-        ec2,
-        tasks_sg,
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": alb_sg}]},
-    )
-    lb = elbv2.create_load_balancer(
-        Name=LOAD_BALANCER, Subnets=subnets, SecurityGroups=[alb_sg], Type="application"
-    )["LoadBalancers"][0]
-    tg = elbv2.create_target_group(
-        Name=TARGET_GROUP,
-        Protocol="HTTP",
-        Port=80,
-        VpcId=vpc,
-        TargetType="ip",
-        HealthCheckPath="/",
-        HealthCheckIntervalSeconds=10,
-        HealthCheckTimeoutSeconds=5,
-        HealthyThresholdCount=2,
-    )["TargetGroups"][0]
-    elbv2.modify_target_group_attributes(
-        TargetGroupArn=tg["TargetGroupArn"],
-        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}],
-    )
-    elbv2.create_listener(
-        LoadBalancerArn=lb["LoadBalancerArn"],
-        Protocol="HTTP",
-        Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
-    )
-    return {
-        "subnets": subnets,
-        "tasks_sg": tasks_sg,
-        "load_balancer_arn": lb["LoadBalancerArn"],
-        "target_group_arn": tg["TargetGroupArn"],
-    }
-
-
-def _settled(sandbox: Sandbox) -> Callable[[], bool]:
-    ecs = sandbox.client("ecs")
-
-    def settled() -> bool:
-        service = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
-        deployments = service["deployments"]
-        return (
-            len(deployments) == 1
-            and deployments[0].get("rolloutState") == "COMPLETED"
-            and service["runningCount"] == service["desiredCount"]
-        )
-
-    return settled
-
-
-@checkpoints.solution("service-running")
-def make_service(sandbox: Sandbox) -> None:
-    network = make_network(sandbox)
-    ecs = sandbox.client("ecs")
-    ecs.create_cluster(clusterName=CLUSTER)
-    ecs.register_task_definition(**task_definition("v1"))
-    ecs.create_service(
-        cluster=CLUSTER,
-        serviceName=SERVICE,
-        taskDefinition=FAMILY,
-        desiredCount=DESIRED,
-        launchType="FARGATE",
-        networkConfiguration={
-            "awsvpcConfiguration": {
-                "subnets": network["subnets"],
-                "securityGroups": [network["tasks_sg"]],
-                "assignPublicIp": "ENABLED",
-            }
-        },
-        loadBalancers=[
-            {"targetGroupArn": network["target_group_arn"], "containerName": CONTAINER, "containerPort": 80}
-        ],
-        deploymentConfiguration={"minimumHealthyPercent": 50, "maximumPercent": 100},
-    )
-    sandbox.wait_until(_settled(sandbox), f"{SERVICE} reaching a steady state", limit=3600, step=2)
 
 
 def _prediction(ctx: CheckContext, bounds: tuple[int, int]) -> Outcome:
@@ -393,13 +280,6 @@ def _prediction(ctx: CheckContext, bounds: tuple[int, int]) -> Outcome:
     )
 
 
-def _put_prediction(sandbox: Sandbox, bounds: tuple[int, int]) -> None:
-    # Deleted and written afresh rather than overwritten: a new parameter carries this session's tag.
-    write_parameter(
-        sandbox.client("ssm"), PREDICTIONS[bounds], json.dumps([list(s) for s in plan_states(*bounds)])
-    )
-
-
 _PREDICT_HINTS = [
     "Work out the bounds first: at least ceil(4 * minimumHealthyPercent / 100) tasks stay RUNNING and healthy, "
     "at most floor(4 * maximumPercent / 100) run or start.",
@@ -418,11 +298,6 @@ _PREDICT_HINTS = [
 )
 def predicted_min50_max100(ctx: CheckContext) -> Outcome:
     return _prediction(ctx, (50, 100))
-
-
-@checkpoints.solution("predicted-min50-max100")
-def predict_min50_max100(sandbox: Sandbox) -> None:
-    _put_prediction(sandbox, (50, 100))
 
 
 def _observed(ctx: CheckContext, old_version: str, new_version: str, bounds: tuple[int, int]) -> Outcome:
@@ -471,27 +346,6 @@ def rolled_v1_to_v2(ctx: CheckContext) -> Outcome:
     return ctx.eventually(lambda: _observed(ctx, "v1", "v2", (50, 100)))
 
 
-def _roll_to(
-    sandbox: Sandbox, version: str, configuration: dict[str, Any], command: list[str] | None = None
-) -> str:
-    ecs = sandbox.client("ecs")
-    arn = str(
-        ecs.register_task_definition(**task_definition(version, command))["taskDefinition"][
-            "taskDefinitionArn"
-        ]
-    )
-    ecs.update_service(
-        cluster=CLUSTER, service=SERVICE, taskDefinition=arn, deploymentConfiguration=configuration
-    )
-    return arn
-
-
-@checkpoints.solution("rolled-v1-to-v2-at-min50-max100")
-def roll_to_v2(sandbox: Sandbox) -> None:
-    _roll_to(sandbox, "v2", {"minimumHealthyPercent": 50, "maximumPercent": 100})
-    sandbox.wait_until(_settled(sandbox), "the rollout to v2", limit=3600, step=2)
-
-
 @checkpoints.checkpoint(
     "predicted-min100-max150",
     "You predicted the (old, new) task counts of a 100/150 rollout",
@@ -500,11 +354,6 @@ def roll_to_v2(sandbox: Sandbox) -> None:
 )
 def predicted_min100_max150(ctx: CheckContext) -> Outcome:
     return _prediction(ctx, (100, 150))
-
-
-@checkpoints.solution("predicted-min100-max150")
-def predict_min100_max150(sandbox: Sandbox) -> None:
-    _put_prediction(sandbox, (100, 150))
 
 
 @checkpoints.checkpoint(
@@ -519,12 +368,6 @@ def predict_min100_max150(sandbox: Sandbox) -> None:
 )
 def rolled_v2_to_v3(ctx: CheckContext) -> Outcome:
     return ctx.eventually(lambda: _observed(ctx, "v2", "v3", (100, 150)))
-
-
-@checkpoints.solution("rolled-v2-to-v3-at-min100-max150")
-def roll_to_v3(sandbox: Sandbox) -> None:
-    _roll_to(sandbox, "v3", {"minimumHealthyPercent": 100, "maximumPercent": 150})
-    sandbox.wait_until(_settled(sandbox), "the rollout to v3", limit=3600, step=2)
 
 
 @checkpoints.checkpoint(
@@ -576,25 +419,3 @@ def circuit_breaker_rolled_back(ctx: CheckContext) -> Outcome:
         )
 
     return ctx.eventually(look)
-
-
-@checkpoints.solution("circuit-breaker-rolled-back")
-def deploy_broken_revision(sandbox: Sandbox) -> None:
-    ecs = sandbox.client("ecs")
-    broken = _roll_to(
-        sandbox,
-        "v4",
-        {
-            "minimumHealthyPercent": 100,
-            "maximumPercent": 150,
-            "deploymentCircuitBreaker": {"enable": True, "rollback": True},
-        },
-        BROKEN_COMMAND,
-    )
-    settled = _settled(sandbox)
-
-    def rolled_back() -> bool:
-        service = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
-        return service["taskDefinition"] != broken and settled()
-
-    sandbox.wait_until(rolled_back, "the circuit breaker rolling back", limit=3600, step=2)

@@ -1,4 +1,4 @@
-"""Checkpoints of the ecr-push lab, and the reference steps that reach each one (for catch-up).
+"""Checkpoints of the ecr-push lab: what `lab.check` and the grader run (its reference steps are in reference.py).
 
 Names the lab uses: repository `labkit-web` (scan on push), image tag `v1`, task definition
 family `labkit-web` (container `web`), another account `111122223333` allowed to pull.
@@ -11,22 +11,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
-from labkit.sandbox import Sandbox
 
 checkpoints = CheckpointSet("ecr-push")
 
+
 REPOSITORY = "labkit-web"
+
+
 TAG = "v1"
+
+
 FAMILY = "labkit-web"
+
+
 OTHER_ACCOUNT = "111122223333"
+
+
 PULL_ACTIONS = {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
+
+
 PUSH_ACTIONS = {"ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"}
+
+
 IMAGE_MEDIA_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -87,13 +98,6 @@ def repository_created(ctx: CheckContext) -> Outcome:
     return passed(f"{repository['repositoryUri']} exists and scans on push.")
 
 
-@checkpoints.solution("repository-created")
-def make_repository(sandbox: Sandbox) -> None:
-    sandbox.client("ecr").create_repository(
-        repositoryName=REPOSITORY, imageScanningConfiguration={"scanOnPush": True}
-    )
-
-
 @checkpoints.checkpoint(
     "image-pushed",
     f"An image is pushed as {REPOSITORY}:{TAG}",
@@ -120,22 +124,6 @@ def image_pushed(ctx: CheckContext) -> Outcome:
     if "sha256:" + hashlib.sha256(manifest).hexdigest() != image["imageDigest"]:
         return failed("The image's digest is not the digest of its manifest: push it with a registry client.")
     return passed(f"{REPOSITORY}:{TAG} is {image['imageDigest']} ({image.get('imageSizeInBytes')} bytes).")
-
-
-def build_site_image(folder: str) -> Any:
-    """The lab's image: the offline stand-in for nginxdemos/hello in an OCI layout, tagged v1."""
-    from labkit.images import placeholder_image
-
-    return placeholder_image(folder, "nginxdemos/hello", tag=TAG)
-
-
-@checkpoints.solution("image-pushed")
-def push_image(sandbox: Sandbox) -> None:
-    from labkit.registry.client import client_for
-
-    with tempfile.TemporaryDirectory() as folder:
-        image = build_site_image(folder)
-        client_for(sandbox).push_layout(image.path, REPOSITORY, TAG)
 
 
 @checkpoints.checkpoint(
@@ -166,29 +154,6 @@ def task_definition_uses_image(ctx: CheckContext) -> Outcome:
     if not definition.get("executionRoleArn"):
         return failed("There is no executionRoleArn: Fargate needs the task execution role to pull from ECR.")
     return passed(f"{FAMILY}:{definition['revision']} runs the image from ECR.")
-
-
-@checkpoints.solution("task-definition-uses-image")
-def register_task_definition(sandbox: Sandbox) -> None:
-    uri = sandbox.client("ecr").describe_repositories(repositoryNames=[REPOSITORY])["repositories"][0][
-        "repositoryUri"
-    ]
-    sandbox.client("ecs").register_task_definition(
-        family=FAMILY,
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="256",
-        memory="512",
-        executionRoleArn=f"arn:aws:iam::{sandbox.account_id}:role/ecsTaskExecutionRole",
-        containerDefinitions=[
-            {
-                "name": "web",
-                "image": f"{uri}:{TAG}",
-                "essential": True,
-                "portMappings": [{"containerPort": 80}],
-            }
-        ],
-    )
 
 
 def _lifecycle_rules(text: str) -> list[dict[str, Any]]:
@@ -264,42 +229,6 @@ def _previewed(ctx: CheckContext, rule_count: int) -> Outcome:
     )
 
 
-LIFECYCLE_POLICY = {
-    "rules": [
-        {
-            "rulePriority": 1,
-            "description": "Expire untagged images one day after they were pushed",
-            "selection": {
-                "tagStatus": "untagged",
-                "countType": "sinceImagePushed",
-                "countUnit": "days",
-                "countNumber": 1,
-            },
-            "action": {"type": "expire"},
-        },
-        {
-            "rulePriority": 2,
-            "description": "Keep the last five versions tagged v...",
-            "selection": {
-                "tagStatus": "tagged",
-                "tagPrefixList": ["v"],
-                "countType": "imageCountMoreThan",
-                "countNumber": 5,
-            },
-            "action": {"type": "expire"},
-        },
-    ]
-}
-
-
-@checkpoints.solution("lifecycle-policy")
-def put_lifecycle_policy(sandbox: Sandbox) -> None:
-    ecr = sandbox.client("ecr")
-    text = json.dumps(LIFECYCLE_POLICY)
-    ecr.put_lifecycle_policy(repositoryName=REPOSITORY, lifecyclePolicyText=text)
-    ecr.start_lifecycle_policy_preview(repositoryName=REPOSITORY, lifecyclePolicyText=text)
-
-
 @checkpoints.checkpoint(
     "tags-immutable",
     "Tags cannot be overwritten",
@@ -315,11 +244,6 @@ def tags_immutable(ctx: CheckContext) -> Outcome:
             f"{REPOSITORY}'s tags are {repository.get('imageTagMutability')}: a push can move {TAG} to other content."
         )
     return passed(f"{REPOSITORY}'s tags are IMMUTABLE.")
-
-
-@checkpoints.solution("tags-immutable")
-def make_immutable(sandbox: Sandbox) -> None:
-    sandbox.client("ecr").put_image_tag_mutability(repositoryName=REPOSITORY, imageTagMutability="IMMUTABLE")
 
 
 def _statements(policy_text: str) -> list[dict[str, Any]]:
@@ -378,24 +302,6 @@ def pull_policy(ctx: CheckContext) -> Outcome:
     return passed(f"{OTHER_ACCOUNT} may pull from {REPOSITORY}.")
 
 
-PULL_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Sid": "AllowPullFromPartnerAccount",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"},
-            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-        }
-    ],
-}
-
-
-@checkpoints.solution("pull-policy")
-def set_pull_policy(sandbox: Sandbox) -> None:
-    sandbox.client("ecr").set_repository_policy(repositoryName=REPOSITORY, policyText=json.dumps(PULL_POLICY))
-
-
 @checkpoints.checkpoint(
     "scan-complete",
     f"The scan of {REPOSITORY}:{TAG} is complete",
@@ -428,20 +334,3 @@ def scan_complete(ctx: CheckContext) -> Outcome:
         return passed(f"The scan is COMPLETE: {sum(counts.values())} finding(s).")
 
     return ctx.eventually(look)
-
-
-@checkpoints.solution("scan-complete")
-def wait_for_scan(sandbox: Sandbox) -> None:
-    ecr = sandbox.client("ecr")
-
-    def scanned() -> bool:
-        try:
-            status = ecr.describe_image_scan_findings(repositoryName=REPOSITORY, imageId={"imageTag": TAG})
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ScanNotFoundException":
-                raise
-            ecr.start_image_scan(repositoryName=REPOSITORY, imageId={"imageTag": TAG})
-            return False
-        return bool(status["imageScanStatus"]["status"] == "COMPLETE")
-
-    sandbox.wait_until(scanned, f"the scan of {REPOSITORY}:{TAG}", limit=600, step=5)

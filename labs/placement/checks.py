@@ -1,4 +1,4 @@
-"""Checkpoints of the placement lab, and the reference steps that reach each one (for catch-up).
+"""Checkpoints of the placement lab: what `lab.check` and the grader run (its reference steps are in reference.py).
 
 Names the lab uses: cluster `placement-lab` with three EC2 container instances, named by their
 `Name` tag: `medium-a` (t3.medium) and `micro-a` (t2.micro) in the first availability zone, `small-b`
@@ -34,20 +34,29 @@ from labkit.ecs.placement import (
     TaskRequirements,
     place_tasks,
 )
-from labkit.sandbox import Sandbox
-from labkit.steps import default_vpc, write_parameter, zone_subnets
 
 checkpoints = CheckpointSet("placement")
 
+
 CLUSTER = "placement-lab"
+
+
 FAMILY = "placement-web"
+
+
 ROLE = "placement-lab-ecs-instance"
-ECS_INSTANCE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+
+
 AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+
+
 #: The instances of the lab: Name tag -> (instance type, index of its availability zone), in launch order.
 INSTANCES = {"medium-a": ("t3.medium", 0), "micro-a": ("t2.micro", 0), "small-b": ("t2.small", 1)}
+
+
 TASK_CPU, TASK_MEMORY = 128, 256
-USER_DATA = f"#!/bin/bash\necho ECS_CLUSTER={CLUSTER} >> /etc/ecs/ecs.config\n"
+
+
 #: Tasks started by one run_task call start within this many seconds of each other.
 SAME_BATCH_SECONDS = 10.0
 
@@ -72,7 +81,11 @@ class Experiment:
 
 
 BINPACK_MEMORY = {"type": "binpack", "field": "memory"}
+
+
 SPREAD_ZONES = {"type": "spread", "field": "attribute:ecs.availability-zone"}
+
+
 EXPERIMENTS = {
     "binpack-memory": Experiment(4, (BINPACK_MEMORY,)),
     "spread-zones": Experiment(4, (SPREAD_ZONES,), by="zone"),
@@ -89,28 +102,6 @@ EXPERIMENTS = {
 def prediction_parameter(group: str) -> str:
     """The SSM parameter that holds the prediction of experiment `group`."""
     return f"/labkit/placement/prediction/{group}"
-
-
-def task_definition() -> dict[str, Any]:
-    """The arguments of register_task_definition for the lab's EC2 task."""
-    return {
-        "family": FAMILY,
-        "requiresCompatibilities": ["EC2"],
-        "networkMode": "bridge",
-        "containerDefinitions": [
-            {
-                "name": "web",
-                "image": "nginxdemos/hello",
-                "essential": True,
-                "cpu": TASK_CPU,
-                "memory": TASK_MEMORY,
-                "portMappings": [{"containerPort": 80, "hostPort": 0, "protocol": "tcp"}],
-            }
-        ],
-    }
-
-
-# -- reading the sandbox ----------------------------------------------------------------------
 
 
 def _cluster_ours(ctx: CheckContext) -> bool:
@@ -246,9 +237,6 @@ def _normal(counts: dict[str, Any]) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.items() if int(v)}
 
 
-# -- checkpoints ------------------------------------------------------------------------------
-
-
 @checkpoints.checkpoint(
     "capacity-registered",
     "Three EC2 instances of three types in two zones are container instances of the cluster",
@@ -291,54 +279,6 @@ def capacity_registered(ctx: CheckContext) -> Outcome:
     return ctx.eventually(look)
 
 
-def make_instance_profile(sandbox: Sandbox) -> None:
-    """The role the ECS agent's instances assume, with AWS's managed policy for it, as an instance profile."""
-    iam = sandbox.client("iam")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    try:
-        iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
-    iam.attach_role_policy(RoleName=ROLE, PolicyArn=ECS_INSTANCE_POLICY)
-    try:
-        iam.create_instance_profile(InstanceProfileName=ROLE)
-        iam.add_role_to_instance_profile(InstanceProfileName=ROLE, RoleName=ROLE)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
-
-
-@checkpoints.solution("capacity-registered")
-def make_capacity(sandbox: Sandbox) -> None:
-    ec2, ecs, ssm = sandbox.client("ec2"), sandbox.client("ecs"), sandbox.client("ssm")
-    make_instance_profile(sandbox)
-    ecs.create_cluster(clusterName=CLUSTER)
-    image = ssm.get_parameter(Name=AMI_PARAMETER)["Parameter"]["Value"]
-    subnets = zone_subnets(ec2, default_vpc(ec2))
-    for name, (instance_type, zone) in INSTANCES.items():
-        ec2.run_instances(
-            ImageId=image,
-            InstanceType=instance_type,
-            MinCount=1,
-            MaxCount=1,
-            SubnetId=subnets[zone],
-            IamInstanceProfile={"Name": ROLE},
-            UserData=USER_DATA,
-            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}],
-        )
-
-    def registered() -> bool:
-        return len(ecs.list_container_instances(cluster=CLUSTER)["containerInstanceArns"]) >= len(INSTANCES)
-
-    sandbox.wait_until(registered, "the three instances registering", limit=1800, step=5)
-
-
 @checkpoints.checkpoint(
     "task-definition-registered",
     "An EC2 task definition reserves 128 CPU units and 256 MiB with a dynamic host port",
@@ -375,11 +315,6 @@ def task_definition_registered(ctx: CheckContext) -> Outcome:
             "Map containerPort 80 to hostPort 0 (dynamic), or a second task on an instance has no port."
         )
     return passed(f"{FAMILY}:{definition['revision']} reserves {TASK_CPU} CPU units and {TASK_MEMORY} MiB.")
-
-
-@checkpoints.solution("task-definition-registered")
-def register_task_definition(sandbox: Sandbox) -> None:
-    sandbox.client("ecs").register_task_definition(**task_definition())
 
 
 def _experiment_outcome(ctx: CheckContext, group: str) -> Outcome:
@@ -468,39 +403,6 @@ def _placement_problem(used: Any, experiment: Experiment) -> str | None:
     return None
 
 
-def _run_experiment(sandbox: Sandbox, group: str) -> None:
-    """Save the right prediction, run the experiment, then stop its tasks (the instances are empty again)."""
-    experiment = EXPERIMENTS[group]
-    ecs, ssm = sandbox.client("ecs"), sandbox.client("ssm")
-    ctx = CheckContext(sandbox)
-    expected = expected_placement(container_instances(ctx), experiment)
-    record = {"prediction": expected, "placement": experiment.placement()}
-    write_parameter(ssm, prediction_parameter(group), json.dumps(record))
-    tasks = ecs.run_task(
-        cluster=CLUSTER,
-        taskDefinition=FAMILY,
-        count=experiment.count,
-        group=group,
-        launchType="EC2",
-        **experiment.placement(),
-    )["tasks"]
-    arns = [t["taskArn"] for t in tasks]
-
-    def statuses() -> set[str]:
-        return (
-            {t["lastStatus"] for t in ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"]}
-            if arns
-            else set()
-        )
-
-    sandbox.wait_until(lambda: statuses() <= {"RUNNING"}, f"the tasks of {group} running", limit=1800, step=5)
-    for arn in arns:
-        ecs.stop_task(cluster=CLUSTER, task=arn, reason=f"experiment {group} done")
-    sandbox.wait_until(
-        lambda: statuses() <= {"STOPPED"}, f"the tasks of {group} stopping", limit=1800, step=5
-    )
-
-
 _PREDICTION_HINT = (
     "Your prediction is a dictionary: instance name -> tasks, plus 'unplaced' for tasks that fit nowhere; "
     "run_experiment(group, count, placement, prediction) records it; simulate(count, placement) runs "
@@ -515,12 +417,6 @@ def _experiment(group: str, title: str, points: int, hints: list[str]) -> None:
     check.__name__ = f"check_{group.replace('-', '_')}"
     checkpoints.checkpoint(group, title, points=points, hints=[*hints, _PREDICTION_HINT])(check)
 
-    def solve(sandbox: Sandbox) -> None:
-        _run_experiment(sandbox, group)
-
-    solve.__name__ = f"solve_{group.replace('-', '_')}"
-    checkpoints.solution(group)(solve)
-
 
 _experiment(
     "binpack-memory",
@@ -531,6 +427,8 @@ _experiment(
         "binpack puts each task on the instance with the least memory left that still fits it: the smallest first.",
     ],
 )
+
+
 _experiment(
     "spread-zones",
     "spread over availability zones: predicted, then run",
@@ -540,6 +438,8 @@ _experiment(
         "Predict by zone here ({zone name: tasks}): which instance in a zone gets a task is not part of the strategy.",
     ],
 )
+
+
 _experiment(
     "spread-zones-then-binpack",
     "spread over zones, then binpack on memory: predicted, then run",
@@ -549,6 +449,8 @@ _experiment(
         "The second strategy only chooses among the instances the first leaves tied: inside each zone, the fullest.",
     ],
 )
+
+
 _experiment(
     "distinct-instance",
     "distinctInstance: predicted, then run",
@@ -558,6 +460,8 @@ _experiment(
         "No two tasks of the group on one instance: with three instances, how many of five tasks can run?",
     ],
 )
+
+
 _experiment(
     "t2-only",
     "memberOf t2 instances, spread over instances: predicted, then run",

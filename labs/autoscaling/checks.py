@@ -1,4 +1,4 @@
-"""Checkpoints of the autoscaling lab, and the reference steps that reach each one (for catch-up).
+"""Checkpoints of the autoscaling lab: what `lab.check` and the grader run (its reference steps are in reference.py).
 
 Names the lab uses: cluster `scaling-lab`, service `web` (Fargate, task definition family
 `scaling-web`, container `hello` on port 80) behind the load balancer `scaling-alb` and its target
@@ -10,39 +10,43 @@ and `requests-per-target` (target tracking); the scheduled action `morning-peak`
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
-from labkit.sandbox import Sandbox
 
 checkpoints = CheckpointSet("autoscaling")
 
+
 CLUSTER = "scaling-lab"
+
+
 SERVICE = "web"
-FAMILY = "scaling-web"
-GROUP = "scaling-lab-sg"
-LOAD_BALANCER = "scaling-alb"
-TARGET_GROUP = "scaling-tg"
+
+
 NAMESPACE = "ecs"
+
+
 RESOURCE = f"service/{CLUSTER}/{SERVICE}"
+
+
 DIMENSION = "ecs:service:DesiredCount"
+
+
 MIN_CAPACITY, MAX_CAPACITY = 1, 6
-CPU_POLICY = "cpu-at-50"
+
+
 CPU_TARGET = 50.0
-STEP_POLICY = "cpu-high-steps"
+
+
 STEP_ALARM = "scaling-lab-cpu-high"
-SCHEDULED = "morning-peak"
+
+
 TIMEZONE = "Europe/Paris"
-REQUESTS_POLICY = "requests-per-target"
+
+
 REQUESTS_TARGET = 300.0
-TARGET = {"ServiceNamespace": NAMESPACE, "ResourceId": RESOURCE, "ScalableDimension": DIMENSION}
-TASK_CPU = 256  # CPU units of one task: the load model shares a service's CPU demand over its tasks
-
-
-# -- reading the account -----------------------------------------------------------------------
 
 
 def _service(ctx: CheckContext) -> dict[str, Any] | None:
@@ -116,9 +120,6 @@ def _label(load_balancer_arn: str, target_group_arn: str) -> str:
     return f"{load_balancer_arn.split(':loadbalancer/')[-1]}/{target_group_arn.split(':')[-1]}"
 
 
-# -- 1. the scalable target --------------------------------------------------------------------
-
-
 @checkpoints.checkpoint(
     "scalable-target-registered",
     "The service is a scalable target of 1 to 6 tasks",
@@ -148,104 +149,6 @@ def scalable_target_registered(ctx: CheckContext) -> Outcome:
     return passed(f"{RESOURCE} scales between {low} and {high} tasks.")
 
 
-def _make_base(sandbox: Sandbox) -> None:
-    """The Setup cell's service: one Fargate task of nginxdemos/hello behind an ALB (skipped when it exists)."""
-    ec2, ecs, elbv2 = sandbox.client("ec2"), sandbox.client("ecs"), sandbox.client("elbv2")
-    try:
-        found = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
-    except ClientError:
-        found = []  # no cluster yet
-    if any(s.get("status") == "ACTIVE" for s in found):
-        return
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    by_zone: dict[str, str] = {}
-    for subnet in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]:
-        by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
-    subnets = list(by_zone.values())[:2]
-    group = ec2.create_security_group(GroupName=GROUP, Description="autoscaling lab: HTTP", VpcId=vpc)[
-        "GroupId"
-    ]
-    ec2.authorize_security_group_ingress(
-        GroupId=group,
-        IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
-        ],
-    )
-    lb = elbv2.create_load_balancer(
-        Name=LOAD_BALANCER, Subnets=subnets, SecurityGroups=[group], Type="application"
-    )
-    tg = elbv2.create_target_group(
-        Name=TARGET_GROUP, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip", HealthCheckPath="/"
-    )["TargetGroups"][0]["TargetGroupArn"]
-    elbv2.create_listener(
-        LoadBalancerArn=lb["LoadBalancers"][0]["LoadBalancerArn"],
-        Protocol="HTTP",
-        Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
-    )
-    ecs.create_cluster(clusterName=CLUSTER)
-    ecs.register_task_definition(
-        family=FAMILY,
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu=str(TASK_CPU),
-        memory="512",
-        containerDefinitions=[
-            {
-                "name": "hello",
-                "image": "nginxdemos/hello",
-                "essential": True,
-                "portMappings": [{"containerPort": 80, "protocol": "tcp"}],
-            }
-        ],
-    )
-    ecs.create_service(
-        cluster=CLUSTER,
-        serviceName=SERVICE,
-        taskDefinition=FAMILY,
-        desiredCount=1,
-        launchType="FARGATE",
-        networkConfiguration={
-            "awsvpcConfiguration": {
-                "subnets": subnets,
-                "securityGroups": [group],
-                "assignPublicIp": "ENABLED",
-            }
-        },
-        loadBalancers=[{"targetGroupArn": tg, "containerName": "hello", "containerPort": 80}],
-    )
-    sandbox.wait_until(lambda: _running(sandbox) == 1, "the service running its task", limit=3600, step=60)
-
-
-def _running(sandbox: Sandbox) -> int:
-    service = sandbox.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
-    return int(service["runningCount"])
-
-
-def _desired(sandbox: Sandbox) -> int:
-    service = sandbox.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
-    return int(service["desiredCount"])
-
-
-def _caused_by(sandbox: Sandbox, text: str) -> bool:
-    """True when a successful scaling activity of the service has `text` in its cause."""
-    activities = sandbox.client("application-autoscaling").describe_scaling_activities(
-        ServiceNamespace=NAMESPACE, ResourceId=RESOURCE, ScalableDimension=DIMENSION
-    )["ScalingActivities"]
-    return any(text in a.get("Cause", "") and a.get("StatusCode") == "Successful" for a in activities)
-
-
-@checkpoints.solution("scalable-target-registered")
-def register_target(sandbox: Sandbox) -> None:
-    _make_base(sandbox)
-    sandbox.client("application-autoscaling").register_scalable_target(
-        **TARGET, MinCapacity=MIN_CAPACITY, MaxCapacity=MAX_CAPACITY
-    )
-
-
-# -- 2. target tracking on CPU -----------------------------------------------------------------
-
-
 @checkpoints.checkpoint(
     "cpu-target-tracking",
     "A target tracking policy keeps the service's average CPU at 50 %",
@@ -273,24 +176,6 @@ def cpu_target_tracking(ctx: CheckContext) -> Outcome:
     )
     names = ", ".join(a["AlarmName"] for a in alarms.get("Alarms", []))
     return passed(f"Average CPU is tracked at {CPU_TARGET:g} %; the policy made its own alarms: {names}.")
-
-
-@checkpoints.solution("cpu-target-tracking")
-def put_cpu_policy(sandbox: Sandbox) -> None:
-    sandbox.client("application-autoscaling").put_scaling_policy(
-        PolicyName=CPU_POLICY,
-        PolicyType="TargetTrackingScaling",
-        TargetTrackingScalingPolicyConfiguration={
-            "TargetValue": CPU_TARGET,
-            "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
-            "ScaleOutCooldown": 60,
-            "ScaleInCooldown": 60,
-        },
-        **TARGET,
-    )
-
-
-# -- 3. scale out under load, and back in ------------------------------------------------------
 
 
 @checkpoints.checkpoint(
@@ -331,17 +216,6 @@ def scaled_out_and_in(ctx: CheckContext) -> Outcome:
     return passed(
         f"The CPU policy scaled the service out {len(outs)} time(s) and back in {len(ins)} time(s)."
     )
-
-
-@checkpoints.solution("scaled-out-and-in")
-def drive_cpu_load(sandbox: Sandbox) -> None:
-    sandbox.set_load(cluster=CLUSTER, service=SERVICE, cpu=2 * TASK_CPU)
-    sandbox.wait_until(lambda: _desired(sandbox) >= 4, "scale-out to 4 tasks", limit=3600, step=60)
-    sandbox.set_load(cluster=CLUSTER, service=SERVICE, cpu=0)
-    sandbox.wait_until(lambda: _caused_by(sandbox, "-AlarmLow-"), "scale-in", limit=3600, step=60)
-
-
-# -- 4. step scaling on an alarm of your own ---------------------------------------------------
 
 
 @checkpoints.checkpoint(
@@ -406,44 +280,6 @@ def step_scaling_on_alarm(ctx: CheckContext) -> Outcome:
     )
 
 
-@checkpoints.solution("step-scaling-on-alarm")
-def step_scaling(sandbox: Sandbox) -> None:
-    policy = sandbox.client("application-autoscaling").put_scaling_policy(
-        PolicyName=STEP_POLICY,
-        PolicyType="StepScaling",
-        StepScalingPolicyConfiguration={
-            "AdjustmentType": "ChangeInCapacity",
-            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 2}],
-            "Cooldown": 60,
-            "MetricAggregationType": "Average",
-        },
-        **TARGET,
-    )
-    sandbox.client("cloudwatch").put_metric_alarm(
-        AlarmName=STEP_ALARM,
-        Namespace="AWS/ECS",
-        MetricName="CPUUtilization",
-        Dimensions=[{"Name": "ClusterName", "Value": CLUSTER}, {"Name": "ServiceName", "Value": SERVICE}],
-        Statistic="Average",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=80,
-        ComparisonOperator="GreaterThanThreshold",
-        AlarmActions=[policy["PolicyARN"]],
-    )
-    sandbox.set_load(cluster=CLUSTER, service=SERVICE, cpu=TASK_CPU * _running(sandbox))
-    sandbox.wait_until(
-        lambda: _caused_by(sandbox, f"monitor alarm {STEP_ALARM} in state ALARM"),
-        "the step policy",
-        limit=3600,
-        step=60,
-    )
-    sandbox.set_load(cluster=CLUSTER, service=SERVICE, cpu=0)
-
-
-# -- 5. a scheduled action ---------------------------------------------------------------------
-
-
 @checkpoints.checkpoint(
     "scheduled-action-fired",
     "A scheduled action in a time zone changed the capacity when it was due",
@@ -485,27 +321,6 @@ def scheduled_action_fired(ctx: CheckContext) -> Outcome:
     )
 
 
-@checkpoints.solution("scheduled-action-fired")
-def schedule_peak(sandbox: Sandbox) -> None:
-    local = sandbox.now().astimezone(zoneinfo.ZoneInfo(TIMEZONE)) + dt.timedelta(minutes=2)
-    sandbox.client("application-autoscaling").put_scheduled_action(
-        ScheduledActionName=SCHEDULED,
-        Schedule=f"at({local:%Y-%m-%dT%H:%M:%S})",
-        Timezone=TIMEZONE,
-        ScalableTargetAction={"MinCapacity": 3, "MaxCapacity": MAX_CAPACITY},
-        **TARGET,
-    )
-    sandbox.wait_until(
-        lambda: _caused_by(sandbox, f"scheduled action name {SCHEDULED} was triggered"),
-        SCHEDULED,
-        limit=3600,
-        step=60,
-    )
-
-
-# -- 6. requests per target --------------------------------------------------------------------
-
-
 @checkpoints.checkpoint(
     "requests-per-target",
     "A target tracking policy keeps requests per target at 300 a minute, labelled with the service's target group",
@@ -543,23 +358,3 @@ def requests_per_target(ctx: CheckContext) -> Outcome:
         "ResourceLabel"
     )
     return failed(f"The policy's ResourceLabel is {shown!r}; the service's is {sorted(labels)[0]!r}.")
-
-
-@checkpoints.solution("requests-per-target")
-def track_requests(sandbox: Sandbox) -> None:
-    elbv2 = sandbox.client("elbv2")
-    tg = elbv2.describe_target_groups(Names=[TARGET_GROUP])["TargetGroups"][0]
-    sandbox.client("application-autoscaling").put_scaling_policy(
-        PolicyName=REQUESTS_POLICY,
-        PolicyType="TargetTrackingScaling",
-        TargetTrackingScalingPolicyConfiguration={
-            "TargetValue": REQUESTS_TARGET,
-            "PredefinedMetricSpecification": {
-                "PredefinedMetricType": "ALBRequestCountPerTarget",
-                "ResourceLabel": _label(tg["LoadBalancerArns"][0], tg["TargetGroupArn"]),
-            },
-            "ScaleOutCooldown": 60,
-            "ScaleInCooldown": 60,
-        },
-        **TARGET,
-    )

@@ -24,14 +24,22 @@ from labkit.images.dockerfile import (
     user_is_root,
 )
 from labkit.images.reference import InvalidReferenceError, parse_reference
-from labkit.sandbox import Sandbox
 
 checkpoints = CheckpointSet("containers-101")
 
+
 DOCKERFILE_PARAMETER = "/containers-101/Dockerfile"
+
+
 REFERENCES_PARAMETER = "/containers-101/references"
+
+
 PORT = 8080
+
+
 APP = "app.py"
+
+
 REFERENCES = (
     "public.ecr.aws/nginx/nginx:1.27",
     "nginxdemos/hello",
@@ -39,14 +47,6 @@ REFERENCES = (
     "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:"
     "4a5b9b5b43e2d9d0c6a1f2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3",
 )
-REFERENCE_DOCKERFILE = """\
-FROM python:3.12-slim
-WORKDIR /app
-COPY app.py .
-EXPOSE 8080
-USER 10001
-CMD ["python", "app.py"]
-"""
 
 
 def _parameter(ctx: CheckContext, name: str) -> str | None:
@@ -109,21 +109,6 @@ def base_image_pinned(ctx: CheckContext) -> Outcome:
             "The base image is tagged latest, which moves with every release. Pin a version such as 3.12-slim."
         )
     return passed(f"The base image {reference.familiar()} is pinned.")
-
-
-@checkpoints.solution("base-image-pinned")
-def submit_dockerfile(sandbox: Sandbox) -> None:
-    _put(sandbox, DOCKERFILE_PARAMETER, REFERENCE_DOCKERFILE)
-
-
-def _put(sandbox: Sandbox, name: str, value: str) -> None:
-    ssm = sandbox.client("ssm")
-    try:
-        ssm.put_parameter(Name=name, Value=value, Type="String")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ParameterAlreadyExists":
-            raise
-        ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
 
 
 def _copies_app(ins: Instruction, workdir: str) -> bool:
@@ -280,11 +265,6 @@ def lint_clean(ctx: CheckContext) -> Outcome:
     return passed(f"No findings from {linter}.")
 
 
-@checkpoints.solution("lint-clean")
-def submit_clean_dockerfile(sandbox: Sandbox) -> None:
-    _put(sandbox, DOCKERFILE_PARAMETER, REFERENCE_DOCKERFILE)
-
-
 def reference_answers() -> dict[str, dict[str, Any]]:
     """The right split of every reference the lab asks about."""
     return {ref: parse_reference(ref).to_dict() for ref in REFERENCES}
@@ -318,12 +298,3 @@ def references_split(ctx: CheckContext) -> Outcome:
             if given.get(part) != expected[part]:
                 return failed(f"{reference}: {part} {given.get(part)!r} is not right.")
     return passed(f"All {len(REFERENCES)} references are split right.")
-
-
-@checkpoints.solution("references-split")
-def submit_references(sandbox: Sandbox) -> None:
-    _put(sandbox, REFERENCES_PARAMETER, json.dumps(reference_answers()))
-
-
-for _id in ("workdir-and-copy", "port-exposed", "non-root-user", "exec-form-command"):
-    checkpoints.solution(_id)(submit_dockerfile)

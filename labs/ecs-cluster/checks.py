@@ -1,4 +1,4 @@
-"""Checkpoints of the ecs-cluster lab, and the reference steps that reach each one (for catch-up).
+"""Checkpoints of the ecs-cluster lab: what `lab.check` and the grader run (its reference steps are in reference.py).
 
 Names the lab uses: cluster `ecs-lab`; the ECS agent's role `ecs-lab-instance-role` in the instance
 profile `ecs-lab-instance-profile`; the launch template `ecs-lab-template` (the ECS-optimized Amazon
@@ -18,33 +18,38 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
-from labkit.sandbox import Sandbox
-from labkit.steps import default_vpc, zone_subnets
 
 checkpoints = CheckpointSet("ecs-cluster")
 
+
 CLUSTER = "ecs-lab"
+
+
 ROLE = "ecs-lab-instance-role"
+
+
 PROFILE = "ecs-lab-instance-profile"
+
+
 TEMPLATE = "ecs-lab-template"
+
+
 GROUP = "ecs-lab-asg"
+
+
 PROVIDER = "ecs-lab-asg-cp"
+
+
 INSTANCE_TYPE = "t3.small"
+
+
 DESIRED = 2
+
+
 ECS_INSTANCE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+
+
 AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
-USER_DATA = f"#!/bin/bash\necho ECS_CLUSTER={CLUSTER} >> /etc/ecs/ecs.config\n"
-#: The cluster's default capacity provider strategy in this lab.
-DEFAULT_STRATEGY = [
-    {"capacityProvider": "FARGATE", "base": 1, "weight": 1},
-    {"capacityProvider": "FARGATE_SPOT", "weight": 3},
-]
-TRUST_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
-}
 
 
 def _ours_iam(ctx: CheckContext, kind: str, name: str) -> bool:
@@ -129,15 +134,6 @@ def agent_role_ready(ctx: CheckContext) -> Outcome:
     )
 
 
-@checkpoints.solution("agent-role-ready")
-def make_agent_role(sandbox: Sandbox) -> None:
-    iam = sandbox.client("iam")
-    iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))
-    iam.attach_role_policy(RoleName=ROLE, PolicyArn=ECS_INSTANCE_POLICY)
-    iam.create_instance_profile(InstanceProfileName=PROFILE)
-    iam.add_role_to_instance_profile(InstanceProfileName=PROFILE, RoleName=ROLE)
-
-
 def _decoded(user_data: str) -> str:
     try:
         return base64.b64decode(user_data, validate=True).decode(errors="replace")
@@ -206,19 +202,6 @@ def launch_template_ready(ctx: CheckContext) -> Outcome:
         return failed(f"The template names no InstanceType; this lab uses {INSTANCE_TYPE}.")
     return passed(
         f"{TEMPLATE} v{version.get('VersionNumber')}: {image}, {data['InstanceType']}, profile {PROFILE}."
-    )
-
-
-@checkpoints.solution("launch-template-ready")
-def make_launch_template(sandbox: Sandbox) -> None:
-    sandbox.client("ec2").create_launch_template(
-        LaunchTemplateName=TEMPLATE,
-        LaunchTemplateData={
-            "ImageId": f"resolve:ssm:{AMI_PARAMETER}",
-            "InstanceType": INSTANCE_TYPE,
-            "IamInstanceProfile": {"Name": PROFILE},
-            "UserData": base64.b64encode(USER_DATA.encode()).decode(),
-        },
     )
 
 
@@ -292,25 +275,6 @@ def instances_registered(ctx: CheckContext) -> Outcome:
     return ctx.eventually(look)
 
 
-@checkpoints.solution("instances-registered")
-def make_group(sandbox: Sandbox) -> None:
-    ecs, ec2 = sandbox.client("ecs"), sandbox.client("ec2")
-    ecs.create_cluster(clusterName=CLUSTER)
-    sandbox.client("autoscaling").create_auto_scaling_group(
-        AutoScalingGroupName=GROUP,
-        MinSize=DESIRED,
-        MaxSize=4,
-        DesiredCapacity=DESIRED,
-        VPCZoneIdentifier=",".join(zone_subnets(ec2, default_vpc(ec2))[:2]),
-        LaunchTemplate={"LaunchTemplateName": TEMPLATE, "Version": "$Latest"},
-    )
-
-    def registered() -> bool:
-        return len(ecs.list_container_instances(cluster=CLUSTER)["containerInstanceArns"]) >= DESIRED
-
-    sandbox.wait_until(registered, "the group's instances registering", limit=1800, step=5)
-
-
 @checkpoints.checkpoint(
     "capacity-providers-set",
     "The cluster has FARGATE, FARGATE_SPOT and the group's capacity provider, with a default strategy",
@@ -359,25 +323,4 @@ def capacity_providers_set(ctx: CheckContext) -> Outcome:
         return failed("Only one provider of a strategy may have a base; FARGATE_SPOT has one too.")
     return passed(
         f"{CLUSTER}: FARGATE (base 1, weight 1), FARGATE_SPOT (weight 3) by default, and {PROVIDER} for {GROUP}."
-    )
-
-
-@checkpoints.solution("capacity-providers-set")
-def set_capacity_providers(sandbox: Sandbox) -> None:
-    ecs = sandbox.client("ecs")
-    group = sandbox.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[GROUP])[
-        "AutoScalingGroups"
-    ][0]
-    ecs.create_capacity_provider(
-        name=PROVIDER,
-        autoScalingGroupProvider={
-            "autoScalingGroupArn": group["AutoScalingGroupARN"],
-            "managedScaling": {"status": "ENABLED", "targetCapacity": 100},
-            "managedTerminationProtection": "DISABLED",
-        },
-    )
-    ecs.put_cluster_capacity_providers(
-        cluster=CLUSTER,
-        capacityProviders=["FARGATE", "FARGATE_SPOT", PROVIDER],
-        defaultCapacityProviderStrategy=DEFAULT_STRATEGY,
     )
