@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import errno
 import re
+import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbformat import NotebookNode
 
 from labkit.errors import LabkitError
 from labkit.notebooks import NotebookError, read_notebook, write_notebook
 from labkit.sandbox.guards import FAKE_SECRET_ACCESS_KEY
+
+if TYPE_CHECKING:
+    from labkit.confinement import KernelJail
 
 __all__ = [
     "CellFailedError",
@@ -249,10 +253,15 @@ def run_notebook(
     cell_timeout: float = 120,
     kernel_name: str = "python3",
     cwd: str | Path | None = None,
+    jail: KernelJail | None = None,
+    kernel_log: str | Path | None = None,
 ) -> ExecutionResult:
     """Run a notebook headless with papermill, write the executed (scrubbed) notebook, report the outcome.
 
-    `cwd` defaults to the notebook's folder, as in Jupyter. Cell indices in faults are those of the
+    `cwd` defaults to the notebook's folder, as in Jupyter. `jail` (see `labkit.confinement`) runs
+    the kernel confined, in its private folder, with its environment. The kernel's own stdout and
+    stderr (what it writes to file descriptors 1 and 2, beyond what Jupyter captures) go to
+    `kernel_log` (default: the jail's log, else `<output>.kernel.log`), never to this process's. Cell indices in faults are those of the
     input notebook. A cell fault (`CellFailedError`, `CellTimeoutError`, `KernelDiedError`) is
     returned in `ExecutionResult.error`, never raised. Raises `NotebookError` for a file that is not
     a valid notebook, `KernelNotFoundError` for an unknown kernel and `SecretParameterError` for a
@@ -267,11 +276,20 @@ def run_notebook(
     output = Path(output_path)
     output.parent.mkdir(parents=True, exist_ok=True)
     workdir = str(cwd) if cwd is not None else str(Path(input_path).resolve().parent)
+    if jail is not None and cwd is None:
+        workdir = str(jail.work) if jail.confinement.mode != "none" else workdir
+    log = (
+        Path(kernel_log)
+        if kernel_log
+        else (jail.log_path if jail else output.with_name(output.name + ".kernel.log"))
+    )
 
     started = time.monotonic()
     fault: BaseException | None = None
     for attempt in (1, 2):
-        fault = _execute(str(input_path), str(output), dict(parameters), cell_timeout, kernel_name, workdir)
+        fault = _execute(
+            str(input_path), str(output), dict(parameters), cell_timeout, kernel_name, workdir, jail, log
+        )
         # A kernel that cannot bind its ports dies before running any cell: start it once more.
         if fault is None or attempt == 2 or not _is_startup_clash(fault, output):
             break
@@ -301,7 +319,14 @@ def _require_kernel(path: str, kernel_name: str) -> None:
 
 
 def _execute(
-    input_path: str, output_path: str, parameters: dict[str, Any], timeout: float, kernel: str, cwd: str
+    input_path: str,
+    output_path: str,
+    parameters: dict[str, Any],
+    timeout: float,
+    kernel: str,
+    cwd: str,
+    jail: KernelJail | None,
+    log: Path,
 ) -> BaseException | None:
     import papermill
 
@@ -316,36 +341,59 @@ def _execute(
             execution_timeout=timeout,
             # Graceful shutdown waits up to 3 s for a kernel that is about to be thrown away.
             shutdown_kernel="immediate",
-            kernel_manager_class=_loopback_kernel_manager(),
+            kernel_manager_class=_kernel_manager(jail, log),
         )
     except Exception as exc:  # noqa: BLE001 - every fault is classified below, none is lost
         return exc
     return None
 
 
-def _loopback_kernel_manager() -> type[Any]:
-    """A kernel manager whose kernels reach loopback (sandboxes, load balancers) never through a proxy.
+def _kernel_manager(jail: KernelJail | None, log: Path) -> type[Any]:
+    """A kernel manager whose kernels reach loopback never through a proxy, and write to `log`.
 
-    The kernel gets this process's environment with the loopback hosts added to `NO_PROXY`, so
-    `urllib`, `requests` or the AWS CLI in a notebook reach a sandbox's endpoint and listeners
-    directly even when `HTTP_PROXY`/`HTTPS_PROXY` are set. AWS settings are left as they are: a
-    notebook in `aws` mode uses the caller's real profile.
+    Without a jail the kernel gets this process's environment with the loopback hosts added to
+    `NO_PROXY`, so `urllib`, `requests` or the AWS CLI in a notebook reach a sandbox's endpoint and
+    listeners directly even when `HTTP_PROXY`/`HTTPS_PROXY` are set (AWS settings are left as they
+    are: a notebook in `aws` mode uses the caller's real profile). With a jail the kernel gets the
+    jail's environment, working folder and connection file, and its command is wrapped by the jail
+    (`KernelJail.wrap`). Either way its stdin is empty and its stdout and stderr go to `log`.
     """
     import os
+    import uuid
 
     from jupyter_client.manager import AsyncKernelManager
 
     from labkit.sandbox.hermetic import loopback_no_proxy
 
-    class LoopbackKernelManager(AsyncKernelManager):
+    class LabkitKernelManager(AsyncKernelManager):
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
-            if kw.get("env") is None:
+            if jail is not None:
+                kw["env"] = dict(jail.env)
+                if jail.confinement.mode != "none":
+                    kw["cwd"] = str(jail.work)
+                # The connection file (ports, HMAC key) in the kernel's own runtime folder.
+                self.connection_file = str(jail.runtime / f"kernel-{uuid.uuid4()}.json")
+            elif kw.get("env") is None:
                 env = dict(os.environ)
                 env["NO_PROXY"] = env["no_proxy"] = loopback_no_proxy(env)
                 kw["env"] = env
-            await AsyncKernelManager.start_kernel(self, **kw)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "ab") as stream:
+                kw["stdin"] = subprocess.DEVNULL
+                kw["stdout"] = kw["stderr"] = stream
+                await AsyncKernelManager.start_kernel(self, **kw)
 
-    return LoopbackKernelManager
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            command: list[str] = AsyncKernelManager.format_kernel_cmd(self, extra_arguments)
+            if jail is None:
+                return command
+            run_as = jail.confinement.run_as
+            if run_as is not None and os.path.exists(self.connection_file):
+                # Written (0600) by this process just before: the kernel's user must read it.
+                os.chown(self.connection_file, *run_as)
+            return jail.wrap(command)
+
+    return LabkitKernelManager
 
 
 def _started_cells(nb: NotebookNode) -> list[int]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 import tomllib
 import types
@@ -38,13 +39,16 @@ from labkit.errors import LabkitError
 
 __all__ = [
     "GRADED_VARIABLE",
+    "LAB_ID",
     "LabDefinitionError",
     "LabFieldError",
     "LabInfo",
+    "LabRefusedError",
     "LabScan",
     "ReferenceNotAvailableError",
     "UnknownLabError",
     "graded_run",
+    "lab_folder",
     "lab_ids",
     "labs_root",
     "list_labs",
@@ -90,6 +94,45 @@ class LabFieldError(LabDefinitionError):
         self.field = field
         self.expected = expected
         self.value = value
+
+
+class LabRefusedError(LabDefinitionError):
+    """A lab named by something that is not a folder name under the labs root (a path, `..`, a
+    symlink leading out of it): never loaded, so its code is never imported."""
+
+    exit_code = 2
+
+    def __init__(self, lab_id: str, root: Path, why: str) -> None:
+        super().__init__(
+            root / "?",
+            f"{lab_id!r} is not a lab of {root} ({why}); a lab is loaded only from the labs folder, by its id",
+        )
+        self.lab_id = lab_id
+        self.root = root
+        self.why = why
+
+
+#: A lab id: a folder name under the labs root, nothing that could be read as a path.
+LAB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def lab_folder(lab_id: str, root: Path | None = None) -> Path:
+    """The folder of lab `lab_id` under the labs root; raises `LabRefusedError` for anything else.
+
+    A lab id is a folder name (letters, digits, `-`, `_`): an absolute path, `..` or a folder that
+    is a symlink leading out of the labs root is refused, before anything is read from it.
+    """
+    root = root or labs_root()
+    if not LAB_ID.match(lab_id):
+        raise LabRefusedError(lab_id, root, "a lab id is a folder name: letters, digits, '-' and '_'")
+    path = root / lab_id
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except OSError as exc:
+        raise LabRefusedError(lab_id, root, f"cannot be resolved: {exc}") from exc
+    if not inside:
+        raise LabRefusedError(lab_id, root, "it leads out of the labs folder")
+    return path
 
 
 class ReferenceNotAvailableError(LabkitError):
@@ -292,9 +335,10 @@ def lab_ids(root: Path | None = None) -> list[str]:
 
 
 def load_lab(lab_id: str, root: Path | None = None) -> LabInfo:
-    """Load one lab; raises `UnknownLabError`, `LabFieldError` for a wrong lab.toml field, or `LabDefinitionError`."""
+    """Load one lab; raises `UnknownLabError`, `LabRefusedError` for an id that is not a folder name of
+    the labs root, `LabFieldError` for a wrong lab.toml field, or `LabDefinitionError`."""
     root = root or labs_root()
-    path = root / lab_id
+    path = lab_folder(lab_id, root)
     toml_path = path / "lab.toml"
     if not toml_path.is_file():
         raise UnknownLabError(lab_id, lab_ids(root))

@@ -9,19 +9,19 @@ functions, `check`, boto3) exists in the grader's process, so it cannot change t
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
+import dataclasses
 import json
 import multiprocessing
 import os
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from labkit.confinement import Confinement
 from labkit.execute import ExecutionError, run_notebook
-from labkit.grading import CAUGHT_UP_NOTE, GradeReport, grade
+from labkit.grading import CAUGHT_UP_NOTE, CheckpointResult, GradeReport, grade
 from labkit.labs import GRADED_VARIABLE, LabInfo, list_labs, load_lab
 from labkit.notebooks import make_learner_version, make_solution_version, read_notebook, write_notebook
 
@@ -51,20 +51,6 @@ class LabRun:
         }
 
 
-@contextlib.contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def grade_notebook(
     notebook: Path,
     lab: LabInfo,
@@ -72,37 +58,74 @@ def grade_notebook(
     *,
     cell_timeout: float = 300,
     parameters: dict[str, Any] | None = None,
+    confinement: Confinement | None = None,
 ) -> LabRun:
     """Execute `notebook` against a fresh server sandbox and grade that sandbox from this process.
 
-    Raises `NotebookError` for a notebook that cannot be read and `KernelNotFoundError`; a cell that
-    fails, hangs or kills its kernel is reported in `LabRun.error` and the checkpoints still run.
+    `lab` is loaded (its checks imported) before the kernel starts. The kernel runs under
+    `confinement` (default `Confinement.choose()`: see `labkit.confinement`); it finds its sandbox
+    through a private state file holding the learner token, while this process keeps the server's
+    description (and its control token) in memory and never reads a file the kernel could write.
+    Raises `NotebookError` for a notebook that cannot be read, `KernelNotFoundError` and
+    `ConfinementError`; a cell that fails, hangs or kills its kernel is reported in `LabRun.error`
+    and the checkpoints still run.
     """
-    from labkit.sandbox.server import ServerSandbox, start_server, stop_server
+    from labkit.sandbox.base import exports_for
+    from labkit.sandbox.process import server_identity_problem, stop_process
+    from labkit.sandbox.server import ServerSandbox, start_server
 
+    confinement = confinement or Confinement.choose()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="labkit-grade-") as home:
         state = Path(home) / "server.json"
-        start_server(clock="realtime", path=state)
+        info = start_server(clock="realtime", path=state)
+        # The grader keeps the server's description here, in memory: never a file the kernel can write.
+        state.unlink(missing_ok=True)
+        jail = None
         try:
-            # The kernel finds the grader's sandbox through the state folder it inherits, and knows
-            # it is graded: catch-up is refused and the reference steps are never imported there.
-            with _environment(LABKIT_STATE_DIR=home, **{GRADED_VARIABLE: "1"}):
-                result = run_notebook(
-                    notebook,
-                    output,
-                    parameters={"sandbox_mode": "server", "clean_up": False, **(parameters or {})},
-                    cell_timeout=cell_timeout,
-                )
-            sandbox = ServerSandbox(region="us-east-1", state_path=state, lab=lab.id)
-            report = grade(lab.id, lab.checkpoints, sandbox, wait_seconds=10.0)
-            # Catch-up is refused in the kernel; one that got round the refusal and said so in its
-            # progress is scored as a catch-up. The kernel's word can only lower its score here.
-            report = report.with_caught_up(_caught_up_in(Path(home), lab.id), CAUGHT_UP_NOTE)
+            jail = confinement.prepare(
+                lab_id=lab.id,
+                lab_path=lab.path,
+                notebook=notebook,
+                sandbox_env=exports_for(info.endpoint_url, info.region),
+                kernel_state=json.dumps(dataclasses.asdict(info.for_kernel()), indent=2),
+                log_path=output.with_name(output.name + ".kernel.log"),
+            )
+            # The kernel knows it is graded: catch-up is refused and the reference steps are never
+            # imported there (its copy of the lab has no reference.py anyway).
+            jail.env[GRADED_VARIABLE] = "1"
+            result = run_notebook(
+                notebook,
+                output,
+                parameters={"sandbox_mode": "server", "clean_up": False, **(parameters or {})},
+                cell_timeout=cell_timeout,
+                jail=jail,
+            )
+            problem = server_identity_problem(info)
+            if problem is not None:
+                report = _not_graded(lab, f"the run's sandbox is not the one the grader started: {problem}")
+            else:
+                sandbox = ServerSandbox(region=info.region, info=info, lab=lab.id)
+                report = grade(lab.id, lab.checkpoints, sandbox, wait_seconds=10.0)
+                # A catch-up that got round the refusal and said so in the kernel's progress file is
+                # scored as a catch-up: that file is the kernel's, so it can only lower the score.
+                report = report.with_caught_up(_caught_up_in(jail.state, lab.id), CAUGHT_UP_NOTE)
         finally:
-            stop_server(state)
+            if jail is not None:
+                jail.close()
+            stop_process(
+                info, state_path=state, read=lambda _: None, shutdown=info.control().shutdown, timeout=10
+            )
     error = str(result.error) if result.error is not None else None
     return LabRun(lab.id, output, report, time.monotonic() - started, error)
+
+
+def _not_graded(lab: LabInfo, why: str) -> GradeReport:
+    """A report with every checkpoint `not-graded` (0 points), saying why."""
+    return GradeReport(
+        lab.id,
+        [CheckpointResult(cp.id, cp.title, "not-graded", 0, cp.points, why) for cp in lab.checkpoints],
+    )
 
 
 def _caught_up_in(state_dir: Path, lab_id: str) -> set[str]:
@@ -153,6 +176,8 @@ def run_lab(
         folder / f"{lab.id}-{version}.executed.ipynb",
         cell_timeout=cell_timeout,
         parameters={"solution": solution},
+        # Self-paced: the lab's own notebook, run for its learner, needs no confinement.
+        confinement=Confinement("none"),
     )
 
 
@@ -241,6 +266,7 @@ def validate_labs(
     ids = lab_ids or [lab.id for lab in list_labs()]
     for lab_id in ids:
         load_lab(lab_id)  # an unknown or broken lab is an error before anything runs
+    Confinement.choose()  # so is a confinement this machine cannot give
     labs_dir = os.environ.get("LABKIT_LABS_DIR")
     # Spawned workers: a forked process that inherited running kernels can hang
     # (ARCHITECTURE.md, "Running notebooks").

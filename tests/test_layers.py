@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "reports and runs",
         (
             "labkit.notebooks",
+            "labkit.confinement",
             "labkit.execute",
             "labkit.runner",
             "labkit.workshop",

@@ -89,15 +89,32 @@ def run(lab_id: str, solution: bool, results: Path, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def grade(notebook: Path, lab_id: str | None, results: Path, as_json: bool) -> None:
-    """Run a learner's NOTEBOOK in a fresh kernel against a fresh sandbox, and grade it from outside."""
+    """Run a learner's NOTEBOOK in a fresh kernel against a fresh sandbox, and grade it from outside.
+
+    The kernel runs confined: bubblewrap where it runs, else an unprivileged user and a private
+    folder; LABKIT_CONFINEMENT=bwrap|user|none overrides the choice. A notebook naming a lab outside
+    the labs folder is not graded.
+    """
     from labkit.errors import LabkitError
-    from labkit.labs import load_lab
+    from labkit.labs import LabRefusedError, load_lab
     from labkit.runner import grade_notebook, lab_of_notebook
 
     lab_id = lab_id or lab_of_notebook(notebook)
     if lab_id is None:
         raise LabkitError(f"{notebook}: cannot tell which lab this is; name it with --lab")
-    outcome = grade_notebook(notebook, load_lab(lab_id), results / f"{notebook.stem}.graded.ipynb")
+    try:
+        # The lab (its checks) is loaded here, from the labs folder only, before any kernel starts.
+        lab = load_lab(lab_id)
+    except LabRefusedError as exc:
+        message = (
+            f"{notebook}: not graded: its lab {exc.lab_id!r} is not a lab of the labs folder "
+            f"{exc.root} ({exc.why}); nothing of it was loaded"
+        )
+        if as_json:
+            echo(json.dumps({"notebook": str(notebook), "lab": None, "status": "not-graded", "score": 0,
+                             "possible": 0, "checkpoints": [], "error": message}, indent=2))  # fmt: skip
+        raise LabkitError(message) from None
+    outcome = grade_notebook(notebook, lab, results / f"{notebook.stem}.graded.ipynb")
     _print_run(outcome, as_json)
 
 
@@ -126,7 +143,10 @@ def _print_run(outcome: Any, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def validate(lab_ids: tuple[str, ...], jobs: int, junit: Path | None, as_json: bool) -> None:
-    """Prove every lab: its solution passes every checkpoint, its learner version fails every one."""
+    """Prove every lab: its solution passes every checkpoint, its learner version fails every one.
+
+    Each notebook's kernel runs confined, as under `labkit grade` (LABKIT_CONFINEMENT overrides).
+    """
     from labkit.runner import validate_labs, validation_json, validation_junit
 
     results = validate_labs(list(lab_ids) or None, jobs=jobs)

@@ -36,12 +36,26 @@ from labkit.sandbox import moto_seam, walls
 from labkit.sandbox.clock import SandboxClock
 from labkit.sandbox.simulator.core import Simulator, SimulatorFault, describe_exception
 
-__all__ = ["CONTROL_PREFIX", "Emulator", "moto_application", "reset_account"]
+__all__ = ["CONTROL_PREFIX", "LEARNER_ROUTES", "Emulator", "moto_application", "reset_account"]
 
 log = logging.getLogger("labkit.emulator")
 
 CONTROL_PREFIX = "/_labkit"
 TOKEN_HEADER = "X-Labkit-Token"
+
+#: What a graded kernel's (learner) token may call: what labs use (the clock, listeners, the load
+#: model, the e-mail outbox), never what only the grader does (`/reset`, `/shutdown`).
+LEARNER_ROUTES = frozenset(
+    {
+        ("GET", "/status"),
+        ("GET", "/clock"),
+        ("POST", "/clock/advance"),
+        ("GET", "/listeners"),
+        ("GET", "/load"),
+        ("POST", "/load"),
+        ("GET", "/outbox"),
+    }
+)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 StartResponse = Callable[..., Any]
@@ -83,6 +97,7 @@ class Emulator:
         clock: SandboxClock,
         session_id: str,
         token: str,
+        learner_token: str | None = None,
         inner: WSGIApp | None = None,
         on_shutdown: Callable[[], None] | None = None,
         simulate: bool = True,
@@ -92,6 +107,9 @@ class Emulator:
         self.clock = clock
         self.session_id = session_id
         self.token = token  # the control token: never logged, never in a report
+        # A graded kernel's token: only the control endpoints a lab uses (LEARNER_ROUTES), never
+        # the grader's (shutdown, reset). None: there is no such token.
+        self.learner_token = learner_token
         self._inner = inner
         self._on_shutdown = on_shutdown
         self.started_at = clock.now()
@@ -254,9 +272,15 @@ class Emulator:
         method = environ.get("REQUEST_METHOD", "GET")
         if route in ("", "/", "/health"):
             return _json(start_response, 200, {"status": "ok", "service": "labkit-sandbox"})
-        given = str(environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), ""))
-        if not hmac.compare_digest(given.encode(), self.token.encode()):
+        given = str(environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), "")).encode()
+        grader = hmac.compare_digest(given, self.token.encode())
+        learner = self.learner_token is not None and hmac.compare_digest(given, self.learner_token.encode())
+        if not (grader or learner):
             return _json(start_response, 403, {"error": "a valid X-Labkit-Token header is required"})
+        if not grader and (method, route) not in LEARNER_ROUTES:
+            return _json(
+                start_response, 403, {"error": f"{method} {route} is the grader's, not the notebook's"}
+            )
         try:
             payload = _read_json(environ)
         except ValueError as exc:

@@ -154,8 +154,12 @@ def stop_process(
 
     `shutdown` may raise `LabkitError` (a server already going) or be cut short by a server that
     exits before its answer is complete (it has done what was asked); the file is removed only if it
-    still names this server's pid.
+    still names this server's pid. Raises `LabkitError` for pid 0 (a server another process owns).
     """
+    if info.pid <= 0:
+        raise LabkitError(
+            "this sandbox server belongs to another process (the grader); it is not yours to stop"
+        )
     with contextlib.suppress(LabkitError, http.client.HTTPException, ConnectionError):
         shutdown()
     deadline = time.monotonic() + timeout
@@ -178,6 +182,8 @@ def server_identity_problem(info: _ControlledServer, *, attempts: int = 3) -> st
     proves nothing (pids are reused). Raises `LabkitError` when something listens at the endpoint
     but never answers (a hung or very busy server: not ours to judge stale).
     """
+    if info.pid <= 0:
+        return "the state file names no process (a server another process owns)"
     if not pid_alive(info.pid):
         return "no process has that pid"
     control = info.control()

@@ -73,12 +73,19 @@ class ServerInfo:
     token: str
     log_path: str
     started_at: str
+    #: The scoped token a graded kernel gets instead of `token` (see `Emulator.learner_token`).
+    learner_token: str = ""
 
     def public(self) -> dict[str, Any]:
-        """Return the description without the control token."""
+        """Return the description without the control tokens."""
         data = dataclasses.asdict(self)
         data.pop("token")
+        data.pop("learner_token")
         return data
+
+    def for_kernel(self) -> ServerInfo:
+        """The description a graded kernel gets: the learner token, no pid (`pid` 0: not its to stop)."""
+        return dataclasses.replace(self, pid=0, token=self.learner_token, learner_token="")
 
     def control(self) -> ControlClient:
         """Return a control client for this server."""
@@ -106,6 +113,14 @@ def running_server(path: Path | None = None) -> ServerInfo | None:
     if info is None:
         return None
     control = info.control()
+    if info.pid == 0:
+        # A server another process owns (a graded kernel's view of the grader's): its token is the
+        # only proof, and the file is never this process's to remove.
+        for attempt in range(3):
+            if control.health():
+                return info
+            time.sleep(0.5 * (attempt + 1))
+        return None
     for attempt in range(3):
         if not pid_alive(info.pid):
             break
@@ -262,10 +277,13 @@ class ServerSandbox(ControlledSandbox):
         port: int = 0,
         lab: str | None = None,
         state_path: Path | None = None,
+        info: ServerInfo | None = None,
     ) -> None:
         self._state_path = state_path or server_state_path()
-        info = running_server(self._state_path)
-        self.owned = info is None
+        # `info` given: attach to that server as its owner described it, reading no state file.
+        attached = info is not None
+        info = info if info is not None else running_server(self._state_path)
+        self.owned = info is None and not attached
         if info is None:
             info = start_server(
                 port=port, clock=clock or "realtime", speed=speed, region=region, path=self._state_path
@@ -334,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         clock=SandboxClock(args.clock, speed=args.speed),
         session_id=session_id,
         token=secrets.token_urlsafe(24),
+        learner_token=secrets.token_urlsafe(24),
         on_shutdown=stop.set,
     )
     try:
@@ -354,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         clock=args.clock,
         speed=emulator.clock.speed,
         token=emulator.token,
+        learner_token=emulator.learner_token or "",
         log_path=str(state_path.with_name("server.log")),
         started_at=dt.datetime.now(dt.UTC).isoformat(),
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.errors import SandboxNotRunningError
+from labkit.errors import LabkitError, SandboxNotRunningError
 from labkit.sandbox.control import ControlClient
 from labkit.sandbox.embedded import EmbeddedSandbox
 
@@ -109,3 +109,41 @@ def test_a_foreign_http_server_has_no_identity(status: int, body: bytes) -> None
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_learner_token_opens_only_the_control_endpoints_labs_use() -> None:
+    """A graded kernel's learner token reads the clock, listeners, load and outbox and moves the clock;
+    the grader's endpoints (`/reset`, `/shutdown`) refuse it with 403, and the grader's token opens all."""
+    import urllib.error
+
+    from labkit.sandbox.clock import SandboxClock
+    from labkit.sandbox.emulator import Emulator
+    from labkit.sandbox.serving import LoopbackServer
+
+    stopped = threading.Event()
+    emulator = Emulator(
+        account_id="123456789012",
+        region="us-east-1",
+        clock=SandboxClock("manual"),
+        session_id="s-learner",
+        token="grader-token",
+        learner_token="learner-token",
+        on_shutdown=stopped.set,
+    )
+    server = LoopbackServer(emulator, 0, name="learner-token-test")
+    try:
+        learner = ControlClient(server.url, "learner-token")
+        assert learner.identity() is not None
+        assert "now" in learner.request("GET", "/clock")
+        assert learner.advance(60)["now"]
+        assert learner.request("GET", "/listeners") == {"listeners": []}
+        assert learner.request("GET", "/outbox") == {"messages": []}
+        for call in (learner.reset, learner.shutdown):
+            with pytest.raises(LabkitError, match="403") as refused:
+                call()
+            assert isinstance(refused.value.__cause__, urllib.error.HTTPError)
+        assert not stopped.is_set()
+        assert ControlClient(server.url, "grader-token").reset()["reset"] is True
+    finally:
+        server.close()
+        emulator.close()

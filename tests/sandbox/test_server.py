@@ -160,3 +160,36 @@ def test_the_aws_cli_and_boto3_share_a_server_sandbox(labkit_home: Path) -> None
         arns = sb.client("ecs").list_clusters()["clusterArns"]
         assert arns == listed["clusterArns"]
         assert arns == [f"arn:aws:ecs:{sb.region}:{sb.account_id}:cluster/from-the-cli"]
+
+
+def test_a_kernels_view_of_a_server_names_no_pid_and_holds_the_learner_token(tmp_path: Path) -> None:
+    """What a graded kernel is given (`ServerInfo.for_kernel`) reaches the server by its learner token,
+    is never removed as stale, and cannot stop the server."""
+    import dataclasses
+    import json
+
+    from labkit.errors import LabkitError
+    from labkit.sandbox.server import ServerSandbox, running_server, start_server, stop_server
+
+    grader = tmp_path / "server.json"
+    info = start_server(clock="manual", path=grader)
+    try:
+        kernel = info.for_kernel()
+        assert (kernel.pid, kernel.token, kernel.learner_token) == (0, info.learner_token, "")
+        assert info.learner_token
+        assert info.learner_token != info.token
+        assert "learner_token" not in info.public()
+        assert "token" not in info.public()
+        path = tmp_path / "kernel" / "server.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps(dataclasses.asdict(kernel)))
+        assert running_server(path) == kernel
+        with ServerSandbox(region="us-east-1", state_path=path) as sandbox:
+            assert not sandbox.owned
+            assert sandbox.client("ecs").list_clusters()["clusterArns"] == []
+        with pytest.raises(LabkitError, match="not yours to stop"):
+            stop_server(path)
+        assert path.exists()
+        assert running_server(grader) is not None
+    finally:
+        stop_server(grader)
