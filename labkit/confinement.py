@@ -324,10 +324,11 @@ class KernelJail:
                     out += ["--perms", "0755", "--dir", str(parent)]
             return out
 
+        # /tmp's tmpfs first: a mount made before it under /tmp (a checkout or virtual environment
+        # in /tmp, the private folder) would be hidden by it.
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
         for path in readable:
             args += [*parents_of(path), "--ro-bind", str(path), str(path)]
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
-        # After /tmp's tmpfs, which would hide folders made before it.
         args += [*parents_of(self.root), "--bind", str(self.root), str(self.root)]
         args += [
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",

@@ -23,6 +23,7 @@ import pytest
 from labkit.confinement import (
     Confinement,
     ConfinementError,
+    KernelJail,
     bwrap_problem,
     python_roots,
     unreadable_by_others,
@@ -489,3 +490,25 @@ def test_a_sandbox_that_stops_answering_to_the_graders_token_is_not_graded(
     assert [result.status for result in run.report.checkpoints] == ["not-graded"]
     assert "not the one the grader started" in run.report.checkpoints[0].message
     assert run.report.score == 0
+
+
+def test_a_python_environment_under_tmp_stays_in_the_jails_view(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/tmp's tmpfs is mounted before the read-only Python folders and the private folder, so a checkout or
+    virtual environment under /tmp (as a CI clone may be) is not hidden from the kernel (it died at start)."""
+    from labkit import confinement
+
+    venv = Path("/tmp/labkit-ci-clone/.venv")
+    monkeypatch.setattr(confinement, "python_roots", lambda: [venv])
+    jail = KernelJail(Confinement("bwrap", None, "bwrap"), tmp_path / "jail", "tiny", tmp_path / "kernel.log")
+    args = jail.wrap(["python", "-m", "ipykernel_launcher"])
+    tmpfs = args.index("--tmpfs")
+    assert args[tmpfs + 1] == "/tmp"
+    binds = [
+        i
+        for i, a in enumerate(args)
+        if a in ("--ro-bind", "--bind") and args[i + 1] in (str(venv), str(jail.root))
+    ]
+    assert len(binds) == 2
+    assert all(i > tmpfs for i in binds)
