@@ -14,26 +14,44 @@ from labkit.cli.output import echo
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the labs as JSON.")
 def labs(as_json: bool) -> None:
-    """List the labs: id, title, estimated minutes, checkpoints.
+    """List the labs in the course's order, with minutes, points and checkpoints.
 
-    A lab that cannot be loaded (a wrong lab.toml field, a checks.py that fails) is reported in
-    one line on stderr; the others are listed, and the exit code stays 0.
+    The course's order is the order of the lab pages in the book's table of contents (`_toc.yml`
+    beside the labs folder); a lab it does not list comes last, with a warning on stderr. Without a
+    `_toc.yml` the labs are listed by id. A lab that cannot be loaded (a wrong lab.toml field, a
+    checks.py that fails) is reported in one line on stderr; the others are listed, and the exit code
+    stays 0. With --json: a list of {id, title, minutes, points, prerequisites (when the lab has any),
+    checkpoints: [{id, title, points}]}.
     """
-    from labkit.labs import scan_labs
+    from labkit.labs import course_order, scan_labs
 
-    scan = scan_labs()
+    order = course_order()
+    for warning in order.warnings():
+        echo(f"labkit: warning: {warning}", err=True)
+    scan = scan_labs(ids=order.ids)
     for problem in scan.broken:
         echo(f"labkit: {problem}", err=True)
-    found = scan.labs
     if as_json:
-        rows = [
-            {"id": lab.id, "title": lab.title, "minutes": lab.minutes, "checkpoints": lab.checkpoints.ids()}
-            for lab in found
-        ]
-        echo(json.dumps(rows, indent=2))
+        echo(json.dumps([_lab_json(lab) for lab in scan.labs], indent=2))
         return
-    for lab in found:
-        echo(f"{lab.id:<16} {lab.minutes:>3} min  {len(lab.checkpoints)} checkpoints  {lab.title}")
+    for number, lab in enumerate(scan.labs, start=1):
+        if number > 1:
+            echo()
+        echo(f"{number:>2}. {lab.id}: {lab.title}")
+        echo(f"    {lab.minutes} min, {lab.points} points, {len(lab.checkpoints)} checkpoints")
+        if lab.prerequisites:
+            echo(f"    needs: {'; '.join(lab.prerequisites)}")
+        width = max((len(checkpoint.id) for checkpoint in lab.checkpoints), default=0)
+        for checkpoint in lab.checkpoints:
+            echo(f"      {checkpoint.id:<{width}}  {checkpoint.points:>2} pt  {checkpoint.title}")
+
+
+def _lab_json(lab: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": lab.id, "title": lab.title, "minutes": lab.minutes, "points": lab.points}
+    if lab.prerequisites:
+        row["prerequisites"] = list(lab.prerequisites)
+    row["checkpoints"] = [{"id": c.id, "title": c.title, "points": c.points} for c in lab.checkpoints]
+    return row
 
 
 @click.command()
