@@ -67,7 +67,14 @@ class UnknownLabError(LabkitError):
     exit_code = 2
 
     def __init__(self, lab_id: str, known: list[str]) -> None:
-        super().__init__(f"there is no lab {lab_id!r}; the labs are: {', '.join(known) or '(none)'}")
+        import difflib
+
+        close = difflib.get_close_matches(lab_id, known, n=1, cutoff=0.6)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        super().__init__(
+            f"there is no lab {lab_id!r}{guess}; the labs are: {', '.join(known) or '(none)'}"
+            + (" (`labkit labs` describes them)" if known else "")
+        )
         self.lab_id = lab_id
         self.known = known
 
@@ -110,6 +117,8 @@ class LabRefusedError(LabDefinitionError):
             root / "?",
             f"{lab_id!r} is not a lab of {root} ({why}); a lab is loaded only from the labs folder, by its id",
         )
+        # Said without the placeholder path: the lab id is what was wrong, not a file.
+        self.message = self.problem
         self.lab_id = lab_id
         self.root = root
         self.why = why
@@ -349,7 +358,7 @@ def load_lab(lab_id: str, root: Path | None = None) -> LabInfo:
     path = lab_folder(lab_id, root)
     toml_path = path / "lab.toml"
     if not toml_path.is_file():
-        raise UnknownLabError(lab_id, lab_ids(root))
+        raise UnknownLabError(lab_id, course_order(root).ids)
     try:
         meta = tomllib.loads(toml_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
