@@ -349,10 +349,14 @@ def test_the_book_introduces_every_lab_page_as_lab_title() -> None:
     """Every lab is linked from a chapter as "Lab: {doc}`../labs/<id>/lab`": Sphinx shows the
     notebook's heading there, the lab's title, so the book says "Lab: <title>", with "Lab" once."""
     linked: set[str] = set()
+    opened: set[str] = set()
     for page in sorted((REPO / "book").glob("*.md")):
         text = page.read_text(encoding="utf-8")
         linked.update(re.findall(r"Lab: \{doc\}`\.\./labs/([^/`]+)/lab`", text))
+        opened.update(re.findall(r"`labkit start ([\w-]+)`", text))
     assert linked == {lab.id for lab in list_labs()}
+    # ... and a chapter names the command that opens each lab, never only the source notebook.
+    assert opened >= {lab.id for lab in list_labs()}
 
 
 class TestCourseOrder:
