@@ -85,6 +85,9 @@ def read_notebook(path: str | Path) -> NotebookNode:
     shown = str(path)
     if Path(path).is_dir():
         raise NotebookError(shown, None, "is a folder, not a notebook file (a notebook is a .ipynb file)")
+    if Path(path).exists() and not Path(path).is_file():
+        # A device or a pipe (/dev/zero, a FIFO) could be read forever.
+        raise NotebookError(shown, None, "is not a file, so not a notebook (a notebook is a .ipynb file)")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:

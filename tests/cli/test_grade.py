@@ -103,6 +103,10 @@ def test_grade_a_folder_or_a_missing_file(tmp_path: Path) -> None:
     assert missing.returncode == 2
     _clean(missing.stderr)
     assert f"labkit: {tmp_path / 'nope.ipynb'}: no such notebook file" in missing.stderr
+    device = run_labkit("grade", "/dev/zero", timeout=30)  # read, it would never end
+    assert device.returncode == 2
+    _clean(device.stderr)
+    assert "labkit: /dev/zero: is not a file, so not a notebook" in device.stderr
 
 
 def test_a_lab_option_that_disagrees_with_the_notebook_wins_and_warns(tmp_path: Path) -> None:
