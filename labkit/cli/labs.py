@@ -106,16 +106,9 @@ def run(lab_id: str, solution: bool, results: Path, as_json: bool) -> None:
     # On stderr, so that --json prints JSON alone.
     echo(f"labkit: running the {version} version of {lab_id} ({what}), not your own work", err=True)
     outcome = run_lab(lab_id, solution=solution, results=results)
-    if as_json:
-        echo(json.dumps({**outcome.to_dict(), "version": version}, indent=2))
-        if outcome.report.score < outcome.report.possible:
-            raise click.exceptions.Exit(1)
-        return
-    echo(f"the {version} version of {lab_id} ({what}):")
-    try:
-        _print_run(outcome, False)
-    finally:
-        echo("to grade your own copy of the lab: labkit grade NOTEBOOK")
+    if not as_json:
+        echo(f"the {version} version of {lab_id} ({what}):")
+    _print_run(outcome, as_json, version=version)
 
 
 @click.command()
@@ -173,14 +166,20 @@ def grade(notebook: Path, lab_id: str | None, results: Path, as_json: bool) -> N
     _print_run(outcome, as_json)
 
 
-def _print_run(outcome: Any, as_json: bool) -> None:
+def _print_run(outcome: Any, as_json: bool, *, version: str | None = None) -> None:
+    """Print a run's report (with the lab version `labkit run` ran, if given); exit 1 unless all passed."""
     if as_json:
-        echo(json.dumps(outcome.to_dict(), indent=2))
+        data = outcome.to_dict()
+        if version is not None:
+            data["version"] = version
+        echo(json.dumps(data, indent=2))
     else:
         echo(outcome.report.summary())
         if outcome.error:
             echo(f"the notebook stopped: {outcome.error}")
         echo(f"executed notebook: {outcome.notebook}")
+        if version is not None:
+            echo("to grade your own copy of the lab: labkit grade NOTEBOOK")
     if outcome.report.score < outcome.report.possible:
         raise click.exceptions.Exit(1)
 
