@@ -377,6 +377,7 @@ def _kernel_manager(jail: KernelJail | None, log: Path) -> type[Any]:
                 env = dict(os.environ)
                 env["NO_PROXY"] = env["no_proxy"] = loopback_no_proxy(env)
                 kw["env"] = env
+            self.transport_encryption = transport_encryption()
             log.parent.mkdir(parents=True, exist_ok=True)
             with open(log, "ab") as stream:
                 kw["stdin"] = subprocess.DEVNULL
@@ -394,6 +395,22 @@ def _kernel_manager(jail: KernelJail | None, log: Path) -> type[Any]:
             return jail.wrap(command)
 
     return LabkitKernelManager
+
+
+def transport_encryption() -> str:
+    """The `KernelManager.transport_encryption` policy for the kernels labkit starts: `auto` where
+    pyzmq has CurveZMQ, else `disabled`.
+
+    With `auto`, jupyter_client (8.10 and later) gives a kernel whose kernelspec declares
+    `supported_encryption = ["curve"]` (ipykernel 7.4 does) a CurveZMQ key pair in its connection
+    file, so its ZMQ sockets are encrypted even on loopback, and ipykernel no longer warns that it
+    "is running over TCP without encryption". A kernel that does not declare it runs as before.
+    For a kernel started by a Jupyter server, the same setting is
+    `--KernelManager.transport_encryption=auto`.
+    """
+    import zmq
+
+    return "auto" if zmq.has("curve") else "disabled"
 
 
 def _started_cells(nb: NotebookNode) -> list[int]:

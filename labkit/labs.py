@@ -40,6 +40,7 @@ from labkit.errors import LabkitError
 __all__ = [
     "GRADED_VARIABLE",
     "LAB_ID",
+    "CourseOrder",
     "LabDefinitionError",
     "LabFieldError",
     "LabInfo",
@@ -47,6 +48,7 @@ __all__ = [
     "LabScan",
     "ReferenceNotAvailableError",
     "UnknownLabError",
+    "course_order",
     "graded_run",
     "lab_folder",
     "lab_ids",
@@ -55,6 +57,7 @@ __all__ = [
     "load_lab",
     "load_reference",
     "scan_labs",
+    "table_of_contents",
 ]
 
 
@@ -64,7 +67,14 @@ class UnknownLabError(LabkitError):
     exit_code = 2
 
     def __init__(self, lab_id: str, known: list[str]) -> None:
-        super().__init__(f"there is no lab {lab_id!r}; the labs are: {', '.join(known) or '(none)'}")
+        import difflib
+
+        close = difflib.get_close_matches(lab_id, known, n=1, cutoff=0.6)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        super().__init__(
+            f"there is no lab {lab_id!r}{guess}; the labs are: {', '.join(known) or '(none)'}"
+            + (" (`labkit labs` describes them)" if known else "")
+        )
         self.lab_id = lab_id
         self.known = known
 
@@ -107,6 +117,8 @@ class LabRefusedError(LabDefinitionError):
             root / "?",
             f"{lab_id!r} is not a lab of {root} ({why}); a lab is loaded only from the labs folder, by its id",
         )
+        # Said without the placeholder path: the lab id is what was wrong, not a file.
+        self.message = self.problem
         self.lab_id = lab_id
         self.root = root
         self.why = why
@@ -187,6 +199,11 @@ class LabInfo:
     def notebook(self) -> Path:
         """The lab's source notebook."""
         return self.path / "lab.ipynb"
+
+    @property
+    def points(self) -> int:
+        """The points of all its checkpoints."""
+        return sum(checkpoint.points for checkpoint in self.checkpoints)
 
 
 def labs_root() -> Path:
@@ -341,7 +358,7 @@ def load_lab(lab_id: str, root: Path | None = None) -> LabInfo:
     path = lab_folder(lab_id, root)
     toml_path = path / "lab.toml"
     if not toml_path.is_file():
-        raise UnknownLabError(lab_id, lab_ids(root))
+        raise UnknownLabError(lab_id, course_order(root).ids)
     try:
         meta = tomllib.loads(toml_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -369,12 +386,13 @@ class LabScan:
     broken: list[LabDefinitionError]
 
 
-def scan_labs(root: Path | None = None) -> LabScan:
-    """Load every lab under the labs root; a broken lab is reported in `broken`, never hides the others."""
+def scan_labs(root: Path | None = None, *, ids: list[str] | None = None) -> LabScan:
+    """Load every lab under the labs root (those of `ids`, in that order, when given: for example
+    `course_order().ids`); a broken lab is reported in `broken`, never hides the others."""
     root = root or labs_root()
     labs: list[LabInfo] = []
     broken: list[LabDefinitionError] = []
-    for lab_id in lab_ids(root):
+    for lab_id in lab_ids(root) if ids is None else ids:
         try:
             labs.append(load_lab(lab_id, root))
         except LabDefinitionError as exc:
@@ -386,3 +404,77 @@ def list_labs(root: Path | None = None) -> list[LabInfo]:
     """Every lab under the labs root, by id; raises `LabDefinitionError` for the first broken one."""
     root = root or labs_root()
     return [load_lab(lab_id, root) for lab_id in lab_ids(root)]
+
+
+@dataclass(frozen=True)
+class CourseOrder:
+    """The labs of a labs root in the course's order: the order of the book's table of contents.
+
+    `ids` holds every lab of the root: first those the table of contents names, in its order, then
+    those it does not name (`unlisted`), by id. `unknown` are the labs it names that the root does
+    not have. Without a table of contents (`source` is None) the order is by id; a table of contents
+    that cannot be read is `problem`, and the order is by id too.
+    """
+
+    ids: list[str]
+    source: Path | None
+    unlisted: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    problem: str | None = None
+
+    def warnings(self) -> list[str]:
+        """One learner-worded line for each thing that makes the order less than the course's."""
+        lines = []
+        if self.problem is not None:
+            lines.append(f"{self.source}: {self.problem}; the labs are listed by id")
+        for lab_id in self.unlisted:
+            lines.append(
+                f"lab {lab_id!r} is not in the course's table of contents {self.source}; listed last"
+            )
+        for lab_id in self.unknown:
+            lines.append(f"{self.source} names the lab {lab_id!r}, which is not a lab of the labs folder")
+        return lines
+
+
+def table_of_contents(root: Path | None = None) -> Path:
+    """Where the book's table of contents of a labs root is: `_toc.yml` beside the labs folder."""
+    return (root or labs_root()).parent / "_toc.yml"
+
+
+def _toc_files(node: object) -> list[str]:
+    """Every `file:` entry of a parsed _toc.yml (root, parts, chapters, sections), in order."""
+    if isinstance(node, dict):
+        found = [str(node["file"])] if isinstance(node.get("file"), str) else []
+        for key, value in node.items():
+            if key != "file":
+                found.extend(_toc_files(value))
+        return found
+    if isinstance(node, list):
+        return [entry for item in node for entry in _toc_files(item)]
+    return []
+
+
+def course_order(root: Path | None = None) -> CourseOrder:
+    """The labs of `root` in the order the book's `_toc.yml` (beside the labs folder) lists their
+    pages (`labs/<id>/lab`); labs it does not list come last, by id. Nothing of a lab is loaded."""
+    import yaml
+
+    root = root or labs_root()
+    present = lab_ids(root)
+    toc = table_of_contents(root)
+    if not toc.is_file():
+        return CourseOrder(present, None)
+    try:
+        files = _toc_files(yaml.safe_load(toc.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return CourseOrder(present, toc, problem=f"cannot be read ({type(exc).__name__})")
+    page = re.compile(rf"^{re.escape(root.name)}/([^/]+)/lab(?:\.ipynb|\.md)?$")
+    named: list[str] = []
+    for entry in files:
+        matched = page.match(entry.strip().removeprefix("./"))
+        if matched and LAB_ID.match(matched.group(1)) and matched.group(1) not in named:
+            named.append(matched.group(1))
+    listed = [lab_id for lab_id in named if lab_id in present]
+    unlisted = [lab_id for lab_id in present if lab_id not in named]
+    unknown = [lab_id for lab_id in named if lab_id not in present]
+    return CourseOrder(listed + unlisted, toc, unlisted, unknown)

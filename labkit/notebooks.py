@@ -83,27 +83,79 @@ def read_notebook(path: str | Path) -> NotebookNode:
     is not JSON, or JSON that is not a valid notebook.
     """
     shown = str(path)
+    if Path(path).is_dir():
+        raise NotebookError(shown, None, "is a folder, not a notebook file (a notebook is a .ipynb file)")
+    if Path(path).exists() and not Path(path).is_file():
+        # A device or a pipe (/dev/zero, a FIFO) could be read forever.
+        raise NotebookError(shown, None, "is not a file, so not a notebook (a notebook is a .ipynb file)")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NotebookError(shown, None, "no such notebook file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NotebookError(shown, None, f"cannot be read: {exc}") from None
+    except UnicodeDecodeError:
+        raise NotebookError(
+            shown, None, "is not a notebook: it is not text (a notebook is the JSON text file Jupyter saves)"
+        ) from None
+    except OSError as exc:
+        raise NotebookError(shown, None, f"cannot be read: {exc.strerror or exc}") from None
+    if not text.strip():
+        raise NotebookError(shown, None, "is empty: it is not a notebook (was it saved?)")
     try:
-        json.loads(text)
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NotebookError(
-            shown, None, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            shown,
+            None,
+            f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}), so not a notebook "
+            "(a notebook is the JSON file Jupyter saves)",
         ) from None
+    problem = _not_a_notebook(document)
+    if problem is not None:
+        raise NotebookError(shown, None, f"is JSON, but not a notebook: {problem}")
     try:
+        if document["nbformat"] == 4:
+            # Validated as written, before nbformat's reader, whose upgrades fail on bad input with
+            # assorted exceptions (`'str' object has no attribute 'get'`).
+            nbformat.validate(document, version=4)
         nb = _reads(text, as_version=4)
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
         cell = _cell_of_validation_error(exc)
-        raise NotebookError(shown, cell, f"is not a valid notebook: {exc.message}") from None
+        raise NotebookError(shown, cell, f"is not a valid notebook: {_validation_problem(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - nbformat raises assorted types for a malformed document
         raise NotebookError(shown, None, f"is not a valid notebook: {exc}") from None
     return nb
+
+
+_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true or false"}
+
+
+def _not_a_notebook(document: object) -> str | None:
+    """Why a JSON document is not a notebook at all (not an object with cells and a format), or None."""
+    if not isinstance(document, dict):
+        kind = "null" if document is None else _KINDS.get(type(document), type(document).__name__)
+        return f"it holds {kind}, where a notebook is an object with `cells`, `metadata` and `nbformat`"
+    if "nbformat" not in document:
+        return "it has no `nbformat` (a notebook says which version of the format it is written in)"
+    version = document["nbformat"]
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 4:
+        return (
+            f"`nbformat` is {json.dumps(version)[:40]}, where a notebook says 4 (the version Jupyter writes)"
+        )
+    missing = [key for key in ("cells", "metadata") if key not in document]
+    if version == 4 and missing:
+        return f"it has no {' and no '.join(f'`{key}`' for key in missing)}"
+    return None  # an older format is upgraded (or refused) by nbformat's reader
+
+
+def _validation_problem(exc: nbformat.ValidationError) -> str:
+    """The schema error in one line, with where it is (`cells[2].outputs`)."""
+    location = list(getattr(exc, "absolute_path", None) or getattr(exc, "path", None) or [])
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+    message = str(exc.message).split("\n", 1)[0]
+    if len(message) > 200:
+        message = message[:197] + "..."
+    return f"{message} (at {where})" if where else message
 
 
 def _cell_of_validation_error(exc: nbformat.ValidationError) -> int | None:

@@ -25,7 +25,16 @@ from labkit.grading import CAUGHT_UP_NOTE, CheckpointResult, GradeReport, grade
 from labkit.labs import GRADED_VARIABLE, LabInfo, list_labs, load_lab
 from labkit.notebooks import make_learner_version, make_solution_version, read_notebook, write_notebook
 
-__all__ = ["LabRun", "ValidationResult", "grade_notebook", "run_lab", "validate_labs"]
+__all__ = [
+    "GradeTarget",
+    "LabRun",
+    "ValidationResult",
+    "grade_notebook",
+    "grade_target",
+    "lab_of_notebook",
+    "run_lab",
+    "validate_labs",
+]
 
 Version = Literal["solution", "learner"]
 
@@ -182,18 +191,63 @@ def run_lab(
 
 
 def lab_of_notebook(notebook: Path) -> str | None:
-    """The lab a notebook belongs to: its `labkit.lab` metadata, else the `open_lab("...")` call in it."""
+    """The lab a notebook says it belongs to: its `labkit.lab` metadata, else the first
+    `open_lab("...")` call in it; None when it names none. Raises `NotebookError` for a file that is
+    not a notebook."""
     import re
 
     nb = read_notebook(notebook)
-    lab = nb.metadata.get("labkit", {}).get("lab")
-    if lab:
-        return str(lab)
+    meta = nb.metadata.get("labkit")
+    lab = meta.get("lab") if isinstance(meta, dict) else None
+    if isinstance(lab, str) and lab.strip():
+        return lab
     for cell in nb.cells:
         found = re.search(r"open_lab\(\s*['\"]([\w-]+)['\"]", "".join(cell.get("source", "")))
         if found:
             return found.group(1)
     return None
+
+
+@dataclass(frozen=True)
+class GradeTarget:
+    """The lab a notebook is graded as (`labkit grade`): `--lab` when given, else the notebook's own."""
+
+    lab_id: str
+    named: str | None
+    warning: str | None = None
+
+
+def grade_target(notebook: Path, lab_id: str | None) -> GradeTarget:
+    """Which lab to grade `notebook` as. `lab_id` (the grader's `--lab`) wins over the lab the notebook
+    names itself: the notebook is the learner's and does not choose its grader; when they disagree,
+    `warning` names both. Raises `NotebookError` (exit code 2) for a path that is not a notebook (no
+    file, a folder, an empty file, not JSON, JSON that is not a notebook, an invalid notebook) and for
+    a notebook that names no lab when no `lab_id` is given."""
+    from labkit.labs import course_order
+    from labkit.notebooks import NotebookError
+
+    if notebook.is_dir():
+        inside = sorted(path.name for path in notebook.glob("*.ipynb"))[:5]
+        hint = f"; the notebooks in it: {', '.join(inside)}" if inside else ""
+        raise NotebookError(str(notebook), None, f"is a folder, not a notebook file{hint}")
+    named = lab_of_notebook(notebook)
+    if lab_id is None:
+        if named is None:
+            raise NotebookError(
+                str(notebook),
+                None,
+                'names no lab (it has no `labkit.open_lab("...")` call and no lab in its metadata); '
+                f"say which lab it is with --lab LAB (the labs: {', '.join(course_order().ids)})",
+            )
+        return GradeTarget(named, named)
+    if named is not None and named != lab_id:
+        return GradeTarget(
+            lab_id,
+            named,
+            f"{notebook} is a notebook of the lab {named!r} (it says so itself), but --lab says "
+            f"{lab_id!r}: it is graded as {lab_id!r}, as --lab says",
+        )
+    return GradeTarget(lab_id, named)
 
 
 # -- validate -------------------------------------------------------------------------------

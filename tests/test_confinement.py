@@ -280,6 +280,7 @@ def test_the_notebooks_raw_output_never_reaches_the_graders_streams(course: Cour
     assert _evidence(report)["tty"] != "written"
     log = Path(report["notebook"] + ".kernel.log")
     assert "garbage-on-fd-1" in log.read_text()
+    assert "without encryption" not in log.read_text()  # the jailed kernel's transport is encrypted too
     assert report["score"] == 0
     course.untouched()
 

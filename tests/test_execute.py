@@ -274,3 +274,38 @@ class TestTheFailingCellIsTheOneThatFailed:
         )
         assert error.cell == 2
         assert error.first_line == 'raise KeyError("k")'
+
+
+@pytest.mark.slow
+def test_no_kernel_transport_warning_reaches_the_caller_or_the_log(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The kernel's ZMQ sockets are CurveZMQ-encrypted (jupyter_client's `transport_encryption`), so
+    ipykernel's "running over TCP without encryption" warning is printed nowhere; what the kernel
+    really writes to its stderr still lands in its log, and the kernel still runs and answers."""
+    import zmq
+
+    if not zmq.has("curve"):
+        pytest.skip("this pyzmq has no CurveZMQ: the kernel runs unencrypted and warns in its log")
+    source = tmp_path / "noisy.ipynb"
+    source.write_text(
+        nbformat.writes(
+            new_notebook(
+                cells=[
+                    new_code_cell("import os\nos.write(2, b'a-real-error-on-fd-2\\n')\nprint('answered')")
+                ],
+                metadata={
+                    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+                },
+            )
+        )
+    )
+    out = tmp_path / "noisy.out.ipynb"
+    run_notebook(source, out, parameters={}).raise_for_error()
+    assert "answered" in _outputs_text(out)
+    captured = capfd.readouterr()
+    log = (tmp_path / "noisy.out.ipynb.kernel.log").read_text()
+    for text in (captured.out, captured.err, log):
+        assert "without encryption" not in text
+        assert "IPKernelApp" not in text
+    assert "a-real-error-on-fd-2" in log

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -10,7 +11,16 @@ import pytest
 
 import labkit
 from labkit.lab import LabSession, Progress
-from labkit.labs import LabDefinitionError, LabInfo, UnknownLabError, list_labs, load_lab, load_reference
+from labkit.labs import (
+    LabDefinitionError,
+    LabInfo,
+    UnknownLabError,
+    course_order,
+    list_labs,
+    load_lab,
+    load_reference,
+)
+from labkit.notebooks import read_notebook
 from labkit.sandbox.embedded import EmbeddedSandbox
 from tests.conftest import REPO
 
@@ -297,3 +307,109 @@ class TestLabTomlIsValidated:
         assert [problem.path.parent.name for problem in scan.broken] == ["bad"]
         with pytest.raises(UnknownLabError, match="alpha, bad, zulu"):
             load_lab("nope", tmp_path)
+
+
+# -- the course's order and the labs' titles ---------------------------------------------------------
+
+
+def _lab_table(path: Path, ids: list[str]) -> list[str]:
+    """The lab ids of a Markdown table's rows (`| `id` | ...`), in the page's order."""
+    rows = re.findall(r"^\| `([A-Za-z0-9_-]+)` \|", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return [row for row in rows if row in ids]
+
+
+def test_the_course_order_is_the_books_and_both_readmes() -> None:
+    """_toc.yml lists every lab, each once; labs/README.md's and the README's lab tables list them in
+    that order, so `labkit labs`, the book and both READMEs give one course order."""
+    order = course_order()
+    assert order.source == REPO / "_toc.yml"
+    assert order.unlisted == []
+    assert order.unknown == []
+    assert order.problem is None
+    assert sorted(order.ids) == sorted(lab.id for lab in list_labs())
+    assert order.ids[:4] == ["containers-101", "ecr-push", "ecs-cluster", "nginx-alb"]
+    assert _lab_table(REPO / "labs" / "README.md", order.ids) == order.ids
+    assert _lab_table(REPO / "README.md", order.ids) == order.ids
+
+
+@pytest.mark.parametrize("lab", list_labs(), ids=lambda lab: lab.id)
+def test_every_lab_notebook_is_headed_by_its_title_and_says_how_to_open_it(lab: LabInfo) -> None:
+    """The notebook's first cell (markdown) starts with `# <lab.toml title>`, the one form of a lab's
+    title (the book's lab page shows it; its chapters say "Lab: " before it), and says which command
+    opens the lab."""
+    first = read_notebook(lab.notebook).cells[0]
+    assert first.cell_type == "markdown"
+    heading, *rest = first.source.split("\n")
+    assert heading == f"# {lab.title}"
+    assert not lab.title.lower().startswith("lab")
+    assert f"`labkit start {lab.id}`" in "\n".join(rest)
+
+
+def test_the_book_introduces_every_lab_page_as_lab_title() -> None:
+    """Every lab is linked from a chapter as "Lab: {doc}`../labs/<id>/lab`": Sphinx shows the
+    notebook's heading there, the lab's title, so the book says "Lab: <title>", with "Lab" once."""
+    linked: set[str] = set()
+    opened: set[str] = set()
+    for page in sorted((REPO / "book").glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        linked.update(re.findall(r"Lab: \{doc\}`\.\./labs/([^/`]+)/lab`", text))
+        opened.update(re.findall(r"`labkit start ([\w-]+)`", text))
+    assert linked == {lab.id for lab in list_labs()}
+    # ... and a chapter names the command that opens each lab, never only the source notebook.
+    assert opened >= {lab.id for lab in list_labs()}
+
+
+class TestCourseOrder:
+    """`course_order` reads the lab pages' order from _toc.yml beside the labs folder."""
+
+    @staticmethod
+    def _course(tmp_path: Path, toc: str | None, labs: tuple[str, ...] = ("alpha", "beta", "gamma")) -> Path:
+        root = tmp_path / "labs"
+        for lab_id in labs:
+            make_lab(root, lab_id, f'title = "{lab_id.title()}"\nminutes = 5\n')
+        if toc is not None:
+            (tmp_path / "_toc.yml").write_text(toc, encoding="utf-8")
+        return root
+
+    def test_the_tocs_order_then_unlisted_labs_last_with_a_warning(self, tmp_path: Path) -> None:
+        """Labs follow the toc; one it does not list comes last and is warned about; one it lists that
+        does not exist is warned about and not listed."""
+        toc = (
+            "format: jb-book\nroot: intro\nparts:\n  - caption: Labs\n    chapters:\n"
+            "      - file: labs/gamma/lab\n      - file: labs/ghost/lab\n      - file: ./labs/alpha/lab.ipynb\n"
+            "      - file: labs/gamma/lab\n"
+        )
+        order = course_order(self._course(tmp_path, toc))
+        assert order.ids == ["gamma", "alpha", "beta"]
+        assert order.unlisted == ["beta"]
+        assert order.unknown == ["ghost"]
+        warnings = order.warnings()
+        assert len(warnings) == 2
+        assert "'beta' is not in the course's table of contents" in warnings[0]
+        assert "listed last" in warnings[0]
+        assert str(tmp_path / "_toc.yml") in warnings[0]
+        assert "'ghost'" in warnings[1]
+
+    def test_without_a_toc_the_labs_are_listed_by_id(self, tmp_path: Path) -> None:
+        """No _toc.yml: by id, no warning."""
+        order = course_order(self._course(tmp_path, None))
+        assert order.ids == ["alpha", "beta", "gamma"]
+        assert order.source is None
+        assert order.warnings() == []
+
+    @pytest.mark.parametrize("toc", ["parts: [unclosed\n", "\x00\x01", "- just\n- a list\n", "42\n", ""])
+    def test_a_broken_toc_lists_the_labs_by_id(self, tmp_path: Path, toc: str) -> None:
+        """A toc that is not YAML, or names no lab page, never breaks the listing: every lab, by id."""
+        order = course_order(self._course(tmp_path, toc))
+        assert order.ids == ["alpha", "beta", "gamma"]
+        assert all("Traceback" not in line for line in order.warnings())
+
+    def test_toc_entries_outside_the_labs_folder_are_not_labs(self, tmp_path: Path) -> None:
+        """Paths that lead elsewhere (`..`, absolute, nested) never become lab ids."""
+        toc = (
+            "root: intro\nchapters:\n  - file: labs/../labs/alpha/lab\n  - file: /labs/beta/lab\n"
+            "  - file: labs/beta/x/lab\n  - file: other/gamma/lab\n  - file: labs/beta/lab\n"
+        )
+        order = course_order(self._course(tmp_path, toc))
+        assert order.ids == ["beta", "alpha", "gamma"]
+        assert order.unknown == []

@@ -294,6 +294,12 @@ def test_run_saves_the_executed_notebook(tiny_labs: Path, tmp_path: Path) -> Non
         timeout=300,
     )
     assert "cluster-created" in done.stdout
+    # It says which version it ran, and where one's own work is graded; no kernel warning reaches stderr.
+    assert "the solution version of tiny (the reference solution):" in done.stdout
+    assert "labkit grade NOTEBOOK" in done.stdout
+    assert done.stderr.splitlines() == [
+        "labkit: running the solution version of tiny (the reference solution), not your own work"
+    ]
     executed = tmp_path / "tiny" / "tiny-solution.executed.ipynb"
     assert executed.exists()
     assert done.returncode == 1  # the fixture lab's broken checks never all pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,66 @@ from tests.conftest import run_labkit
 pytestmark = pytest.mark.slow
 
 
-def test_labs_lists_the_labs() -> None:
-    """`labkit labs` prints the id, minutes, checkpoint count and title of nginx-alb."""
+def test_labs_lists_the_labs_in_the_courses_order() -> None:
+    """`labkit labs` lists the labs in the book's order, numbered, with minutes, points and each
+    checkpoint's id, points and title; `--json` gives the same, with prerequisites."""
+    from labkit.labs import course_order, load_lab
+
+    order = course_order().ids
     done = run_labkit("labs")
     assert done.returncode == 0, done.stderr
-    assert "nginx-alb" in done.stdout
-    assert "45 min" in done.stdout
+    assert done.stderr == ""
+    numbered = [
+        line.split()[1].rstrip(":")
+        for line in done.stdout.splitlines()
+        if line[:3].strip().rstrip(".").isdigit()
+    ]
+    assert numbered == order
+    assert " 4. nginx-alb: nginx on Fargate behind an application load balancer" in done.stdout
+    lab = load_lab("nginx-alb")
+    assert f"45 min, {lab.points} points, {len(lab.checkpoints)} checkpoints" in done.stdout
+    scaled = lab.checkpoints.get("service-scaled")
+    assert re.search(rf"service-scaled +{scaled.points} pt  {re.escape(scaled.title)}", done.stdout)
+
     listed = json.loads(run_labkit("labs", "--json").stdout)
-    assert "service-scaled" in next(lab for lab in listed if lab["id"] == "nginx-alb")["checkpoints"]
+    assert [row["id"] for row in listed] == order
+    row = next(row for row in listed if row["id"] == "nginx-alb")
+    assert row["title"] == lab.title
+    assert row["minutes"] == 45
+    assert row["points"] == lab.points == sum(c["points"] for c in row["checkpoints"])
+    assert row["prerequisites"] == list(lab.prerequisites)
+    assert {"id": "service-scaled", "title": scaled.title, "points": scaled.points} in row["checkpoints"]
+
+
+def test_labs_lists_a_lab_missing_from_the_toc_last_with_a_warning(tmp_path: Path) -> None:
+    """A labs folder whose _toc.yml lists two of three labs: those two in its order, the third last,
+    and one warning line naming it and the file; a lab the toc names that does not exist is warned
+    about; the exit code stays 0."""
+    from tests.test_labs import make_lab
+
+    labs = tmp_path / "labs"
+    for lab_id in ("alpha", "beta", "zulu"):
+        make_lab(labs, lab_id, f'title = "{lab_id.title()}"\nminutes = 5\n')
+    (tmp_path / "_toc.yml").write_text(
+        "root: intro\nchapters:\n  - file: labs/zulu/lab\n  - file: labs/gone/lab\n  - file: labs/alpha/lab\n"
+    )
+    env = {"LABKIT_LABS_DIR": str(labs)}
+    done = run_labkit("labs", env=env)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[1] for line in done.stdout.splitlines() if line[:3].strip()[:1].isdigit()] == [
+        "zulu:",
+        "alpha:",
+        "beta:",
+    ]
+    warnings = done.stderr.strip().splitlines()
+    assert len(warnings) == 2, done.stderr
+    assert warnings[0].startswith("labkit: warning: lab 'beta' is not in")
+    assert str(tmp_path / "_toc.yml") in warnings[0]
+    assert "listed last" in warnings[0]
+    assert "'gone'" in warnings[1]
+    listed = json.loads(run_labkit("labs", "--json", env=env).stdout)
+    assert [lab["id"] for lab in listed] == ["zulu", "alpha", "beta"]
+    assert "prerequisites" not in listed[0]
 
 
 def test_check_without_a_server_says_so() -> None:
