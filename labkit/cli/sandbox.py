@@ -60,13 +60,16 @@ def stop() -> None:
     """
     from labkit.errors import StaleServerStateError
     from labkit.sandbox.process import read_state, stop_confirmed
-    from labkit.sandbox.server import ServerInfo, server_state_path
+    from labkit.sandbox.server import ServerInfo, sandbox_config_path, server_state_path
 
     try:
         info = stop_confirmed(server_state_path(), lambda path: read_state(path, ServerInfo), timeout=10.0)
     except StaleServerStateError as exc:
         echo(str(exc))
         return
+    finally:
+        # The AWS config file `labkit sandbox env` wrote goes with the server.
+        sandbox_config_path(server_state_path()).unlink(missing_ok=True)
     echo(f"sandbox {info.session_id} at {info.endpoint_url} stopped")
 
 

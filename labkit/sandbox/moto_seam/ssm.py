@@ -1,0 +1,47 @@
+"""moto.ssm: AWS's public parameters that hold a JSON document hold JSON text, as AWS stores them.
+
+moto loads its copies of the public parameter trees (`/aws/service/ecs/optimized-ami/...`) from
+JSON and keeps a parameter whose value is a document (the `.../recommended` parameter of an
+ECS-optimized AMI: image id, name, agent version, ...) as a Python dict, which GetParameter then
+answers as its Python repr (`{'ecs_agent_version': ...}`). AWS stores JSON text, which the ECS
+developer guide's tutorials pipe to `jq -r '.image_id'`. In a sandbox account such values are
+turned into compact JSON text when moto loads them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from labkit.sandbox.moto_seam.hooks import hook
+
+__all__ = ["as_parameter_text"]
+
+
+def as_parameter_text(value: Any) -> Any:
+    """A document value (dict or list) as AWS stores it (compact JSON text); anything else unchanged."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+@hook(
+    "moto.ssm.models.ParameterDict",
+    "_load_tree_parameters",
+    ("self", "path"),
+    why="a public parameter holding a document (the ECS-optimized AMI's `recommended`) is JSON text on "
+    "AWS; moto answers its Python repr",
+)
+def load_tree_parameters(original: Callable[..., Any]) -> Callable[..., Any]:
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def handler(self: Any, path: str) -> None:
+        original(self, path)
+        if simulator_for(self.account_id) is None:
+            return
+        for versions in self.values():
+            for parameter in versions:
+                parameter.value = as_parameter_text(parameter.value)
+
+    return handler
