@@ -7,6 +7,11 @@ sandbox account RunInstances (which Auto Scaling groups launch through too) reso
 moto gives a network interface a `private_dns_name` only in a VPC with DNS hostnames enabled (not
 CreateVpc's default), and its ECS `Task` reads it for every awsvpc task: in a sandbox account every
 interface gets AWS's name for its address.
+
+Addresses as AWS gives them: an instance launched without a subnet gets a private IP of the default
+subnet its interface is in (moto: a random 10.x); an auto-assigned public IP comes from a documentation
+range (`labkit.sandbox.simulator.addresses`), and its association shows IpOwnerId `amazon` and the
+public DNS name that matches it.
 """
 
 from __future__ import annotations
@@ -73,3 +78,91 @@ def network_interface_init(original: Callable[..., Any]) -> Callable[..., Any]:
                 address["PrivateDnsName"] = self.private_dns_name
 
     return wrapper
+
+
+_INTERFACE = "moto.ec2.models.elastic_network_interfaces.NetworkInterface"
+
+
+@hook(
+    _INTERFACE,
+    "check_auto_public_ip",
+    ("self",),
+    why="moto gives auto-assigned public IPs from 54.214.0.0/16 (Amazon's); a sandbox gives documentation "
+    "addresses (RFC 5737) that nothing on the internet answers",
+)
+def check_auto_public_ip(original: Callable[..., Any]) -> Callable[..., Any]:
+    from labkit.sandbox.simulator.addresses import documentation_public_ip, public_ips_in_use
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def handler(self: Any) -> None:
+        before = self.public_ip
+        original(self)
+        sim = simulator_for(self.ec2_backend.account_id)
+        if sim is not None and self.public_ip and self.public_ip != before:
+            self.public_ip = documentation_public_ip(sim.random, public_ips_in_use(self.ec2_backend))
+
+    return handler
+
+
+@hook(
+    _INTERFACE,
+    "association",
+    why="AWS shows an Amazon-provided public IP's association with IpOwnerId `amazon` and a public DNS name "
+    "`ec2-A-B-C-D.compute-1.amazonaws.com`; moto shows the account id and `ip-A-B-C-D.ec2.internal`",
+)
+def association(original: Any) -> Any:
+    from labkit.sandbox.simulator.addresses import public_dns_name
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def read(self: Any) -> dict[str, Any]:
+        shown: dict[str, Any] = original.fget(self)
+        if not shown or simulator_for(self.ec2_backend.account_id) is None:
+            return shown
+        if not shown.get("allocationId"):
+            shown["ipOwnerId"] = "amazon"  # an Elastic IP is the account's; an auto-assigned one is Amazon's
+        try:
+            shown["publicDnsName"] = public_dns_name(str(shown["publicIp"]), self.ec2_backend.region_name)
+        except (KeyError, ValueError):
+            pass
+        return shown
+
+    return property(read)
+
+
+@hook(
+    "moto.ec2.models.instances.Instance",
+    "prep_nics",
+    ("self", "nic_spec"),
+    why="an instance launched without a subnet gets moto's EC2-Classic private IP (random 10.x), outside the "
+    "default subnet its interface is in; AWS gives an address of that subnet",
+)
+def prep_nics(original: Callable[..., Any]) -> Callable[..., Any]:
+    import ipaddress
+
+    from labkit.dataplane.images import task_hostname
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def handler(self: Any, nic_spec: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, nic_spec, *args, **kwargs)
+        if simulator_for(self.ec2_backend.account_id) is None:
+            return
+        for nic in self.nics.values():
+            subnet = getattr(nic, "subnet", None)
+            address = nic.private_ip_address
+            if subnet is None or not address:
+                continue
+            if ipaddress.ip_address(address) in ipaddress.ip_network(subnet.cidr_block):
+                continue
+            inside = subnet.get_available_subnet_ip(instance=self)
+            nic.private_ip_address = inside
+            nic.private_ip_addresses = [
+                {**entry, "PrivateIpAddress": inside} if entry.get("PrivateIpAddress") == address else entry
+                for entry in nic.private_ip_addresses
+            ]
+            if getattr(nic, "private_dns_name", None):
+                nic.private_dns_name = task_hostname(inside, self.ec2_backend.region_name)
+                for entry in nic.private_ip_addresses:
+                    if entry.get("Primary"):
+                        entry["PrivateDnsName"] = nic.private_dns_name
+
+    return handler

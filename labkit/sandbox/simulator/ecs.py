@@ -23,6 +23,7 @@ from labkit.dataplane.images import task_hostname
 from labkit.ecs.placement import TaskRequirements
 from labkit.sandbox import moto_seam
 from labkit.sandbox.simulator import ecs_events
+from labkit.sandbox.simulator.addresses import documentation_public_ip, public_ips_in_use
 from labkit.sandbox.simulator.capacity import Ec2Capacity
 from labkit.sandbox.simulator.core import describe_exception
 from labkit.sandbox.simulator.elb import UNHEALTHY_NOTICE_SECONDS
@@ -270,7 +271,8 @@ class EcsSimulator:
         eni.interface_type = "interface"
         awsvpc = network_configuration.get("awsvpcConfiguration") or {}
         if awsvpc.get("assignPublicIp") == "ENABLED":
-            eni.public_ip = "3.{}.{}.{}".format(*(self.sim.random.randint(1, 254) for _ in range(3)))
+            # From a documentation range, never Amazon's (ARCHITECTURE.md, "The simulator").
+            eni.public_ip = documentation_public_ip(self.sim.random, public_ips_in_use(self.ec2))
         for detail in task.attachments[0]["details"]:
             if detail["name"] == "privateIPv4Address":
                 detail["value"] = address
