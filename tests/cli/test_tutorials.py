@@ -81,7 +81,12 @@ def test_configure_get_region_in_a_sandbox_env_shell() -> None:
     env = {k: v for k, v in os.environ.items() if k not in exports or exports[k] is not None}
     env.update({k: v for k, v in exports.items() if v is not None})
     got = subprocess.run(
-        ["aws", "configure", "get", "region"], capture_output=True, text=True, env=env, timeout=60, check=False
+        ["aws", "configure", "get", "region"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert got.returncode == 0, got.stderr
     assert got.stdout.strip() == "eu-west-1"

@@ -37,7 +37,7 @@ from labkit.sandbox.moto_seam.core import (
 from labkit.sandbox.moto_seam.hooks import TABLE, Hook, MotoSeamError, moto_version
 
 if TYPE_CHECKING:
-    from labkit.sandbox.moto_seam import cloudwatch, ecr, ecs, events, iam
+    from labkit.sandbox.moto_seam import cloudwatch, ecr, ecs, events, iam, ssm
 
 __all__ = [
     "SERVICE_MODULES",
@@ -63,6 +63,7 @@ __all__ = [
     "request_action",
     "request_param",
     "request_params",
+    "ssm",
     "table",
     "wsgi_application",
 ]

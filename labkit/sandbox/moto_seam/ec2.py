@@ -166,3 +166,45 @@ def prep_nics(original: Callable[..., Any]) -> Callable[..., Any]:
                         entry["PrivateDnsName"] = nic.private_dns_name
 
     return handler
+
+
+uses("moto.ec2.exceptions", "EC2ClientError", why="EC2's error with AWS's code and message")
+uses("moto.iam.exceptions", "NotFoundException", why="IAM's NoSuchEntity, which moto's RunInstances raises")
+
+
+@hook(
+    "moto.ec2.responses.instances",
+    "filter_iam_instance_profiles",
+    ("account_id", "partition", "iam_instance_profile_arn", "iam_instance_profile_name"),
+    why="RunInstances with an instance profile that does not exist is EC2's InvalidParameterValue "
+    "(`Value (NAME) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name`); "
+    "moto answers IAM's NoSuchEntity",
+)
+def filter_iam_instance_profiles(original: Callable[..., Any]) -> Callable[..., Any]:
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def handler(
+        account_id: str,
+        partition: str,
+        iam_instance_profile_arn: str | None,
+        iam_instance_profile_name: str | None,
+    ) -> Any:
+        from moto.ec2.exceptions import EC2ClientError
+        from moto.iam.exceptions import NotFoundException
+
+        try:
+            return original(account_id, partition, iam_instance_profile_arn, iam_instance_profile_name)
+        except NotFoundException:
+            if simulator_for(account_id) is None:
+                raise
+            if iam_instance_profile_arn:
+                value, field, what = iam_instance_profile_arn, "arn", "ARN"
+            else:
+                value, field, what = str(iam_instance_profile_name), "name", "name"
+            raise EC2ClientError(
+                "InvalidParameterValue",
+                f"Value ({value}) for parameter iamInstanceProfile.{field} is invalid. "
+                f"Invalid IAM Instance Profile {what}",
+            ) from None
+
+    return handler

@@ -6,6 +6,9 @@ ECS-optimized AMI: image id, name, agent version, ...) as a Python dict, which G
 answers as its Python repr (`{'ecs_agent_version': ...}`). AWS stores JSON text, which the ECS
 developer guide's tutorials pipe to `jq -r '.image_id'`. In a sandbox account such values are
 turned into compact JSON text when moto loads them.
+
+`ecs_optimized_image_ids` lists the AMIs the public ECS-optimized parameters name, for the simulator's
+ECS agent (an instance of such an AMI runs the agent, which joins `default` unless told otherwise).
 """
 
 from __future__ import annotations
@@ -14,9 +17,22 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from labkit.sandbox.moto_seam.hooks import hook
+from labkit.sandbox.moto_seam.core import backend
+from labkit.sandbox.moto_seam.hooks import hook, uses
 
-__all__ = ["as_parameter_text"]
+__all__ = ["ECS_OPTIMIZED_AMI_ROOT", "as_parameter_text", "ecs_optimized_image_ids"]
+
+#: Where AWS publishes the ECS-optimized AMIs of a region.
+ECS_OPTIMIZED_AMI_ROOT = "/aws/service/ecs/optimized-ami"
+
+uses(
+    "moto.ssm.models.SimpleSystemManagerBackend",
+    "_parameters",
+    why="the names of the public ECS-optimized AMI parameters of a region",
+    instance=True,
+)
+uses("moto.ssm.models.ParameterDict", "get_keys_beginning_with", ("self", "path", "recursive"), why="ditto")
+_ecs_images: dict[str, frozenset[str]] = {}
 
 
 def as_parameter_text(value: Any) -> Any:
@@ -45,3 +61,14 @@ def load_tree_parameters(original: Callable[..., Any]) -> Callable[..., Any]:
                 parameter.value = as_parameter_text(parameter.value)
 
     return handler
+
+
+def ecs_optimized_image_ids(account_id: str, region: str) -> frozenset[str]:
+    """The AMI ids the region's public ECS-optimized parameters (`.../image_id`) name (the same in every account)."""
+    known = _ecs_images.get(region)
+    if known is None:
+        ssm = backend("ssm", account_id, region)
+        names = list(ssm._parameters.get_keys_beginning_with(ECS_OPTIMIZED_AMI_ROOT + "/", True))
+        values = (ssm.get_parameter(name) for name in names if name.endswith("/image_id"))
+        known = _ecs_images[region] = frozenset(str(p.value) for p in values if p is not None)
+    return known
