@@ -75,7 +75,8 @@ def test_configure_get_region_in_a_sandbox_env_shell() -> None:
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     text = config.read_text()
     assert "region = eu-west-1" in text
-    assert "aws_access_key_id" not in text and "aws_secret" not in text
+    assert "aws_access_key_id" not in text
+    assert "aws_secret" not in text
     assert exports["AWS_SHARED_CREDENTIALS_FILE"] == "/dev/null"
     assert exports["AWS_PROFILE"] is None
     env = {k: v for k, v in os.environ.items() if k not in exports or exports[k] is not None}
@@ -108,3 +109,116 @@ def test_ecs_optimized_ami_recommended_parameter_is_json(aws: AwsShell) -> None:
     assert document["image_id"] == child
     assert document["image_id"].startswith("ami-")
     assert {"image_name", "ecs_agent_version", "os"} <= set(document)
+
+
+def _ecs_ami(aws: AwsShell) -> str:
+    name = "/aws/service/ecs/optimized-ami/amazon-linux-2/recommended/image_id"
+    return str(aws.json("ssm", "get-parameter", "--name", name, "--query", "Parameter.Value"))
+
+
+def test_list_container_instances_of_a_missing_cluster_is_cluster_not_found(aws: AwsShell) -> None:
+    """ECS API reference, ListContainerInstances, Errors: ClusterNotFoundException ("Cluster not found.")."""
+    stderr = aws.error("ecs", "list-container-instances", "--cluster", "no-such-cluster")
+    assert "ClusterNotFoundException" in stderr
+    assert "Cluster not found." in stderr
+
+
+def test_an_ecs_instance_without_ecs_cluster_joins_default_and_leaves_inactive(aws: AwsShell) -> None:
+    """The agent joins `default` (creating it) when ECS_CLUSTER is unset; a terminated instance is deregistered.
+
+    ECS developer guide, "Amazon ECS container agent configuration": ECS_CLUSTER defaults to `default`
+    ("If this value is undefined, then the default cluster is assumed. If the default cluster does not
+    exist, the Amazon ECS container agent attempts to create it"). ECS API reference,
+    DeregisterContainerInstance: "If you terminate a running container instance, Amazon ECS automatically
+    deregisters the instance from your cluster"; ListContainerInstances leaves INACTIVE out by default.
+    """
+    instance = aws.json(
+        "ec2", "run-instances", "--image-id", _ecs_ami(aws), "--instance-type", "t3.small", "--count", "1",
+        "--query", "Instances[0].InstanceId",
+    )  # fmt: skip
+    aws.advance(60)
+    assert "arn:aws:ecs:us-east-1:" in json.dumps(aws.json("ecs", "list-clusters"))
+    arns = aws.json("ecs", "list-container-instances", "--cluster", "default")["containerInstanceArns"]
+    assert len(arns) == 1
+    shown = aws.json(
+        "ecs", "describe-container-instances", "--cluster", "default", "--container-instances", *arns
+    )
+    assert shown["containerInstances"][0]["ec2InstanceId"] == instance
+    assert shown["containerInstances"][0]["status"] == "ACTIVE"
+    aws.json("ec2", "terminate-instances", "--instance-ids", instance)
+    aws.advance(5)
+    assert aws.json("ecs", "list-container-instances", "--cluster", "default")["containerInstanceArns"] == []
+    inactive = aws.json("ecs", "list-container-instances", "--cluster", "default", "--status", "INACTIVE")
+    assert inactive["containerInstanceArns"] == arns
+    gone = aws.json(
+        "ecs", "describe-container-instances", "--cluster", "default", "--container-instances", *arns
+    )
+    assert gone["containerInstances"][0]["status"] == "INACTIVE"
+    assert gone["containerInstances"][0]["agentConnected"] is False
+
+
+def test_a_plain_instance_joins_no_cluster(aws: AwsShell) -> None:
+    """An instance of an AMI without the ECS agent (not an ECS-optimized AMI) registers nowhere."""
+    instance = aws.json(
+        "ec2", "run-instances", "--image-id", "ami-12c6146b", "--instance-type", "t3.small", "--count", "1",
+        "--query", "Instances[0].InstanceId",
+    )  # fmt: skip
+    aws.advance(60)
+    for arn in aws.json("ecs", "list-clusters")["clusterArns"]:
+        for status in ("ACTIVE", "INACTIVE"):
+            listed = aws.json("ecs", "list-container-instances", "--cluster", arn, "--status", status)
+            arns = listed["containerInstanceArns"]
+            if arns:
+                shown = aws.json(
+                    "ecs", "describe-container-instances", "--cluster", arn, "--container-instances", *arns
+                )
+                assert instance not in {ci["ec2InstanceId"] for ci in shown["containerInstances"]}
+
+
+def test_an_instance_private_ip_lies_inside_its_subnet(aws: AwsShell) -> None:
+    """EC2 user guide, "Private IPv4 addresses": the primary private address comes from the subnet's range."""
+    import ipaddress
+
+    instances = aws.json(
+        "ec2", "run-instances", "--image-id", _ecs_ami(aws), "--instance-type", "t3.micro", "--count", "2",
+        "--query", "Instances[].[PrivateIpAddress,SubnetId]",
+    )  # fmt: skip
+    for address, subnet in instances:
+        cidr = aws.json("ec2", "describe-subnets", "--subnet-ids", subnet, "--query", "Subnets[0].CidrBlock")
+        assert ipaddress.ip_address(address) in ipaddress.ip_network(cidr)
+
+
+def test_a_missing_instance_profile_is_invalid_parameter_value(aws: AwsShell) -> None:
+    """RunInstances with an instance profile that does not exist: EC2's InvalidParameterValue, as AWS words it."""
+    stderr = aws.error(
+        "ec2", "run-instances", "--image-id", _ecs_ami(aws), "--count", "1",
+        "--iam-instance-profile", "Name=ecsInstanceRole-missing",
+    )  # fmt: skip
+    assert "InvalidParameterValue" in stderr
+    assert (
+        "Value (ecsInstanceRole-missing) for parameter iamInstanceProfile.name is invalid. "
+        "Invalid IAM Instance Profile name"
+    ) in stderr
+
+
+def test_public_ips_come_from_documentation_ranges_with_aws_shaped_fields(aws: AwsShell) -> None:
+    """A public IP is in RFC 5737's ranges; its association shows IpOwnerId `amazon` and a matching DNS name.
+
+    EC2 API reference, NetworkInterfaceAssociation: IpOwnerId is "The ID of the Elastic IP address
+    owner" (`amazon` for an Amazon-provided address); EC2 user guide, "Amazon EC2 instance hostname
+    types": public names are `ec2-A-B-C-D.compute-1.amazonaws.com` in us-east-1.
+    """
+    from labkit.sandbox.simulator.addresses import is_documentation_address
+
+    instance = aws.json(
+        "ec2", "run-instances", "--image-id", _ecs_ami(aws), "--count", "1", "--query", "Instances[0]",
+    )  # fmt: skip
+    address = instance["PublicIpAddress"]
+    assert is_documentation_address(address)
+    interfaces = aws.json(
+        "ec2", "describe-network-interfaces", "--filters", f"Name=attachment.instance-id,Values={instance['InstanceId']}",
+    )  # fmt: skip
+    association = interfaces["NetworkInterfaces"][0]["Association"]
+    assert association["IpOwnerId"] == "amazon"
+    assert association["PublicIp"] == address
+    assert association["PublicDnsName"] == "ec2-" + address.replace(".", "-") + ".compute-1.amazonaws.com"

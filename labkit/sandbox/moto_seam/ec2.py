@@ -16,6 +16,7 @@ public DNS name that matches it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -120,10 +121,8 @@ def association(original: Any) -> Any:
             return shown
         if not shown.get("allocationId"):
             shown["ipOwnerId"] = "amazon"  # an Elastic IP is the account's; an auto-assigned one is Amazon's
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             shown["publicDnsName"] = public_dns_name(str(shown["publicIp"]), self.ec2_backend.region_name)
-        except (KeyError, ValueError):
-            pass
         return shown
 
     return property(read)
