@@ -54,6 +54,7 @@ __all__ = [
     "server_outbox",
     "server_state_path",
     "server_status",
+    "server_urls",
     "start_server",
     "stop_server",
 ]
@@ -226,6 +227,13 @@ def server_listeners(path: Path | None = None) -> list[dict[str, Any]]:
         _require_server(path).control().request("GET", "/listeners")["listeners"]
     )
     return listeners
+
+
+def server_urls(path: Path | None = None) -> list[dict[str, Any]]:
+    """The running server's listeners (`kind` "listener") and its tasks' public IPs (`kind` "task"), with loopback URLs."""
+    answer = _require_server(path).control().request("GET", "/listeners")
+    listeners = [{"kind": "listener", **row} for row in answer["listeners"]]
+    return listeners + list(answer.get("tasks") or [])
 
 
 def _send_load(control: ControlClient, payload: dict[str, Any]) -> dict[str, Any]:

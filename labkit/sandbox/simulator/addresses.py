@@ -13,7 +13,10 @@ from __future__ import annotations
 import ipaddress
 import random
 from collections.abc import Container
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labkit.sandbox.simulator.core import Simulator
 
 __all__ = [
     "DOCUMENTATION_NETWORKS",
@@ -21,6 +24,7 @@ __all__ = [
     "is_documentation_address",
     "public_dns_name",
     "public_ips_in_use",
+    "public_task_urls",
 ]
 
 #: RFC 5737: TEST-NET-1, TEST-NET-2, TEST-NET-3.
@@ -61,3 +65,35 @@ def public_dns_name(address: str, region: str) -> str:
 def public_ips_in_use(ec2: Any) -> set[str]:
     """The public addresses the network interfaces of an account's EC2 backend (one region) hold."""
     return {str(eni.public_ip) for eni in list(ec2.enis.values()) if getattr(eni, "public_ip", None)}
+
+
+def public_task_urls(sim: Simulator) -> list[dict[str, Any]]:
+    """Every running task with a public IP and a port mapping: what `http://PUBLIC_IP:PORT/` reaches, on loopback.
+
+    One row per (task, container port): `public_url` is what AWS would serve, `url` the loopback
+    server standing in for that container.
+    """
+    rows: list[dict[str, Any]] = []
+    for runtime in list(sim.ecs.tasks.values()):
+        if runtime.status != "RUNNING" or not runtime.eni_id or not runtime.servers:
+            continue
+        try:
+            public_ip = sim.ecs.ec2.get_network_interface(runtime.eni_id).public_ip
+        except Exception:  # noqa: BLE001 - an interface already gone: the task is on its way down
+            continue
+        if not public_ip:
+            continue
+        for (container, port), server in sorted(runtime.servers.items()):
+            rows.append(
+                {
+                    "kind": "task",
+                    "task_arn": runtime.arn,
+                    "cluster": runtime.cluster,
+                    "container_name": container,
+                    "public_ip": str(public_ip),
+                    "port": port,
+                    "public_url": f"http://{public_ip}:{port}/" if port != 80 else f"http://{public_ip}/",
+                    "url": server.url,
+                }
+            )
+    return rows

@@ -13,12 +13,12 @@ import datetime as dt
 import functools
 import ipaddress
 import math
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from labkit.dataplane.commands import CommandPlan, interpret
 from labkit.dataplane.images import task_hostname
 from labkit.ecs.placement import TaskRequirements
 from labkit.sandbox import moto_seam
@@ -48,11 +48,15 @@ RECONCILE_RETRY_FIRST = 10.0
 RECONCILE_RETRY_MAX = 300.0
 #: AWS's limit on a task's stoppedReason.
 STOPPED_REASON_MAX = 255
-_EXIT = re.compile(r"\bexit\s+(\d+)\s*$")
 
 
 def _service_key(cluster: str, name: str) -> str:
     return f"{cluster}:{name}"
+
+
+def container_plan(definition: dict[str, Any]) -> CommandPlan:
+    """What a container definition's entryPoint and command do in the sandbox (never run on the host)."""
+    return interpret(definition.get("entryPoint"), definition.get("command"))
 
 
 @dataclass
@@ -484,27 +488,47 @@ class EcsSimulator:
                     hostname=task_hostname(runtime.private_ip or "10.0.0.1", self.sim.region),
                     environment=environment,
                     availability_zone=runtime.availability_zone or "",
+                    written=container_plan(definition).files,
                 )
                 runtime.servers[(container["name"], port)] = TaskServer(context)
 
     def _schedule_exit(self, runtime: TaskRuntime) -> None:
-        # The emulator runs no container command; a command that ends in `exit N` makes the
-        # stand-in exit with code N a second after it starts (how a lab shows a crashing task).
+        # The emulator runs no container command on the host: it interprets a small shell subset
+        # (labkit.dataplane.commands). A container whose command ends exits with its code once its
+        # sleeps have passed (at least a second after it starts); one it cannot read serves as its
+        # image does, and its `reason` says so.
+        containers = {c["name"]: c for c in runtime.task.containers}
         for definition in self._task_definition(runtime).container_definitions:
-            command = (
-                " ".join(definition.get("command") or []) + " " + " ".join(definition.get("entryPoint") or [])
-            )
-            match = _EXIT.search(command.strip())
-            if match and definition.get("essential", True):
-                code = int(match.group(1))
-                name = definition.get("name")
-                self.sim.after(
-                    1,
-                    functools.partial(self.container_exited, runtime, name, code),
-                    f"task {runtime.task.id} container {name} exits",
-                    on_error=functools.partial(self._step_failed, runtime, "STOPPED"),
+            name = definition.get("name")
+            plan = container_plan(definition)
+            if plan.not_interpreted and name in containers:
+                containers[name]["reason"] = (
+                    f"labkit sandbox: not interpreted: {plan.not_interpreted}"[:900]
+                    + " (the container runs its image's default behaviour)"
                 )
-                return
+            if not plan.exits:
+                continue
+            code = int(plan.exit_code or 0)
+            exited = self.container_exited if definition.get("essential", True) else self._sidecar_exited
+            self.sim.after(
+                max(plan.seconds, 1.0),
+                functools.partial(exited, runtime, name, code),
+                f"task {runtime.task.id} container {name} exits",
+                on_error=functools.partial(self._step_failed, runtime, "STOPPED"),
+            )
+
+    def _sidecar_exited(self, runtime: TaskRuntime, name: str, code: int) -> None:
+        """A non-essential container stopped: it shows STOPPED with its code; the task runs on."""
+        if runtime.status != "RUNNING":
+            return
+        for container in runtime.task.containers:
+            if container["name"] == name:
+                container["exitCode"] = code
+                container["lastStatus"] = "STOPPED"
+        for key in [k for k in runtime.servers if k[0] == name]:
+            self.sim.contained(
+                f"task {runtime.task.id} (closing a container)", runtime.servers.pop(key).close
+            )
 
     def container_exited(self, runtime: TaskRuntime, name: str, code: int) -> None:
         """An essential container stopped: its task stops, and its service will replace it."""
