@@ -222,3 +222,116 @@ def test_public_ips_come_from_documentation_ranges_with_aws_shaped_fields(aws: A
     assert association["IpOwnerId"] == "amazon"
     assert association["PublicIp"] == address
     assert association["PublicDnsName"] == "ec2-" + address.replace(".", "-") + ".compute-1.amazonaws.com"
+
+
+def _fargate_network(aws: AwsShell) -> str:
+    subnet = aws.json("ec2", "describe-subnets", "--query", "Subnets[0].SubnetId")
+    return f"awsvpcConfiguration={{subnets=[{subnet}],assignPublicIp=ENABLED}}"
+
+
+def test_fargate_tutorial_sample_app_serves_its_page_at_the_tasks_public_ip(
+    aws: AwsShell, tmp_path: Path
+) -> None:
+    """The ECS developer guide's "Creating an Amazon ECS Linux task for the Fargate launch type with the AWS CLI".
+
+    Its task definition runs httpd with `entryPoint ["sh", "-c"]` and a command that writes index.html
+    then runs `httpd-foreground`; "open the task's public IP" shows that page. Here the public IP is a
+    documentation address and `labkit sandbox urls` gives the loopback URL that answers for it.
+    """
+    import urllib.request
+
+    from labkit.sandbox.simulator.addresses import is_documentation_address
+    from tests.dataplane.test_commands import TUTORIAL_COMMAND
+
+    definition = {
+        "family": "sample-fargate",
+        "networkMode": "awsvpc",
+        "containerDefinitions": [
+            {
+                "name": "fargate-app",
+                "image": "public.ecr.aws/docker/library/httpd:latest",
+                "portMappings": [{"containerPort": 80, "hostPort": 80, "protocol": "tcp"}],
+                "essential": True,
+                "entryPoint": ["sh", "-c"],
+                "command": [TUTORIAL_COMMAND],
+            }
+        ],
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+    }
+    (tmp_path / "task.json").write_text(json.dumps(definition))
+    aws.json("ecs", "create-cluster", "--cluster-name", "fargate-cluster")
+    aws.json("ecs", "register-task-definition", "--cli-input-json", f"file://{tmp_path / 'task.json'}")
+    aws.json(
+        "ecs", "create-service", "--cluster", "fargate-cluster", "--service-name", "fargate-service",
+        "--task-definition", "sample-fargate:1", "--desired-count", "1", "--launch-type", "FARGATE",
+        "--network-configuration", _fargate_network(aws),
+    )  # fmt: skip
+    aws.advance(120)
+    task = aws.json("ecs", "list-tasks", "--cluster", "fargate-cluster", "--service-name", "fargate-service")
+    described = aws.json(
+        "ecs", "describe-tasks", "--cluster", "fargate-cluster", "--tasks", *task["taskArns"]
+    )
+    details = {d["name"]: d["value"] for d in described["tasks"][0]["attachments"][0]["details"]}
+    public_ip = aws.json(
+        "ec2", "describe-network-interfaces", "--network-interface-ids", details["networkInterfaceId"],
+        "--query", "NetworkInterfaces[0].Association.PublicIp",
+    )  # fmt: skip
+    assert is_documentation_address(public_ip)
+    env = {"LABKIT_STATE_DIR": str(aws.state.parent)}
+    rows = json.loads(run_labkit("sandbox", "urls", "--json", env=env).stdout)
+    row = next(r for r in rows if r.get("kind") == "task")
+    assert row["public_ip"] == public_ip
+    assert row["public_url"] == f"http://{public_ip}/"
+    text = run_labkit("sandbox", "urls", env=env).stdout
+    assert f"{row['url']}  task " in text
+    assert f"(http://{public_ip}/)" in text
+    with urllib.request.urlopen(row["url"], timeout=10) as response:
+        page = response.read().decode()
+    assert "<title>Amazon ECS Sample App</title>" in page
+    assert "It works!" not in page
+    aws.json(
+        "ecs", "update-service", "--cluster", "fargate-cluster", "--service", "fargate-service", "--desired-count", "0"
+    )  # fmt: skip
+
+
+def test_a_task_running_sleep_exits_zero_after_its_emulated_seconds(aws: AwsShell) -> None:
+    """A container whose command is `sleep 360` stops with exit code 0 after 360 s (AWS: the process ends)."""
+    aws.json(
+        "ecs", "register-task-definition", "--family", "sleeper", "--network-mode", "awsvpc",
+        "--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "512",
+        "--container-definitions", json.dumps([{"name": "sleep", "image": "busybox", "command": ["sleep", "360"]}]),
+    )  # fmt: skip
+    aws.json("ecs", "create-cluster", "--cluster-name", "sleepers")
+    arn = aws.json(
+        "ecs", "run-task", "--cluster", "sleepers", "--task-definition", "sleeper", "--launch-type", "FARGATE",
+        "--network-configuration", _fargate_network(aws), "--query", "tasks[0].taskArn",
+    )  # fmt: skip
+    aws.advance(120)
+    running = aws.json("ecs", "describe-tasks", "--cluster", "sleepers", "--tasks", arn)["tasks"][0]
+    assert running["lastStatus"] == "RUNNING"
+    aws.advance(360)
+    stopped = aws.json("ecs", "describe-tasks", "--cluster", "sleepers", "--tasks", arn)["tasks"][0]
+    assert stopped["lastStatus"] in ("DEPROVISIONING", "STOPPED")
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    assert stopped["containers"][0]["exitCode"] == 0
+
+
+def test_a_command_the_sandbox_does_not_interpret_says_so(aws: AwsShell) -> None:
+    """Another program runs the image's default behaviour, and the container's `reason` says it was not interpreted."""
+    aws.json(
+        "ecs", "register-task-definition", "--family", "other", "--network-mode", "awsvpc",
+        "--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "512",
+        "--container-definitions",
+        json.dumps([{"name": "app", "image": "httpd:2.4", "command": ["python3", "-m", "http.server"]}]),
+    )  # fmt: skip
+    aws.json("ecs", "create-cluster", "--cluster-name", "others")
+    arn = aws.json(
+        "ecs", "run-task", "--cluster", "others", "--task-definition", "other", "--launch-type", "FARGATE",
+        "--network-configuration", _fargate_network(aws), "--query", "tasks[0].taskArn",
+    )  # fmt: skip
+    aws.advance(120)
+    task = aws.json("ecs", "describe-tasks", "--cluster", "others", "--tasks", arn)["tasks"][0]
+    assert task["lastStatus"] == "RUNNING"
+    assert "not interpreted: python3 -m http.server" in task["containers"][0]["reason"]
