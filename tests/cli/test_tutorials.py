@@ -335,3 +335,74 @@ def test_a_command_the_sandbox_does_not_interpret_says_so(aws: AwsShell) -> None
     task = aws.json("ecs", "describe-tasks", "--cluster", "others", "--tasks", arn)["tasks"][0]
     assert task["lastStatus"] == "RUNNING"
     assert "not interpreted: python3 -m http.server" in task["containers"][0]["reason"]
+
+
+def test_load_balancing_tutorial_fail_open_certificate_and_health_check_port(aws: AwsShell) -> None:
+    """ELB tutorial behaviours: fail open, a pending certificate refused, HealthCheckPort the checked port.
+
+    ELB user guide, "Health checks for Application Load Balancer target groups": "If all targets in a
+    target group are unhealthy, the load balancer routes requests to all of them" (fail open).
+    ELBv2 API reference, CreateListener errors: CertificateNotFound ("The specified certificate does not
+    exist"; a certificate still PENDING_VALIDATION is answered so too, aws-cdk issue 6081).
+    DescribeTargetHealth's example output shows `"HealthCheckPort": "80"` for a traffic-port check.
+    """
+    import urllib.request
+
+    vpc = aws.json("ec2", "describe-vpcs", "--query", "Vpcs[0].VpcId")
+    subnets = aws.json("ec2", "describe-subnets", "--query", "Subnets[:2].SubnetId")
+    lb = aws.json(
+        "elbv2", "create-load-balancer", "--name", "tutorial-alb", "--subnets", *subnets,
+        "--query", "LoadBalancers[0].LoadBalancerArn",
+    )  # fmt: skip
+    tg = aws.json(
+        "elbv2", "create-target-group", "--name", "tutorial-tg", "--protocol", "HTTP", "--port", "80",
+        "--vpc-id", vpc, "--target-type", "ip", "--health-check-path", "/no-such-page",
+        "--query", "TargetGroups[0].TargetGroupArn",
+    )  # fmt: skip
+    assert (
+        aws.json("elbv2", "describe-target-groups", "--target-group-arns", tg)["TargetGroups"][0][
+            "HealthCheckPort"
+        ]
+        == "traffic-port"
+    )  # the API default, as CreateTargetGroup's reference says
+    certificate = aws.json(
+        "acm", "request-certificate", "--domain-name", "www.example.com", "--validation-method", "DNS",
+        "--query", "CertificateArn",
+    )  # fmt: skip
+    refused = aws.error(
+        "elbv2", "create-listener", "--load-balancer-arn", lb, "--protocol", "HTTPS", "--port", "443",
+        "--certificates", f"CertificateArn={certificate}",
+        "--default-actions", f"Type=forward,TargetGroupArn={tg}",
+    )  # fmt: skip
+    assert "CertificateNotFound" in refused
+    assert f"Certificate '{certificate}' not found" in refused
+    aws.json(
+        "elbv2", "create-listener", "--load-balancer-arn", lb, "--protocol", "HTTP", "--port", "80",
+        "--default-actions", f"Type=forward,TargetGroupArn={tg}",
+    )  # fmt: skip
+    aws.json(
+        "ecs", "register-task-definition", "--family", "web", "--network-mode", "awsvpc",
+        "--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "512",
+        "--container-definitions",
+        json.dumps([{"name": "web", "image": "httpd:2.4", "portMappings": [{"containerPort": 80}]}]),
+    )  # fmt: skip
+    aws.json("ecs", "create-cluster", "--cluster-name", "lb-cluster")
+    aws.json(
+        "ecs", "create-service", "--cluster", "lb-cluster", "--service-name", "web", "--task-definition", "web",
+        "--desired-count", "1", "--launch-type", "FARGATE", "--network-configuration", _fargate_network(aws),
+        "--load-balancers", f"targetGroupArn={tg},containerName=web,containerPort=80",
+    )  # fmt: skip
+    aws.advance(200)
+    health = aws.json("elbv2", "describe-target-health", "--target-group-arn", tg)["TargetHealthDescriptions"]
+    # ECS replaces the failing tasks, so some targets drain; none is healthy, and the unhealthy one gets traffic.
+    states = {h["TargetHealth"]["State"] for h in health}
+    assert "unhealthy" in states
+    assert "healthy" not in states
+    assert {h["HealthCheckPort"] for h in health} == {"80"}
+    env = {"LABKIT_STATE_DIR": str(aws.state.parent)}
+    rows = json.loads(run_labkit("sandbox", "urls", "--json", env=env).stdout)
+    url = next(r["url"] for r in rows if r.get("load_balancer_name") == "tutorial-alb")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        assert "It works!" in response.read().decode()
+    aws.json("ecs", "update-service", "--cluster", "lb-cluster", "--service", "web", "--desired-count", "0")
