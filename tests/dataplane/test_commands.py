@@ -118,7 +118,11 @@ def test_the_stand_in_serves_what_the_command_wrote_under_its_root(image: str, r
 
     from labkit.dataplane.images import ContainerContext, image_app, task_hostname
 
-    written = {f"{root}/index.html": "<h1>mine</h1>\n", f"{root}/a/b.txt": "bee\n", "/etc/secret": "SECRET-TEXT\n"}
+    written = {
+        f"{root}/index.html": "<h1>mine</h1>\n",
+        f"{root}/a/b.txt": "bee\n",
+        "/etc/secret": "SECRET-TEXT\n",
+    }
     context = ContainerContext(
         task_id="t1", task_arn="arn:aws:ecs:us-east-1:123456789012:task/c/t1", container_name="web",
         image=image, private_ip="10.0.1.5", container_port=80, hostname=task_hostname("10.0.1.5", "us-east-1"),
