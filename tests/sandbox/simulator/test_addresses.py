@@ -35,5 +35,5 @@ def test_public_dns_names_as_aws_writes_them() -> None:
     """us-east-1: ec2-A-B-C-D.compute-1.amazonaws.com; elsewhere ec2-A-B-C-D.REGION.compute.amazonaws.com."""
     assert public_dns_name("203.0.113.25", "us-east-1") == "ec2-203-0-113-25.compute-1.amazonaws.com"
     assert public_dns_name("198.51.100.7", "eu-west-1") == "ec2-198-51-100-7.eu-west-1.compute.amazonaws.com"
-    with pytest.raises(ValueError, match="does not appear to be an IPv4"):
+    with pytest.raises(ValueError, match="Unexpected"):
         public_dns_name("203.0.113.25; rm -rf /", "us-east-1")
