@@ -27,10 +27,14 @@ class AwsShell:
 
     def __init__(self, state: Path) -> None:
         self.state = state
-        exports = server_exports(state)
+        self.env = self.environment(server_exports(state))
+
+    @staticmethod
+    def environment(exports: dict[str, str | None]) -> dict[str, str]:
+        """This process's environment with `labkit sandbox env`'s exports applied (None: unset)."""
         env = {k: v for k, v in os.environ.items() if k not in exports or exports[k] is not None}
         env.update({k: v for k, v in exports.items() if v is not None})
-        self.env = env
+        return env
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -79,13 +83,11 @@ def test_configure_get_region_in_a_sandbox_env_shell() -> None:
     assert "aws_secret" not in text
     assert exports["AWS_SHARED_CREDENTIALS_FILE"] == "/dev/null"
     assert exports["AWS_PROFILE"] is None
-    env = {k: v for k, v in os.environ.items() if k not in exports or exports[k] is not None}
-    env.update({k: v for k, v in exports.items() if v is not None})
     got = subprocess.run(
         ["aws", "configure", "get", "region"],
         capture_output=True,
         text=True,
-        env=env,
+        env=AwsShell.environment(exports),
         timeout=60,
         check=False,
     )
@@ -296,18 +298,26 @@ def test_fargate_tutorial_sample_app_serves_its_page_at_the_tasks_public_ip(
     )  # fmt: skip
 
 
-def test_a_task_running_sleep_exits_zero_after_its_emulated_seconds(aws: AwsShell) -> None:
-    """A container whose command is `sleep 360` stops with exit code 0 after 360 s (AWS: the process ends)."""
+def _run_one_container(aws: AwsShell, cluster: str, container: dict[str, Any]) -> str:
+    """Register a one-container Fargate task definition (family = cluster), run one task; its ARN."""
     aws.json(
-        "ecs", "register-task-definition", "--family", "sleeper", "--network-mode", "awsvpc",
+        "ecs", "register-task-definition", "--family", cluster, "--network-mode", "awsvpc",
         "--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "512",
-        "--container-definitions", json.dumps([{"name": "sleep", "image": "busybox", "command": ["sleep", "360"]}]),
+        "--container-definitions", json.dumps([container]),
     )  # fmt: skip
-    aws.json("ecs", "create-cluster", "--cluster-name", "sleepers")
+    aws.json("ecs", "create-cluster", "--cluster-name", cluster)
     arn = aws.json(
-        "ecs", "run-task", "--cluster", "sleepers", "--task-definition", "sleeper", "--launch-type", "FARGATE",
+        "ecs", "run-task", "--cluster", cluster, "--task-definition", cluster, "--launch-type", "FARGATE",
         "--network-configuration", _fargate_network(aws), "--query", "tasks[0].taskArn",
     )  # fmt: skip
+    return str(arn)
+
+
+def test_a_task_running_sleep_exits_zero_after_its_emulated_seconds(aws: AwsShell) -> None:
+    """A container whose command is `sleep 360` stops with exit code 0 after 360 s (AWS: the process ends)."""
+    arn = _run_one_container(
+        aws, "sleepers", {"name": "sleep", "image": "busybox", "command": ["sleep", "360"]}
+    )
     aws.advance(120)
     running = aws.json("ecs", "describe-tasks", "--cluster", "sleepers", "--tasks", arn)["tasks"][0]
     assert running["lastStatus"] == "RUNNING"
@@ -320,17 +330,8 @@ def test_a_task_running_sleep_exits_zero_after_its_emulated_seconds(aws: AwsShel
 
 def test_a_command_the_sandbox_does_not_interpret_says_so(aws: AwsShell) -> None:
     """Another program runs the image's default behaviour, and the container's `reason` says it was not interpreted."""
-    aws.json(
-        "ecs", "register-task-definition", "--family", "other", "--network-mode", "awsvpc",
-        "--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "512",
-        "--container-definitions",
-        json.dumps([{"name": "app", "image": "httpd:2.4", "command": ["python3", "-m", "http.server"]}]),
-    )  # fmt: skip
-    aws.json("ecs", "create-cluster", "--cluster-name", "others")
-    arn = aws.json(
-        "ecs", "run-task", "--cluster", "others", "--task-definition", "other", "--launch-type", "FARGATE",
-        "--network-configuration", _fargate_network(aws), "--query", "tasks[0].taskArn",
-    )  # fmt: skip
+    container = {"name": "app", "image": "httpd:2.4", "command": ["python3", "-m", "http.server"]}
+    arn = _run_one_container(aws, "others", container)
     aws.advance(120)
     task = aws.json("ecs", "describe-tasks", "--cluster", "others", "--tasks", arn)["tasks"][0]
     assert task["lastStatus"] == "RUNNING"

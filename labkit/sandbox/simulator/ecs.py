@@ -517,14 +517,21 @@ class EcsSimulator:
                 on_error=functools.partial(self._step_failed, runtime, "STOPPED"),
             )
 
-    def _sidecar_exited(self, runtime: TaskRuntime, name: str, code: int) -> None:
-        """A non-essential container stopped: it shows STOPPED with its code; the task runs on."""
+    @staticmethod
+    def _mark_container_stopped(runtime: TaskRuntime, name: str, code: int) -> bool:
+        """Show a running task's container STOPPED with its exit code; False when the task is not running."""
         if runtime.status != "RUNNING":
-            return
+            return False
         for container in runtime.task.containers:
             if container["name"] == name:
                 container["exitCode"] = code
                 container["lastStatus"] = "STOPPED"
+        return True
+
+    def _sidecar_exited(self, runtime: TaskRuntime, name: str, code: int) -> None:
+        """A non-essential container stopped: it shows STOPPED with its code; the task runs on."""
+        if not self._mark_container_stopped(runtime, name, code):
+            return
         for key in [k for k in runtime.servers if k[0] == name]:
             self.sim.contained(
                 f"task {runtime.task.id} (closing a container)", runtime.servers.pop(key).close
@@ -532,12 +539,8 @@ class EcsSimulator:
 
     def container_exited(self, runtime: TaskRuntime, name: str, code: int) -> None:
         """An essential container stopped: its task stops, and its service will replace it."""
-        if runtime.status != "RUNNING":
+        if not self._mark_container_stopped(runtime, name, code):
             return
-        for container in runtime.task.containers:
-            if container["name"] == name:
-                container["exitCode"] = code
-                container["lastStatus"] = "STOPPED"
         self.stop(
             runtime,
             "Essential container in task exited",
