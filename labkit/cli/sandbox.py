@@ -60,13 +60,16 @@ def stop() -> None:
     """
     from labkit.errors import StaleServerStateError
     from labkit.sandbox.process import read_state, stop_confirmed
-    from labkit.sandbox.server import ServerInfo, server_state_path
+    from labkit.sandbox.server import ServerInfo, sandbox_config_path, server_state_path
 
     try:
         info = stop_confirmed(server_state_path(), lambda path: read_state(path, ServerInfo), timeout=10.0)
     except StaleServerStateError as exc:
         echo(str(exc))
         return
+    finally:
+        # The AWS config file `labkit sandbox env` wrote goes with the server.
+        sandbox_config_path(server_state_path()).unlink(missing_ok=True)
     echo(f"sandbox {info.session_id} at {info.endpoint_url} stopped")
 
 
@@ -103,16 +106,24 @@ def env(as_json: bool) -> None:
 @sandbox.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the listeners as JSON.")
 def urls(as_json: bool) -> None:
-    """List every load balancer listener of the sandbox server with its loopback URL."""
-    from labkit.sandbox.server import server_listeners
+    """List the sandbox server's load balancer listeners and tasks' public IPs with their loopback URLs.
 
-    rows = server_listeners()
+    A task with a public IP and a port mapping is listed as `PUBLIC_URL -> LOOPBACK_URL`: the public
+    IP is from a documentation range (nothing answers it), the loopback URL is the task's stand-in.
+    """
+    from labkit.sandbox.server import server_urls
+
+    rows = server_urls()
     if as_json:
         echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        echo("no load balancer listener yet")
+        echo("no load balancer listener or task with a public IP yet")
     for row in rows:
+        if row.get("kind") == "task":
+            task_id = str(row["task_arn"]).rsplit("/", 1)[-1]
+            echo(f"{row['url']}  task {task_id} {row['container_name']}  ({row['public_url']})")
+            continue
         echo(
             f"{row['url']}  {row['load_balancer_name']} {row['protocol']}:{row['port']}  ({row['dns_name']})"
         )

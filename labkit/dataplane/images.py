@@ -91,6 +91,19 @@ class ContainerContext:
     hostname: str
     environment: Mapping[str, str] = field(hash=False)
     availability_zone: str
+    #: Files the container's command wrote (absolute path -> text; `labkit.dataplane.commands`).
+    written: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def written_page(self, document_root: str, path: str) -> str | None:
+        """The file the command wrote that a server with `document_root` serves at URL `path` (`/` is index.html)."""
+        if not self.written:
+            return None
+        relative = path.lstrip("/")
+        if relative == "" or relative.endswith("/"):
+            relative += "index.html"
+        if ".." in relative.split("/"):
+            return None
+        return self.written.get(f"{document_root.rstrip('/')}/{relative}")
 
 
 def task_hostname(private_ip: str, region: str) -> str:
@@ -400,7 +413,9 @@ def nginx_official(context: ContainerContext) -> WSGIApp:
     pages = {"/": _NGINX_WELCOME, "/index.html": _NGINX_WELCOME, "/50x.html": _NGINX_50X}
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
-        page = pages.get(str(environ.get("PATH_INFO", "/")))
+        path = str(environ.get("PATH_INFO", "/"))
+        # A page the container's command wrote under nginx's root is served instead of the image's.
+        page = context.written_page(_NGINX_ROOT, path) or pages.get(path)
         if page is None:
             response = _nginx_error(404, "Not Found")
         elif environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
@@ -413,6 +428,18 @@ def nginx_official(context: ContainerContext) -> WSGIApp:
 
 
 _HTTPD_INDEX = "<html><body><h1>It works!</h1></body></html>\n"
+_HTTPD_ROOT = "/usr/local/apache2/htdocs"
+_NGINX_ROOT = "/usr/share/nginx/html"
+
+
+def _content_type(path: str) -> str:
+    """The type a web server gives a static file by its extension (HTML for `/` and unknown ones)."""
+    import mimetypes
+
+    guessed = mimetypes.guess_type(path if not path.endswith("/") else path + "index.html")[0]
+    return guessed or "text/html"
+
+
 _HTTPD_404 = """\
 <!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 <html><head>
@@ -429,7 +456,12 @@ def httpd_official(context: ContainerContext) -> WSGIApp:
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
         headers = {"Server": HTTPD_SERVER}
-        if environ.get("PATH_INFO", "/") in ("/", "/index.html"):
+        path = str(environ.get("PATH_INFO", "/"))
+        # A page the container's command wrote under htdocs (the tutorials' sample app) replaces the image's.
+        written = context.written_page(_HTTPD_ROOT, path)
+        if written is not None:
+            response = Response(written, status=200, content_type=_content_type(path), headers=headers)
+        elif path in ("/", "/index.html"):
             response = Response(_HTTPD_INDEX, status=200, content_type="text/html", headers=headers)
         else:
             response = Response(

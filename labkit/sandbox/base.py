@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
@@ -278,10 +279,31 @@ class EmulatedSandbox(Sandbox):
         return exports_for(self._endpoint_url, self.region)
 
 
+_REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$")
+
+
+def sandbox_config_text(region: str) -> str:
+    """The AWS config file of an emulated sandbox: the default profile's region and output, nothing secret.
+
+    Raises `LabkitError` for a region that is not a region name (it would not stay one line of the file).
+    """
+    if not _REGION_NAME.match(region):
+        raise LabkitError(f"{region!r} is not an AWS region name (such as eu-west-1)")
+    return f"# Written by labkit for its sandbox: no profile, no credentials.\n[default]\nregion = {region}\noutput = json\n"
+
+
 def exports_for(
-    endpoint_url: str, region: str, environ: dict[str, str] | None = None
+    endpoint_url: str,
+    region: str,
+    environ: dict[str, str] | None = None,
+    *,
+    config_file: str | None = None,
 ) -> dict[str, str | None]:
-    """Return the variables to set (and, as None, to unset) to reach an emulator at `endpoint_url`."""
+    """Return the variables to set (and, as None, to unset) to reach an emulator at `endpoint_url`.
+
+    `config_file` is the sandbox's own AWS config file (`sandbox_config_text`), so that
+    `aws configure get region` answers; without one the CLI reads no config file at all.
+    """
     import os
 
     environ = dict(os.environ) if environ is None else environ
@@ -292,7 +314,8 @@ def exports_for(
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         # A real profile's settings (roles, endpoints, credential processes) must not apply.
-        "AWS_CONFIG_FILE": "/dev/null",
+        # The sandbox's own config file holds the region only; the credentials file is never read.
+        "AWS_CONFIG_FILE": config_file or "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "AWS_PAGER": "",
         # The emulator is on loopback: never through the caller's HTTP(S)_PROXY.

@@ -134,6 +134,16 @@ class Emulator:
             self.simulator.catch_up()
             return self.simulator.elb.listener_urls()
 
+    def public_task_urls(self) -> list[dict[str, Any]]:
+        """Every running task with a public IP and a port mapping, with the loopback URL that stands in for it."""
+        if self.simulator is None:
+            return []
+        from labkit.sandbox.simulator.addresses import public_task_urls
+
+        with self.simulator.lock:
+            self.simulator.catch_up()
+            return public_task_urls(self.simulator)
+
     def set_load(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Apply a load model change (see `Sandbox.set_load`); raises `LoadError`. Empty: just read it."""
         from labkit.errors import LoadError
@@ -296,7 +306,9 @@ class Emulator:
             self.clock.advance(float(seconds))
             return _json(start_response, 200, self.clock.describe())
         if route == "/listeners" and method == "GET":
-            return _json(start_response, 200, {"listeners": self.listeners()})
+            return _json(
+                start_response, 200, {"listeners": self.listeners(), "tasks": self.public_task_urls()}
+            )
         if route == "/load" and method in ("GET", "POST"):
             from labkit.errors import LoadError
 

@@ -28,7 +28,7 @@ from labkit.errors import (
     SandboxAlreadyRunningError,
     SandboxNotRunningError,
 )
-from labkit.sandbox.base import exports_for, new_account_id, new_session_id
+from labkit.sandbox.base import exports_for, new_account_id, new_session_id, sandbox_config_text
 from labkit.sandbox.clock import CLOCK_MODES, DEFAULT_SPEED, ClockMode, SandboxClock
 from labkit.sandbox.control import ControlClient, ControlledSandbox
 from labkit.sandbox.hermetic import environment_for_sandbox_process
@@ -48,11 +48,13 @@ __all__ = [
     "load_server",
     "reset_server",
     "running_server",
+    "sandbox_config_path",
     "server_exports",
     "server_listeners",
     "server_outbox",
     "server_state_path",
     "server_status",
+    "server_urls",
     "start_server",
     "stop_server",
 ]
@@ -181,6 +183,7 @@ def stop_server(path: Path | None = None, timeout: float = 10.0) -> ServerInfo:
     if info is None:
         raise SandboxNotRunningError()
     stop_process(info, state_path=path, read=_read_state, shutdown=info.control().shutdown, timeout=timeout)
+    sandbox_config_path(path).unlink(missing_ok=True)
     return info
 
 
@@ -200,8 +203,17 @@ def server_status(path: Path | None = None) -> dict[str, Any]:
 
 def server_exports(path: Path | None = None) -> dict[str, str | None]:
     """Return the environment that points other processes at the running server (None: unset)."""
+    path = path or server_state_path()
     info = _require_server(path)
-    return exports_for(info.endpoint_url, info.region)
+    # `aws configure get region` reads a config file: the sandbox's own, beside its state file (0600).
+    config = sandbox_config_path(path)
+    write_private(config, sandbox_config_text(info.region))
+    return exports_for(info.endpoint_url, info.region, config_file=str(config))
+
+
+def sandbox_config_path(state_path: Path) -> Path:
+    """The AWS config file `labkit sandbox env` points the AWS CLI at (the server's region, nothing secret)."""
+    return state_path.with_name("aws-config")
 
 
 def advance_server(seconds: float, path: Path | None = None) -> dict[str, Any]:
@@ -215,6 +227,13 @@ def server_listeners(path: Path | None = None) -> list[dict[str, Any]]:
         _require_server(path).control().request("GET", "/listeners")["listeners"]
     )
     return listeners
+
+
+def server_urls(path: Path | None = None) -> list[dict[str, Any]]:
+    """The running server's listeners (`kind` "listener") and its tasks' public IPs (`kind` "task"), with loopback URLs."""
+    answer = _require_server(path).control().request("GET", "/listeners")
+    listeners = [{"kind": "listener", **row} for row in answer["listeners"]]
+    return listeners + list(answer.get("tasks") or [])
 
 
 def _send_load(control: ControlClient, payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The moto seam: every place labkit touches moto's internals, in one subpackage.
 
 One module per moto service, named as moto names it (`ecs`, `elbv2`, `ec2`, `autoscaling`,
-`applicationautoscaling`, `cloudwatch`, `events`, `s3`, `sns`, `sqs`, `iam`, `ecr`; `core` for
+`applicationautoscaling`, `cloudwatch`, `events`, `s3`, `sns`, `sqs`, `iam`, `ecr`, `ssm`; `core` for
 moto.core, the clock, authorisation, moto's application and backends). Each records its hooks in
 `hooks.TABLE` (target, the parameters labkit expects, a wrapper factory, why); `install()` checks
 every target against the installed moto and patches all or none, raising `MotoSeamError` naming each
@@ -37,7 +37,7 @@ from labkit.sandbox.moto_seam.core import (
 from labkit.sandbox.moto_seam.hooks import TABLE, Hook, MotoSeamError, moto_version
 
 if TYPE_CHECKING:
-    from labkit.sandbox.moto_seam import cloudwatch, ecr, ecs, events, iam
+    from labkit.sandbox.moto_seam import cloudwatch, ecr, ecs, events, iam, ssm
 
 __all__ = [
     "SERVICE_MODULES",
@@ -63,6 +63,7 @@ __all__ = [
     "request_action",
     "request_param",
     "request_params",
+    "ssm",
     "table",
     "wsgi_application",
 ]
@@ -82,6 +83,7 @@ SERVICE_MODULES = (
     "sqs",
     "iam",
     "ecr",
+    "ssm",
 )
 
 _lock = threading.Lock()

@@ -124,6 +124,7 @@ uses(
 SERVICES: dict[str, tuple[str, str]] = {
     name: (f"moto.{name}.models", f"{name}_backends")
     for name in (
+        "acm",
         "applicationautoscaling",
         "autoscaling",
         "cloudwatch",

@@ -7,10 +7,16 @@ sandbox account RunInstances (which Auto Scaling groups launch through too) reso
 moto gives a network interface a `private_dns_name` only in a VPC with DNS hostnames enabled (not
 CreateVpc's default), and its ECS `Task` reads it for every awsvpc task: in a sandbox account every
 interface gets AWS's name for its address.
+
+Addresses as AWS gives them: an instance launched without a subnet gets a private IP of the default
+subnet its interface is in (moto: a random 10.x); an auto-assigned public IP comes from a documentation
+range (`labkit.sandbox.simulator.addresses`), and its association shows IpOwnerId `amazon` and the
+public DNS name that matches it.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -73,3 +79,131 @@ def network_interface_init(original: Callable[..., Any]) -> Callable[..., Any]:
                 address["PrivateDnsName"] = self.private_dns_name
 
     return wrapper
+
+
+_INTERFACE = "moto.ec2.models.elastic_network_interfaces.NetworkInterface"
+
+
+@hook(
+    _INTERFACE,
+    "check_auto_public_ip",
+    ("self",),
+    why="moto gives auto-assigned public IPs from 54.214.0.0/16 (Amazon's); a sandbox gives documentation "
+    "addresses (RFC 5737) that nothing on the internet answers",
+)
+def check_auto_public_ip(original: Callable[..., Any]) -> Callable[..., Any]:
+    from labkit.sandbox.simulator.addresses import documentation_public_ip, public_ips_in_use
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def handler(self: Any) -> None:
+        before = self.public_ip
+        original(self)
+        sim = simulator_for(self.ec2_backend.account_id)
+        if sim is not None and self.public_ip and self.public_ip != before:
+            self.public_ip = documentation_public_ip(sim.random, public_ips_in_use(self.ec2_backend))
+
+    return handler
+
+
+@hook(
+    _INTERFACE,
+    "association",
+    why="AWS shows an Amazon-provided public IP's association with IpOwnerId `amazon` and a public DNS name "
+    "`ec2-A-B-C-D.compute-1.amazonaws.com`; moto shows the account id and `ip-A-B-C-D.ec2.internal`",
+)
+def association(original: Any) -> Any:
+    from labkit.sandbox.simulator.addresses import public_dns_name
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def read(self: Any) -> dict[str, Any]:
+        shown: dict[str, Any] = original.fget(self)
+        if not shown or simulator_for(self.ec2_backend.account_id) is None:
+            return shown
+        if not shown.get("allocationId"):
+            shown["ipOwnerId"] = "amazon"  # an Elastic IP is the account's; an auto-assigned one is Amazon's
+        with contextlib.suppress(KeyError, ValueError):
+            shown["publicDnsName"] = public_dns_name(str(shown["publicIp"]), self.ec2_backend.region_name)
+        return shown
+
+    return property(read)
+
+
+@hook(
+    "moto.ec2.models.instances.Instance",
+    "prep_nics",
+    ("self", "nic_spec"),
+    why="an instance launched without a subnet gets moto's EC2-Classic private IP (random 10.x), outside the "
+    "default subnet its interface is in; AWS gives an address of that subnet",
+)
+def prep_nics(original: Callable[..., Any]) -> Callable[..., Any]:
+    import ipaddress
+
+    from labkit.dataplane.images import task_hostname
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def handler(self: Any, nic_spec: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, nic_spec, *args, **kwargs)
+        if simulator_for(self.ec2_backend.account_id) is None:
+            return
+        for nic in self.nics.values():
+            subnet = getattr(nic, "subnet", None)
+            address = nic.private_ip_address
+            if subnet is None or not address:
+                continue
+            if ipaddress.ip_address(address) in ipaddress.ip_network(subnet.cidr_block):
+                continue
+            inside = subnet.get_available_subnet_ip(instance=self)
+            nic.private_ip_address = inside
+            nic.private_ip_addresses = [
+                {**entry, "PrivateIpAddress": inside} if entry.get("PrivateIpAddress") == address else entry
+                for entry in nic.private_ip_addresses
+            ]
+            if getattr(nic, "private_dns_name", None):
+                nic.private_dns_name = task_hostname(inside, self.ec2_backend.region_name)
+                for entry in nic.private_ip_addresses:
+                    if entry.get("Primary"):
+                        entry["PrivateDnsName"] = nic.private_dns_name
+
+    return handler
+
+
+uses("moto.ec2.exceptions", "EC2ClientError", why="EC2's error with AWS's code and message")
+uses("moto.iam.exceptions", "NotFoundException", why="IAM's NoSuchEntity, which moto's RunInstances raises")
+
+
+@hook(
+    "moto.ec2.responses.instances",
+    "filter_iam_instance_profiles",
+    ("account_id", "partition", "iam_instance_profile_arn", "iam_instance_profile_name"),
+    why="RunInstances with an instance profile that does not exist is EC2's InvalidParameterValue "
+    "(`Value (NAME) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name`); "
+    "moto answers IAM's NoSuchEntity",
+)
+def filter_iam_instance_profiles(original: Callable[..., Any]) -> Callable[..., Any]:
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def handler(
+        account_id: str,
+        partition: str,
+        iam_instance_profile_arn: str | None,
+        iam_instance_profile_name: str | None,
+    ) -> Any:
+        from moto.ec2.exceptions import EC2ClientError
+        from moto.iam.exceptions import NotFoundException
+
+        try:
+            return original(account_id, partition, iam_instance_profile_arn, iam_instance_profile_name)
+        except NotFoundException:
+            if simulator_for(account_id) is None:
+                raise
+            if iam_instance_profile_arn:
+                value, field, what = iam_instance_profile_arn, "arn", "ARN"
+            else:
+                value, field, what = str(iam_instance_profile_name), "name", "name"
+            raise EC2ClientError(
+                "InvalidParameterValue",
+                f"Value ({value}) for parameter iamInstanceProfile.{field} is invalid. "
+                f"Invalid IAM Instance Profile {what}",
+            ) from None
+
+    return handler

@@ -323,3 +323,28 @@ def cluster_init(original: Callable[..., Any]) -> Callable[..., Any]:
             self.tags = []
 
     return wrapper
+
+
+@hook(
+    _BACKEND,
+    "list_container_instances",
+    ("self", "cluster_str", "status"),
+    why="a missing cluster is ClusterNotFoundException (moto: []); without a status, INACTIVE container "
+    "instances are left out, as ECS's API reference says",
+)
+def list_container_instances(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any, cluster_str: str, status: str | None = None, **kwargs: Any) -> list[str]:
+        if simulator_for(self.account_id) is None:
+            return list(original(self, cluster_str, status=status, **kwargs))
+        found = cluster(self, cluster_str)  # ClusterNotFoundException when it does not exist
+        arns = list(original(self, cluster_str, status=status, **kwargs))
+        if status is not None:
+            return arns
+        inactive = {
+            ci.container_instance_arn
+            for ci in self.container_instances.get(found.name, {}).values()
+            if ci.status == "INACTIVE"
+        }
+        return [arn for arn in arns if arn not in inactive]
+
+    return handler

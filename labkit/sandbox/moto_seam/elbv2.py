@@ -49,7 +49,10 @@ def health_for(original: Callable[..., Any]) -> Callable[..., Any]:
             return original(self, target, ec2_backend)
         port = int(target.get("Port") or self.port)
         state, reason, description = sim.elb.state(self.arn, target["Id"], port)
-        return FakeHealthStatus(target["Id"], str(port), self.health_check_port, state, reason, description)
+        # DescribeTargetHealth shows the port checked (AWS's example: "HealthCheckPort": "80"), not `traffic-port`.
+        checked = self.health_check_port
+        checked = str(port) if checked in (None, "", "traffic-port") else str(checked)
+        return FakeHealthStatus(target["Id"], str(port), checked, state, reason, description)
 
     return handler
 
@@ -102,10 +105,44 @@ def deregister_targets(original: Callable[..., Any]) -> Callable[..., Any]:
 
 # -- listeners ------------------------------------------------------------------------------------
 
+uses("moto.elbv2.exceptions", "ELBClientError", why="ELBv2's error with AWS's code and message")
 
-@hook(_BACKEND, "create_listener", ("self",), why="a listener gets a loopback port")
+
+def _refuse_unissued_certificate(self: Any, certificate: str | None) -> None:
+    """An ACM certificate a listener names must exist and be ISSUED; AWS answers CertificateNotFound.
+
+    (A pending certificate is "not found" too: aws-cdk issue 6081 shows AWS's answer for one still
+    PENDING_VALIDATION, `Certificate '<arn>' not found`.)
+    """
+    from moto.elbv2.exceptions import ELBClientError
+
+    if not certificate or ":acm:" not in str(certificate):
+        return
+    from labkit.sandbox.moto_seam.core import backend
+
+    parts = str(certificate).split(":")
+    status = None
+    # A load balancer uses certificates of its own region only (and a learner's ARN names no other backend).
+    if len(parts) > 4 and parts[3] == self.region_name and parts[4] == self.account_id:
+        try:
+            status = backend("acm", self.account_id, self.region_name).get_certificate(certificate).status
+        except Exception:  # noqa: BLE001 - moto's ACM CertificateNotFound
+            status = None
+    if status != "ISSUED":
+        raise ELBClientError("CertificateNotFound", f"Certificate '{certificate}' not found")
+
+
+@hook(
+    _BACKEND,
+    "create_listener",
+    ("self", "load_balancer_arn", "protocol", "port", "ssl_policy", "certificate"),
+    why="a listener gets a loopback port; an ACM certificate that is not ISSUED is refused",
+)
 def create_listener(original: Callable[..., Any]) -> Callable[..., Any]:
     def handler(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if simulator_for(self.account_id) is not None:
+            certificate = kwargs.get("certificate") if "certificate" in kwargs else (args[4:5] or [None])[0]
+            _refuse_unissued_certificate(self, certificate)
         listener = original(self, *args, **kwargs)
         sim = simulator_for(self.account_id)
         if sim is not None:

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AGENT_BOOT_SECONDS", "Ec2Capacity", "task_requirements"]
 
+#: The cluster an ECS agent joins when its configuration names none (ECS_CLUSTER unset).
+DEFAULT_CLUSTER = "default"
 #: Emulated seconds from an instance's launch to its agent registering it.
 AGENT_BOOT_SECONDS = 30.0
 _ECS_CLUSTER = re.compile(r"ECS_CLUSTER\s*=\s*['\"]?([A-Za-z0-9_-]+)")
@@ -88,8 +90,8 @@ class Ec2Capacity:
             for instance in reservation.instances:
                 if instance.id in self._known or instance.state != "running":
                     continue
-                match = _ECS_CLUSTER.search(_user_data_text(instance.user_data))
-                if match is None or match.group(1) not in self.ecs.clusters:
+                cluster = self._agent_cluster(instance)
+                if cluster is None:
                     continue
                 launched = instance.launch_time
                 launched_at = launched if not isinstance(launched, str) else None
@@ -102,7 +104,44 @@ class Ec2Capacity:
                     self.sim.after(AGENT_BOOT_SECONDS - age, lambda: None, "agent-boot")
                     continue
                 self._known.add(instance.id)
-                self._register(match.group(1), instance)
+                if cluster not in self.ecs.clusters:
+                    self.ecs.create_cluster(cluster)  # the agent creates `default` when it is missing
+                self._register(cluster, instance)
+        self._retire_stopped_instances(ec2)
+
+    def _agent_cluster(self, instance: Any) -> str | None:
+        """The cluster the instance's ECS agent joins: `ECS_CLUSTER` from its user data if that cluster
+        exists; without one, `default` when the instance runs an ECS-optimized AMI (which has the agent)."""
+        match = _ECS_CLUSTER.search(_user_data_text(instance.user_data))
+        if match is not None:
+            return match.group(1) if match.group(1) in self.ecs.clusters else None
+        ecs_images = moto_seam.ssm.ecs_optimized_image_ids(self.sim.account_id, self.sim.region)
+        return DEFAULT_CLUSTER if instance.image_id in ecs_images else None
+
+    def _retire_stopped_instances(self, ec2: Any) -> None:
+        """A terminated instance's container instance is deregistered (INACTIVE, agent disconnected) and
+        its tasks stop; a stopped instance's agent is disconnected (ECS API reference, DeregisterContainerInstance)."""
+        states = {i.id: i.state for r in list(ec2.reservations.values()) for i in r.instances}
+        for cluster, members in list(self.ecs.container_instances.items()):
+            for ci in list(members.values()):
+                state = states.get(ci.ec2_instance_id)
+                if state in ("stopping", "stopped") and ci.agent_connected:
+                    ci.agent_connected = False
+                if state not in ("shutting-down", "terminated") or ci.status == "INACTIVE":
+                    continue
+                ci.status = "INACTIVE"
+                ci.agent_connected = False
+                self.ecs.clusters[cluster].registered_container_instances_count -= 1
+                for runtime in list(self.sim.ecs.tasks.values()):
+                    if (
+                        runtime.container_instance_arn == ci.container_instance_arn
+                        and runtime.status != "STOPPED"
+                    ):
+                        self.sim.ecs.stop(
+                            runtime,
+                            "Host EC2 (instance " + ci.ec2_instance_id + ") terminated.",
+                            stop_code="TerminationNotice",
+                        )
 
     def _register(self, cluster: str, instance: Any) -> None:
         container_instance = self.ecs.register_container_instance(cluster, instance.id)

@@ -13,16 +13,17 @@ import datetime as dt
 import functools
 import ipaddress
 import math
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from labkit.dataplane.commands import CommandPlan, interpret
 from labkit.dataplane.images import task_hostname
 from labkit.ecs.placement import TaskRequirements
 from labkit.sandbox import moto_seam
 from labkit.sandbox.simulator import ecs_events
+from labkit.sandbox.simulator.addresses import documentation_public_ip, public_ips_in_use
 from labkit.sandbox.simulator.capacity import Ec2Capacity
 from labkit.sandbox.simulator.core import describe_exception
 from labkit.sandbox.simulator.elb import UNHEALTHY_NOTICE_SECONDS
@@ -47,11 +48,15 @@ RECONCILE_RETRY_FIRST = 10.0
 RECONCILE_RETRY_MAX = 300.0
 #: AWS's limit on a task's stoppedReason.
 STOPPED_REASON_MAX = 255
-_EXIT = re.compile(r"\bexit\s+(\d+)\s*$")
 
 
 def _service_key(cluster: str, name: str) -> str:
     return f"{cluster}:{name}"
+
+
+def container_plan(definition: dict[str, Any]) -> CommandPlan:
+    """What a container definition's entryPoint and command do in the sandbox (never run on the host)."""
+    return interpret(definition.get("entryPoint"), definition.get("command"))
 
 
 @dataclass
@@ -270,7 +275,8 @@ class EcsSimulator:
         eni.interface_type = "interface"
         awsvpc = network_configuration.get("awsvpcConfiguration") or {}
         if awsvpc.get("assignPublicIp") == "ENABLED":
-            eni.public_ip = "3.{}.{}.{}".format(*(self.sim.random.randint(1, 254) for _ in range(3)))
+            # From a documentation range, never Amazon's (ARCHITECTURE.md, "The simulator").
+            eni.public_ip = documentation_public_ip(self.sim.random, public_ips_in_use(self.ec2))
         for detail in task.attachments[0]["details"]:
             if detail["name"] == "privateIPv4Address":
                 detail["value"] = address
@@ -482,36 +488,59 @@ class EcsSimulator:
                     hostname=task_hostname(runtime.private_ip or "10.0.0.1", self.sim.region),
                     environment=environment,
                     availability_zone=runtime.availability_zone or "",
+                    written=container_plan(definition).files,
                 )
                 runtime.servers[(container["name"], port)] = TaskServer(context)
 
     def _schedule_exit(self, runtime: TaskRuntime) -> None:
-        # The emulator runs no container command; a command that ends in `exit N` makes the
-        # stand-in exit with code N a second after it starts (how a lab shows a crashing task).
+        # The emulator runs no container command on the host: it interprets a small shell subset
+        # (labkit.dataplane.commands). A container whose command ends exits with its code once its
+        # sleeps have passed (at least a second after it starts); one it cannot read serves as its
+        # image does, and its `reason` says so.
+        containers = {c["name"]: c for c in runtime.task.containers}
         for definition in self._task_definition(runtime).container_definitions:
-            command = (
-                " ".join(definition.get("command") or []) + " " + " ".join(definition.get("entryPoint") or [])
-            )
-            match = _EXIT.search(command.strip())
-            if match and definition.get("essential", True):
-                code = int(match.group(1))
-                name = definition.get("name")
-                self.sim.after(
-                    1,
-                    functools.partial(self.container_exited, runtime, name, code),
-                    f"task {runtime.task.id} container {name} exits",
-                    on_error=functools.partial(self._step_failed, runtime, "STOPPED"),
+            name = definition.get("name")
+            plan = container_plan(definition)
+            if plan.not_interpreted and name in containers:
+                containers[name]["reason"] = (
+                    f"labkit sandbox: not interpreted: {plan.not_interpreted}"[:900]
+                    + " (the container runs its image's default behaviour)"
                 )
-                return
+            if not plan.exits:
+                continue
+            code = int(plan.exit_code or 0)
+            exited = self.container_exited if definition.get("essential", True) else self._sidecar_exited
+            self.sim.after(
+                max(plan.seconds, 1.0),
+                functools.partial(exited, runtime, name, code),
+                f"task {runtime.task.id} container {name} exits",
+                on_error=functools.partial(self._step_failed, runtime, "STOPPED"),
+            )
 
-    def container_exited(self, runtime: TaskRuntime, name: str, code: int) -> None:
-        """An essential container stopped: its task stops, and its service will replace it."""
+    @staticmethod
+    def _mark_container_stopped(runtime: TaskRuntime, name: str, code: int) -> bool:
+        """Show a running task's container STOPPED with its exit code; False when the task is not running."""
         if runtime.status != "RUNNING":
-            return
+            return False
         for container in runtime.task.containers:
             if container["name"] == name:
                 container["exitCode"] = code
                 container["lastStatus"] = "STOPPED"
+        return True
+
+    def _sidecar_exited(self, runtime: TaskRuntime, name: str, code: int) -> None:
+        """A non-essential container stopped: it shows STOPPED with its code; the task runs on."""
+        if not self._mark_container_stopped(runtime, name, code):
+            return
+        for key in [k for k in runtime.servers if k[0] == name]:
+            self.sim.contained(
+                f"task {runtime.task.id} (closing a container)", runtime.servers.pop(key).close
+            )
+
+    def container_exited(self, runtime: TaskRuntime, name: str, code: int) -> None:
+        """An essential container stopped: its task stops, and its service will replace it."""
+        if not self._mark_container_stopped(runtime, name, code):
+            return
         self.stop(
             runtime,
             "Essential container in task exited",

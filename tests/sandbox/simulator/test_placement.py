@@ -248,3 +248,22 @@ def test_a_bridge_service_behind_an_alb_uses_dynamic_ports(cluster: Ec2Cluster) 
     url = cluster.sandbox.listener_url(lb["LoadBalancerArn"], 80)
     with urllib.request.urlopen(url, timeout=10) as response:
         assert response.status == 200
+
+
+def test_a_terminated_instance_is_deregistered_and_its_tasks_stop(cluster: Ec2Cluster) -> None:
+    """Terminating a container instance's EC2 instance deregisters it (INACTIVE, agent disconnected) and
+    stops its tasks with TerminationNotice (ECS API reference, DeregisterContainerInstance; TaskStopCode)."""
+    task = cluster.run("web", 1)["tasks"][0]
+    cluster.sandbox.advance(60)
+    host = next(i for i in cluster.instances() if i["containerInstanceArn"] == task["containerInstanceArn"])
+    cluster.ec2.terminate_instances(InstanceIds=[host["ec2InstanceId"]])
+    cluster.sandbox.advance(60)
+    stopped = cluster.ecs.describe_tasks(cluster=cluster.name, tasks=[task["taskArn"]])["tasks"][0]
+    assert stopped["desiredStatus"] == "STOPPED"
+    assert stopped["stopCode"] == "TerminationNotice"
+    assert stopped["stoppedReason"] == f"Host EC2 (instance {host['ec2InstanceId']}) terminated."
+    gone = cluster.ecs.describe_container_instances(
+        cluster=cluster.name, containerInstances=[host["containerInstanceArn"]]
+    )["containerInstances"][0]
+    assert (gone["status"], gone["agentConnected"]) == ("INACTIVE", False)
+    assert host["containerInstanceArn"] not in {i["containerInstanceArn"] for i in cluster.instances()}
