@@ -221,13 +221,16 @@ def open_lab(
     """Open a lab with a sandbox of `mode` (or the one given); raises `UnknownLabError` for a wrong id.
 
     In a workshop (`LABKIT_WORKSHOP` names the learner's connection file) progress events are posted
-    to the workshop server as the learner works. In `aws` mode the cost preflight runs first (after
-    the account guards, before anything is created): `confirm_cost=True` accepts it, and without a
-    terminal or that flag it raises `CostNotConfirmedError`.
+    to the workshop server as the learner works. Where `LABKIT_SANDBOX_MODE=server` (JupyterLab
+    started by `labkit start --mode server`), `embedded` means the shared sandbox server. In `aws`
+    mode the cost preflight runs first (after the account guards, before anything is created):
+    `confirm_cost=True` accepts it, and without a terminal or that flag it raises
+    `CostNotConfirmedError`.
     """
     from labkit.workshop.progress import reporter_from_env
 
     lab = load_lab(lab_id)
+    mode = _mode_of_workspace(mode)
     progress = Progress.load(lab_id)
     progress.reporter = reporter_from_env()
     owns = sandbox is None
@@ -246,6 +249,17 @@ def open_lab(
         progress.reporter = sandbox.reporter()
     progress.report("open")
     return LabSession(lab, sandbox, progress, owns_sandbox=owns)
+
+
+def _mode_of_workspace(mode: str) -> str:
+    """`embedded` (the notebooks' default) becomes the mode `labkit start --mode server` chose for its
+    JupyterLab (`LABKIT_SANDBOX_MODE`); any other mode asked for is kept."""
+    chosen = os.environ.get("LABKIT_SANDBOX_MODE", "")
+    if mode != "embedded" or not chosen:
+        return mode
+    if chosen not in ("embedded", "server"):
+        raise LabkitError(f"LABKIT_SANDBOX_MODE is {chosen!r}; it can be 'embedded' or 'server'")
+    return chosen
 
 
 def _cost_preflight(lab: LabInfo, sandbox: Sandbox, confirm: bool | None) -> None:
