@@ -98,49 +98,54 @@ def test_a_learner_passes_a_checkpoint_sees_a_hint_and_keeps_progress_across_a_r
     failing = "cluster-created"
     first_hint = lab.checkpoints.get(failing).hints[0]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with started_workspace(tmp_path, "nginx-alb") as started, chromium(tmp_path / "shots") as browser:
-        with browser.visit(started.url) as (page, record):
-            notebook = Notebook(page)
-            page.wait_for_function(
-                "() => document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length > 10", timeout=60_000
-            )
-            notebook.wait_idle()
-            notebook.run(notebook.index_of("sandbox_mode ="))
-            notebook.run(notebook.index_of("open_lab("))
-            stub = notebook.index_of("# YOUR CODE HERE")
-            notebook.type_into(stub, solution)
-            notebook.run(stub)
-            check = notebook.run(notebook.index_of(f'lab.check("{passing}")', stub))
-            widget = check.locator(".jp-OutputArea-output .widget-html")
-            widget.wait_for(timeout=30_000)
-            assert "passed" in widget.inner_text()
-            assert f"({passing})" in widget.inner_text()
-            page.screenshot(path=str(SCREENSHOTS / "workspace-1-passed.png"))
+    with (
+        started_workspace(tmp_path, "nginx-alb") as started,
+        chromium(tmp_path / "shots") as browser,
+        browser.visit(started.url) as (page, record),
+    ):
+        notebook = Notebook(page)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length > 10", timeout=60_000
+        )
+        notebook.wait_idle()
+        notebook.run(notebook.index_of("sandbox_mode ="))
+        notebook.run(notebook.index_of("open_lab("))
+        stub = notebook.index_of("# YOUR CODE HERE")
+        notebook.type_into(stub, solution)
+        notebook.run(stub)
+        check = notebook.run(notebook.index_of(f'lab.check("{passing}")', stub))
+        widget = check.locator(".jp-OutputArea-output .widget-html")
+        widget.wait_for(timeout=30_000)
+        assert "passed" in widget.inner_text()
+        assert f"({passing})" in widget.inner_text()
+        # Shown once: the widget, not the widget and the cell's Out[] again.
+        assert check.locator(".jp-OutputArea-output").count() == 1
+        page.screenshot(path=str(SCREENSHOTS / "workspace-1-passed.png"))
 
-            cell = notebook.run(notebook.index_of(f'lab.check("{failing}")'))
-            assert "failed" in cell.locator(".widget-html").first.inner_text()
-            cell.get_by_role("button", name="Show a hint").click()
-            shown = cell.locator(".widget-html", has_text="Hint 1:")
-            shown.wait_for(timeout=30_000)
-            assert first_hint.split("'")[0] in shown.inner_text()
-            page.screenshot(path=str(SCREENSHOTS / "workspace-2-hint.png"))
+        cell = notebook.run(notebook.index_of(f'lab.check("{failing}")'))
+        assert "failed" in cell.locator(".widget-html").first.inner_text()
+        cell.get_by_role("button", name="Show a hint").click()
+        shown = cell.locator(".widget-html", has_text="Hint 1:")
+        shown.wait_for(timeout=30_000)
+        assert first_hint.split("'")[0] in shown.inner_text()
+        page.screenshot(path=str(SCREENSHOTS / "workspace-2-hint.png"))
 
-            page.get_by_role("menuitem", name="Kernel").click()
-            # Clearing the outputs also clears the prompts, so each cell's next run is seen by its number.
-            page.get_by_role(
-                "menuitem", name=re.compile(r"^Restart Kernel and Clear Outputs of All Cells")
-            ).click()
-            page.locator(".jp-Dialog-button.jp-mod-accept").click()
-            page.locator(".jp-StatusBar-Widget", has_text="| Restarting").first.wait_for(
-                state="detached", timeout=60_000
-            )
-            notebook.wait_idle()
-            notebook.run(notebook.index_of("sandbox_mode ="))
-            notebook.run(notebook.index_of("open_lab("))
-            progress = notebook.run(notebook.index_of("lab.progress()"))
-            rows = progress.locator(".jp-OutputArea-output tr")
-            assert "passed" in rows.filter(has_text=passing).first.inner_text()
-            assert "failed" in rows.filter(has_text=failing).first.inner_text()
-            page.screenshot(path=str(SCREENSHOTS / "workspace-3-progress-after-restart.png"))
-            assert not record.page_errors
-            assert not record.external_requests
+        page.get_by_role("menuitem", name="Kernel").click()
+        # Clearing the outputs also clears the prompts, so each cell's next run is seen by its number.
+        page.get_by_role(
+            "menuitem", name=re.compile(r"^Restart Kernel and Clear Outputs of All Cells")
+        ).click()
+        page.locator(".jp-Dialog-button.jp-mod-accept").click()
+        page.locator(".jp-StatusBar-Widget", has_text="| Restarting").first.wait_for(
+            state="detached", timeout=60_000
+        )
+        notebook.wait_idle()
+        notebook.run(notebook.index_of("sandbox_mode ="))
+        notebook.run(notebook.index_of("open_lab("))
+        progress = notebook.run(notebook.index_of("lab.progress()"))
+        rows = progress.locator(".jp-OutputArea-output tr")
+        assert "passed" in rows.filter(has_text=passing).inner_text()
+        assert "failed" in rows.filter(has_text=failing).inner_text()
+        page.screenshot(path=str(SCREENSHOTS / "workspace-3-progress-after-restart.png"))
+        assert not record.page_errors
+        assert not record.external_requests
