@@ -236,3 +236,34 @@ def test_jupyterlab_listens_on_loopback_only_and_wants_the_token(tmp_path: Path)
         assert started.token not in text, path
     # JupyterLab removed its own description on the way out: it shut down, it was not killed.
     assert not list(Path(started.env["JUPYTER_RUNTIME_DIR"]).glob("jpserver-*.json"))
+
+
+@pytest.mark.slow
+def test_labkit_grade_gives_the_learner_an_honest_grade_of_their_own_notebook(tmp_path: Path) -> None:
+    """`labkit grade WORKSPACE/nginx-alb.ipynb`: the lab comes from the copy's own metadata (the file is
+    renamed, and names no lab in its path), the learner's first step passes and nothing else does."""
+    root = tmp_path / "ws"
+    prepare_workspace(root)
+    source = read_notebook(labs_root() / "nginx-alb" / "lab.ipynb")
+    solution = make_solution_version(source)
+    first = next(i for i, cell in enumerate(source.cells) if CODE_MARKERS[0] in cell.source)
+    mine = nbformat.read(root / "nginx-alb.ipynb", as_version=4)
+    assert "# YOUR CODE HERE" in mine.cells[first].source
+    mine.cells[first].source = solution.cells[first].source
+    renamed = root / "my-attempt.ipynb"
+    nbformat.write(mine, renamed)
+    done = run_labkit(
+        "grade",
+        str(renamed),
+        "--json",
+        "--results",
+        str(tmp_path / "graded"),
+        env=private_env(tmp_path),
+        timeout=300,
+    )
+    report = json.loads(done.stdout)
+    statuses = {c["id"]: c["status"] for c in report["checkpoints"]}
+    first_checkpoint = next(iter(statuses))
+    assert statuses.pop(first_checkpoint) == "passed", done.stdout
+    assert set(statuses.values()) == {"failed"}, done.stdout
+    assert done.returncode == 1

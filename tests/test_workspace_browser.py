@@ -146,6 +146,7 @@ def test_a_learner_passes_a_checkpoint_sees_a_hint_and_keeps_progress_across_a_r
         rows = progress.locator(".jp-OutputArea-output tr")
         assert "passed" in rows.filter(has_text=passing).inner_text()
         assert "failed" in rows.filter(has_text=failing).inner_text()
+        rows.last.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / "workspace-3-progress-after-restart.png"))
         assert not record.page_errors
         assert not record.external_requests
