@@ -267,3 +267,40 @@ def test_labkit_grade_gives_the_learner_an_honest_grade_of_their_own_notebook(tm
     assert statuses.pop(first_checkpoint) == "passed", done.stdout
     assert set(statuses.values()) == {"failed"}, done.stdout
     assert done.returncode == 1
+
+
+def test_server_mode_makes_the_notebooks_default_sandbox_the_shared_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under `labkit start --mode server` (LABKIT_SANDBOX_MODE=server) a notebook's `embedded` lab opens
+    the running server; a mode asked for by name is kept; a wrong value is one clear error."""
+    from labkit.errors import LabkitError
+    from labkit.lab import open_lab
+    from labkit.sandbox.server import ServerSandbox, start_server, stop_server
+
+    info = start_server(clock="manual")
+    try:
+        monkeypatch.setenv("LABKIT_SANDBOX_MODE", "server")
+        with open_lab("nginx-alb", mode="embedded") as lab:
+            assert isinstance(lab.sandbox, ServerSandbox)
+            assert lab.sandbox.endpoint_url == info.endpoint_url
+        monkeypatch.setenv("LABKIT_SANDBOX_MODE", "aws")
+        with pytest.raises(LabkitError, match="LABKIT_SANDBOX_MODE is 'aws'"):
+            open_lab("nginx-alb")
+    finally:
+        stop_server()
+
+
+@pytest.mark.slow
+def test_start_in_server_mode_starts_the_shared_server_and_stops_it_after(tmp_path: Path) -> None:
+    """`labkit start --mode server` starts a sandbox server a terminal can use, and Ctrl-C stops it."""
+    from labkit.sandbox.server import running_server
+
+    state = tmp_path / "state" / "server.json"
+    with started_workspace(tmp_path, "nginx-alb", "--mode", "server") as started:
+        assert "started a sandbox server at http://127.0.0.1:" in "".join(started.output)
+        env = run_labkit("sandbox", "env", env=started.env)
+        assert env.returncode == 0
+        assert "AWS_ENDPOINT_URL" in env.stdout
+    assert "stopped the sandbox server this command started" in "".join(started.output)
+    assert running_server(state) is None
