@@ -150,3 +150,6 @@ def test_a_learner_passes_a_checkpoint_sees_a_hint_and_keeps_progress_across_a_r
         page.screenshot(path=str(SCREENSHOTS / "workspace-3-progress-after-restart.png"))
         assert not record.page_errors
         assert not record.external_requests
+    # Ctrl-C stopped JupyterLab cleanly: it shut its kernel down (and removed its connection file).
+    assert started.process.returncode == 0
+    assert not list(Path(started.env["JUPYTER_RUNTIME_DIR"]).glob("kernel-*.json"))
