@@ -165,6 +165,21 @@ def test_the_workspace_folder_comes_from_the_option_then_the_variable(
     assert workspace_path(tmp_path / "given") == tmp_path / "given"
 
 
+def test_a_symlink_in_the_workspace_is_never_written_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A learner's symlink where a lab notebook goes is refused with one line; its target is untouched."""
+    _labs_copy(tmp_path, monkeypatch)
+    root = tmp_path / "ws"
+    root.mkdir()
+    target = tmp_path / "precious.txt"
+    target.write_text("mine")
+    (root / "nginx-alb.ipynb").symlink_to(target)
+    with pytest.raises(WorkspaceError, match="is in the way"):
+        prepare_workspace(root)
+    assert target.read_text() == "mine"
+
+
 def test_a_workspace_inside_the_labs_folder_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -226,6 +241,16 @@ def test_jupyterlab_listens_on_loopback_only_and_wants_the_token(tmp_path: Path)
         assert _status(f"{started.base}/api/contents", {"Authorization": f"token {started.token}"}) == 200
         # The kernel's table of listening sockets: the port is bound on 127.0.0.1 and nowhere else.
         assert _listening_addresses(started.port) == {"0100007F"}
+        # Kernels inherit JupyterLab's environment: the token is not in it (it came through a file,
+        # deleted once the server answered).
+        (server,) = Path(started.env["JUPYTER_RUNTIME_DIR"]).glob("jpserver-*.json")
+        pid = json.loads(server.read_text())["pid"]
+        environment = Path(f"/proc/{pid}/environ").read_bytes()
+        assert started.token.encode() not in environment
+        token_file = dict(item.split(b"=", 1) for item in environment.split(b"\0") if b"=" in item)[
+            b"JUPYTER_TOKEN_FILE"
+        ]
+        assert not Path(token_file.decode()).exists()
         process = started.process
     assert process.returncode == 0, "".join(started.output)
     assert "JupyterLab stopped." in "".join(started.output)
