@@ -12,12 +12,13 @@ imported: a graded notebook scores only what it built.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from labkit.checkpoints import CheckContext, ReferenceSteps
 from labkit.config import state_dir
@@ -125,8 +126,8 @@ class LabSession:
         self.progress_record.record(result)
         if self.progress_record.entry(checkpoint_id)["status"] == "caught-up":
             result = result.as_caught_up(CAUGHT_UP_NOTE)
-        if display:
-            _show(result, self.progress_record)
+        if display and _show(result, self.progress_record):
+            return _shown(result)
         return result
 
     def hint(self, checkpoint_id: str) -> str:
@@ -160,8 +161,8 @@ class LabSession:
                 )
             )
         report = GradeReport(self.lab.id, results)
-        if display:
-            _display(report, report.summary())
+        if display and _display(report, report.summary()):
+            return _shown(report)
         return report
 
     def catch_up(self, to: str) -> None:
@@ -221,13 +222,16 @@ def open_lab(
     """Open a lab with a sandbox of `mode` (or the one given); raises `UnknownLabError` for a wrong id.
 
     In a workshop (`LABKIT_WORKSHOP` names the learner's connection file) progress events are posted
-    to the workshop server as the learner works. In `aws` mode the cost preflight runs first (after
-    the account guards, before anything is created): `confirm_cost=True` accepts it, and without a
-    terminal or that flag it raises `CostNotConfirmedError`.
+    to the workshop server as the learner works. Where `LABKIT_SANDBOX_MODE=server` (JupyterLab
+    started by `labkit start --mode server`), `embedded` means the shared sandbox server. In `aws`
+    mode the cost preflight runs first (after the account guards, before anything is created):
+    `confirm_cost=True` accepts it, and without a terminal or that flag it raises
+    `CostNotConfirmedError`.
     """
     from labkit.workshop.progress import reporter_from_env
 
     lab = load_lab(lab_id)
+    mode = _mode_of_workspace(mode)
     progress = Progress.load(lab_id)
     progress.reporter = reporter_from_env()
     owns = sandbox is None
@@ -248,6 +252,17 @@ def open_lab(
     return LabSession(lab, sandbox, progress, owns_sandbox=owns)
 
 
+def _mode_of_workspace(mode: str) -> str:
+    """`embedded` (the notebooks' default) becomes the mode `labkit start --mode server` chose for its
+    JupyterLab (`LABKIT_SANDBOX_MODE`); any other mode asked for is kept."""
+    chosen = os.environ.get("LABKIT_SANDBOX_MODE", "")
+    if mode != "embedded" or not chosen:
+        return mode
+    if chosen not in ("embedded", "server"):
+        raise LabkitError(f"LABKIT_SANDBOX_MODE is {chosen!r}; it can be 'embedded' or 'server'")
+    return chosen
+
+
 def _cost_preflight(lab: LabInfo, sandbox: Sandbox, confirm: bool | None) -> None:
     """Print what the lab will create and its hourly cost; close the sandbox and raise unless confirmed."""
     from labkit.config import load_config
@@ -266,21 +281,62 @@ def _cost_preflight(lab: LabInfo, sandbox: Sandbox, confirm: bool | None) -> Non
         raise
 
 
-def _display(obj: Any, text: str) -> None:
+class _ShownInThisCell:
+    """A result `check` or `progress` has displayed already: the cell's own output (`Out[n]`, when
+    the call is the cell's last line) does not show it a second time; in a later cell it shows."""
+
+    _shown_in: int | None = None
+
+    def _ipython_display_(self) -> None:
+        from IPython.core.getipython import get_ipython
+        from IPython.display import HTML, display
+
+        shell = get_ipython()
+        if shell is not None and shell.execution_count == self._shown_in:
+            return
+        display(HTML(self._repr_html_()))  # type: ignore[attr-defined]
+
+
+class _ShownCheckpointResult(_ShownInThisCell, CheckpointResult):
+    """A `CheckpointResult` already displayed in this cell."""
+
+
+class _ShownGradeReport(_ShownInThisCell, GradeReport):
+    """A `GradeReport` already displayed in this cell."""
+
+
+_Result = TypeVar("_Result", CheckpointResult, GradeReport)
+
+
+def _shown(obj: _Result) -> _Result:
+    """The same result (same fields, a subclass of its type), marked as displayed in this cell."""
+    from IPython.core.getipython import get_ipython
+
+    kind: type = _ShownCheckpointResult if isinstance(obj, CheckpointResult) else _ShownGradeReport
+    marked = copy.copy(obj)
+    marked.__class__ = kind
+    shell = get_ipython()
+    vars(marked)["_shown_in"] = shell.execution_count if shell is not None else None
+    return marked
+
+
+def _display(obj: Any, text: str) -> bool:
+    """Display `obj` in IPython (True), else print `text` (False)."""
     try:
         from IPython.core.getipython import get_ipython
         from IPython.display import display
     except ImportError:
         print(text)
-        return
+        return False
     if get_ipython() is None:
         print(text)
-    else:
-        display(obj)
+        return False
+    display(obj)
+    return True
 
 
-def _show(result: CheckpointResult, progress: Progress) -> None:
-    """An ipywidgets panel with a hint button in a kernel with widgets; plain text elsewhere."""
+def _show(result: CheckpointResult, progress: Progress) -> bool:
+    """An ipywidgets panel with a hint button in a kernel with widgets (True); plain text elsewhere."""
     try:
         from IPython.core.getipython import get_ipython
         from IPython.display import display
@@ -292,11 +348,11 @@ def _show(result: CheckpointResult, progress: Progress) -> None:
         print(result.summary())
         if not result.passed and result.hints:
             print("  (lab.hint(...) shows a hint)")
-        return
+        return False
     panel = widgets.HTML(result._repr_html_())
     if result.passed or not result.hints:
         display(panel)
-        return
+        return True
     button = widgets.Button(description="Show a hint", icon="lightbulb-o")
     hint_box = widgets.HTML("")
     entry = progress.entry(result.id)
@@ -310,6 +366,7 @@ def _show(result: CheckpointResult, progress: Progress) -> None:
 
     button.on_click(reveal)
     display(widgets.VBox([panel, button, hint_box]))
+    return True
 
 
 def check_sandbox(lab_id: str, mode: str = "server") -> GradeReport:

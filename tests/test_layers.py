@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "labkit.copilot",
             "labkit.cost",
             "labkit.demo",
+            "labkit.workspace",
         ),
     ),
     ("CLI and widgets", ("labkit.lab", "labkit.cli", "labkit.__main__", "labkit")),

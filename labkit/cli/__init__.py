@@ -43,9 +43,11 @@ def _register() -> None:
     from labkit.cli.demo import demo
     from labkit.cli.labs import assign, check, grade, labs, run, validate
     from labkit.cli.sandbox import sandbox
+    from labkit.cli.start import start
     from labkit.cli.teardown import teardown
     from labkit.cli.workshop import workshop
 
+    cli.add_command(start)
     cli.add_command(demo)
     cli.add_command(labs)
     cli.add_command(check)
