@@ -301,6 +301,8 @@ def start_jupyterlab(
     """
     import importlib.util
 
+    from labkit.execute import transport_encryption
+
     if importlib.util.find_spec("jupyterlab") is None:
         raise WorkspaceError(
             "JupyterLab is not installed in this Python; reinstall labkit (pip install -e .)"
@@ -328,6 +330,9 @@ def start_jupyterlab(
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.news_url=None",
         "--LabApp.extension_manager=readonly",
+        # Kernels talk to the server over CurveZMQ where pyzmq has it, as labkit's own kernels do
+        # (labkit.execute.transport_encryption), so ipykernel has no "without encryption" warning.
+        f"--KernelManager.transport_encryption={transport_encryption()}",
         "--no-browser" if not browser else "--ServerApp.open_browser=True",
     ]  # fmt: skip
     if os.geteuid() == 0:
