@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 import tomllib
+import types
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,14 @@ DIFFERENCES = HERE / "deliberate_differences.toml"
 MOTO_DEFAULT_ACCOUNT = "123456789012"
 #: The region moto's tests mostly use; other regions are served by the same sandbox.
 REGION = "us-east-1"
+
+#: The markers moto's tests use (moto's pyproject.toml), registered for `--strict-markers`.
+MOTO_MARKERS = (
+    "network: requires network connection",
+    "requires_docker: requires running docker",
+    "aws_verified: Verified against AWS, and should be able to run against AWS",
+    "requires_clean_slate: requires a clean slate, so no parallel testing",
+)
 
 _server: ServerInfo | None = None
 _state_folder: tempfile.TemporaryDirectory[str] | None = None
@@ -54,6 +63,8 @@ def load_differences(path: Path = DIFFERENCES) -> dict[str, dict[str, str]]:
 def pytest_configure(config: pytest.Config) -> None:
     """Start the sandbox server before moto's test modules are imported (their decorators read the endpoint)."""
     global _server, _state_folder
+    for line in MOTO_MARKERS:
+        config.addinivalue_line("markers", line)
     _state_folder = tempfile.TemporaryDirectory(prefix="labkit-contract-")
     _server = start_server(
         clock="manual",
@@ -79,6 +90,11 @@ def pytest_configure(config: pytest.Config) -> None:
         control.reset()
 
     ServerModeMockAWS.reset = reset_through_labkit  # type: ignore[method-assign]
+    # A boto3 waiter's pause moves the sandbox's manual clock instead of the wall clock: the run stays
+    # deterministic, and what AWS does over a waiter's minutes (targets turning healthy) happens.
+    import botocore.waiter
+
+    botocore.waiter.time = types.SimpleNamespace(sleep=lambda seconds: control.advance(float(seconds)))  # type: ignore[assignment]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
