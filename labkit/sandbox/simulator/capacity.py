@@ -127,22 +127,22 @@ class Ec2Capacity:
 
     # -- placement --------------------------------------------------------------------------
 
-    def instances(self, cluster: str) -> list[Instance]:
-        """The cluster's ACTIVE container instances, with what their running tasks take."""
+    def instances(self, cluster: str, *, active_only: bool = True) -> list[Instance]:
+        """The cluster's ACTIVE container instances (all of them: `active_only=False`), with what their tasks take."""
         rows = []
         on_instance: dict[str, list[TaskRuntime]] = {}
         for runtime in self.sim.ecs.tasks.values():
             if runtime.container_instance_arn and runtime.status != "STOPPED":
                 on_instance.setdefault(runtime.container_instance_arn, []).append(runtime)
         for ci in self.ecs.container_instances.get(cluster, {}).values():
-            if ci.status != "ACTIVE":
+            if active_only and ci.status != "ACTIVE":
                 continue
             registered = {r["name"]: r for r in ci.registered_resources}
             cpu, memory = int(registered["CPU"]["integerValue"]), int(registered["MEMORY"]["integerValue"])
             tasks = on_instance.get(ci.container_instance_arn, [])
             used_cpu = sum(t.requirements.cpu for t in tasks if t.requirements)
             used_memory = sum(t.requirements.memory for t in tasks if t.requirements)
-            ports = set(RESERVED_PORTS) | {p for t in tasks for p in t.host_ports.values()}
+            ports = _registered_ports(registered) | {p for t in tasks for p in t.host_ports.values()}
             groups = Counter(str(t.task.group) for t in tasks)
             rows.append(
                 Instance(
@@ -238,5 +238,27 @@ class Ec2Capacity:
                 elif resource["name"] == "MEMORY":
                     resource["integerValue"] = instance.remaining_memory
                 elif resource["name"] == "PORTS":
-                    resource["stringSetValue"] = sorted(str(p) for p in instance.used_ports)
+                    resource["stringSetValue"] = _remaining_ports(
+                        ci.registered_resources, instance.used_ports
+                    )
             ci.running_tasks_count = instance.running_tasks_count
+
+
+def _registered_ports(registered: dict[str, dict[str, Any]]) -> set[int]:
+    """The host ports an instance registered as reserved (its PORTS resource; the agent's defaults without one).
+
+    What tasks take is added to these for `remainingResources`, so it never lists a reserved port the
+    instance did not register (one registered through the API may reserve fewer than the agent does).
+    """
+    if "PORTS" not in registered:
+        return set(RESERVED_PORTS)
+    return {int(p) for p in registered["PORTS"].get("stringSetValue") or [] if str(p).isdigit()}
+
+
+def _remaining_ports(registered_resources: list[dict[str, Any]], used: frozenset[int]) -> list[str]:
+    """`remainingResources` PORTS: the registered ports, in their order, then the ports tasks took."""
+    registered = next(
+        (r.get("stringSetValue") or [] for r in registered_resources if r["name"] == "PORTS"), []
+    )
+    reserved = [str(p) for p in registered]
+    return reserved + [str(p) for p in sorted(used) if str(p) not in reserved]

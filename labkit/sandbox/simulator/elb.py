@@ -192,7 +192,7 @@ class ElbSimulator:
 
         url = self._target_url(key)
         if url is None:
-            return (False, "Target.Timeout", "Request timed out")
+            return self._plain_instance_health(key[1]) or (False, "Target.Timeout", "Request timed out")
         path = group.health_check_path or "/"
         matcher = (group.matcher or {}).get("HttpCode", "200")
         cache_key = (url, path, matcher)
@@ -203,6 +203,30 @@ class ElbSimulator:
         if self._round_cache is not None:
             self._round_cache[cache_key] = answer
         return answer
+
+    def _plain_instance_health(self, target_id: str) -> tuple[bool, str | None, str] | None:
+        """The health of an EC2 instance that is not an ECS container instance; None for any other target.
+
+        The sandbox runs no software on a plain instance, so a running one is taken to answer its
+        health check; one that is not running fails it as AWS reports it (`Target.InvalidState`).
+        """
+        if not target_id.startswith("i-"):
+            return None
+        ec2 = moto_seam.loaded_backend("ec2", self.sim.account_id, self.sim.region)
+        if ec2 is None:
+            return None
+        instance = next(
+            (i for r in ec2.reservations.values() for i in r.instances if i.id == target_id), None
+        )
+        if instance is None:
+            return None
+        for instances in self.sim.ecs.backend.container_instances.values():
+            if any(ci.ec2_instance_id == target_id for ci in instances.values()):
+                return None  # a container instance answers only on its tasks' host ports
+        state = str(instance.state)
+        if state == "running":
+            return (True, None, "")
+        return (False, "Target.InvalidState", f"Target is in the {state} state")
 
     def _target_url(self, key: TargetKey) -> str | None:
         _, target_id, port = key

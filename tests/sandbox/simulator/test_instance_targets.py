@@ -1,0 +1,46 @@
+"""Instance targets of plain EC2 instances (no ECS agent): healthy while running, as AWS shows a serving instance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labkit.sandbox.embedded import EmbeddedSandbox
+
+
+def _group(sandbox: EmbeddedSandbox) -> tuple[Any, Any, str, str]:
+    ec2, elb = sandbox.client("ec2"), sandbox.client("elbv2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    group = elb.create_target_group(
+        Name="plain", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance",
+        HealthCheckIntervalSeconds=10, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
+    )["TargetGroups"][0]["TargetGroupArn"]  # fmt: skip
+    instance = ec2.run_instances(ImageId="ami-12c6146b", InstanceType="t3.micro", MinCount=1, MaxCount=1)
+    return ec2, elb, group, instance["Instances"][0]["InstanceId"]
+
+
+def _health(elb: Any, group: str) -> dict[str, Any]:
+    described: dict[str, Any] = elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"][
+        0
+    ]
+    return described["TargetHealth"]
+
+
+def test_a_running_plain_instance_turns_healthy(sandbox: EmbeddedSandbox) -> None:
+    """initial at registration, healthy after the healthy threshold's checks (it stayed unhealthy forever)."""
+    _, elb, group, instance = _group(sandbox)
+    elb.register_targets(TargetGroupArn=group, Targets=[{"Id": instance, "Port": 80}])
+    assert _health(elb, group)["State"] == "initial"
+    sandbox.advance(60)
+    assert _health(elb, group) == {"State": "healthy"}
+
+
+def test_a_stopped_plain_instance_is_unhealthy_invalid_state(sandbox: EmbeddedSandbox) -> None:
+    """A stopped instance fails its checks with AWS's Target.InvalidState."""
+    ec2, elb, group, instance = _group(sandbox)
+    elb.register_targets(TargetGroupArn=group, Targets=[{"Id": instance, "Port": 80}])
+    sandbox.advance(60)
+    ec2.stop_instances(InstanceIds=[instance])
+    sandbox.advance(60)
+    health = _health(elb, group)
+    assert health["State"] == "unhealthy"
+    assert health["Reason"] == "Target.InvalidState"
