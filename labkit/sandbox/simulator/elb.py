@@ -153,6 +153,10 @@ class ElbSimulator:
         record = self.records.get((target_group_arn, target_id, int(port)))
         if record is None:
             return ("unused", "Target.NotRegistered", "Target is not registered to the target group")
+        instance_state = self._instance_state(target_id)
+        if instance_state not in (None, "running"):
+            # AWS does not health-check a stopped instance: it is unused until it runs again.
+            return ("unused", "Target.InvalidState", f"Target is in the {instance_state} state")
         return (record.state, record.reason, record.description)
 
     # -- health checks ----------------------------------------------------------------------
@@ -204,12 +208,8 @@ class ElbSimulator:
             self._round_cache[cache_key] = answer
         return answer
 
-    def _plain_instance_health(self, target_id: str) -> tuple[bool, str | None, str] | None:
-        """The health of an EC2 instance that is not an ECS container instance; None for any other target.
-
-        The sandbox runs no software on a plain instance, so a running one is taken to answer its
-        health check; one that is not running fails it as AWS reports it (`Target.InvalidState`).
-        """
+    def _instance_state(self, target_id: str) -> str | None:
+        """The state of the EC2 instance `target_id` names (`running`, `stopped`, ...); None for any other target."""
         if not target_id.startswith("i-"):
             return None
         ec2 = moto_seam.loaded_backend("ec2", self.sim.account_id, self.sim.region)
@@ -218,15 +218,23 @@ class ElbSimulator:
         instance = next(
             (i for r in ec2.reservations.values() for i in r.instances if i.id == target_id), None
         )
-        if instance is None:
+        return None if instance is None else str(instance.state)
+
+    def _plain_instance_health(self, target_id: str) -> tuple[bool, str | None, str] | None:
+        """The health of an EC2 instance that is not an ECS container instance; None for any other target.
+
+        The sandbox runs no software on a plain instance, so a running one is taken to answer its
+        health check; one that is not running fails it (`state` shows it `unused`, as AWS does).
+        """
+        instance_state = self._instance_state(target_id)
+        if instance_state is None:
             return None
         for instances in self.sim.ecs.backend.container_instances.values():
             if any(ci.ec2_instance_id == target_id for ci in instances.values()):
                 return None  # a container instance answers only on its tasks' host ports
-        state = str(instance.state)
-        if state == "running":
+        if instance_state == "running":
             return (True, None, "")
-        return (False, "Target.InvalidState", f"Target is in the {state} state")
+        return (False, "Target.InvalidState", f"Target is in the {instance_state} state")
 
     def _target_url(self, key: TargetKey) -> str | None:
         _, target_id, port = key

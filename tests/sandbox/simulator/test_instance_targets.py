@@ -34,13 +34,28 @@ def test_a_running_plain_instance_turns_healthy(sandbox: EmbeddedSandbox) -> Non
     assert _health(elb, group) == {"State": "healthy"}
 
 
-def test_a_stopped_plain_instance_is_unhealthy_invalid_state(sandbox: EmbeddedSandbox) -> None:
-    """A stopped instance fails its checks with AWS's Target.InvalidState."""
+def test_a_stopped_instance_is_unused_invalid_state(sandbox: EmbeddedSandbox) -> None:
+    """A stopped instance is `unused` with AWS's Target.InvalidState, and healthy again once it runs."""
     ec2, elb, group, instance = _group(sandbox)
     elb.register_targets(TargetGroupArn=group, Targets=[{"Id": instance, "Port": 80}])
     sandbox.advance(60)
     ec2.stop_instances(InstanceIds=[instance])
     sandbox.advance(60)
-    health = _health(elb, group)
-    assert health["State"] == "unhealthy"
-    assert health["Reason"] == "Target.InvalidState"
+    assert _health(elb, group) == {
+        "State": "unused",
+        "Reason": "Target.InvalidState",
+        "Description": "Target is in the stopped state",
+    }
+    ec2.start_instances(InstanceIds=[instance])
+    sandbox.advance(60)
+    assert _health(elb, group) == {"State": "healthy"}
+
+
+def test_a_terminated_instance_leaves_the_target_group(sandbox: EmbeddedSandbox) -> None:
+    """AWS deregisters a terminated instance: DescribeTargetHealth no longer lists it."""
+    ec2, elb, group, instance = _group(sandbox)
+    elb.register_targets(TargetGroupArn=group, Targets=[{"Id": instance, "Port": 80}])
+    sandbox.advance(60)
+    ec2.terminate_instances(InstanceIds=[instance])
+    sandbox.advance(60)
+    assert elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"] == []
