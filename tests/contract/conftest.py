@@ -116,7 +116,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not path.is_relative_to(MOTO_TESTS):
             continue
         item.add_marker(pytest.mark.contract)
-        test_id = f"{path.relative_to(MOTO_TESTS).as_posix()}::{item.name}"
+        test_id = "::".join([path.relative_to(MOTO_TESTS).as_posix(), *item.nodeid.split("::")[1:]])
         entry = differences.get(test_id)
         if entry is not None:
             seen.add(test_id)

@@ -172,9 +172,16 @@ def _deregister(self: Any, targets: list[dict[str, Any]]) -> None:
 
 
 def _deregister_terminated_instances(self: Any, instance_ids: list[str]) -> None:
+    sim = simulator_for(self.account_id)
     for key, value in list(self.targets.items()):
-        if value["Id"] in instance_ids:
+        if value["Id"] not in instance_ids:
+            continue
+        if sim is None:
             self.terminated_targets[value["Id"]] = self.targets.pop(key)
+        else:
+            # AWS deregisters a terminated instance: listed as draining until the deregistration
+            # delay has passed (the simulator then drops it from the table).
+            sim.perform(functools.partial(sim.elb.deregistered, self.arn, value["Id"], int(value["Port"])))
 
 
 hook(_GROUP, "register", ("self", "targets"), why="one target per (id, port), as on AWS")(
@@ -187,5 +194,5 @@ hook(
     _GROUP,
     "deregister_terminated_instances",
     ("self", "instance_ids"),
-    why="one target per (id, port), as on AWS",
+    why="one target per (id, port), as on AWS; a terminated instance's targets drain",
 )(lambda original: _deregister_terminated_instances)

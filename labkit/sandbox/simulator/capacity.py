@@ -198,6 +198,15 @@ class Ec2Capacity:
         unique = [dict(t) for t in {tuple(sorted(f.items(), key=lambda kv: kv[0])) for f in failures}]
         return slots, sorted(unique, key=lambda f: str(f["reason"])), requirements
 
+    def _fixed_task_ports(self, instance_arn: str) -> frozenset[int]:
+        """The host ports the instance's tasks reserve by their port mappings (dynamic ports are not listed)."""
+        ports: set[int] = set()
+        for runtime in self.sim.ecs.tasks.values():
+            if runtime.container_instance_arn == instance_arn and runtime.status != "STOPPED":
+                definition = self.ecs.describe_task_definition(runtime.task.task_definition_arn)
+                ports.update(self._host_ports(definition, ()).values())
+        return frozenset(ports)
+
     @staticmethod
     def _host_ports(definition: Any, assigned: tuple[int, ...]) -> dict[tuple[str, int], int]:
         """Map each (container, containerPort) to its host port: fixed ones first, then dynamic ones."""
@@ -239,7 +248,7 @@ class Ec2Capacity:
                     resource["integerValue"] = instance.remaining_memory
                 elif resource["name"] == "PORTS":
                     resource["stringSetValue"] = _remaining_ports(
-                        ci.registered_resources, instance.used_ports
+                        ci.registered_resources, self._fixed_task_ports(instance.arn)
                     )
             ci.running_tasks_count = instance.running_tasks_count
 
@@ -256,7 +265,11 @@ def _registered_ports(registered: dict[str, dict[str, Any]]) -> set[int]:
 
 
 def _remaining_ports(registered_resources: list[dict[str, Any]], used: frozenset[int]) -> list[str]:
-    """`remainingResources` PORTS: the registered ports, in their order, then the ports tasks took."""
+    """`remainingResources` PORTS: the registered ports, in their order, then the host ports tasks reserve.
+
+    AWS lists "the ports that were reserved by the Amazon ECS container agent and any containers that
+    have reserved port mappings on the host"; a dynamic port (hostPort 0) is not a reservation.
+    """
     registered = next(
         (r.get("stringSetValue") or [] for r in registered_resources if r["name"] == "PORTS"), []
     )

@@ -154,7 +154,7 @@ class ElbSimulator:
         if record is None:
             return ("unused", "Target.NotRegistered", "Target is not registered to the target group")
         instance_state = self._instance_state(target_id)
-        if instance_state not in (None, "running"):
+        if instance_state in ("stopping", "stopped"):
             # AWS does not health-check a stopped instance: it is unused until it runs again.
             return ("unused", "Target.InvalidState", f"Target is in the {instance_state} state")
         return (record.state, record.reason, record.description)

@@ -106,7 +106,10 @@ def _ports(instance: dict[str, Any], kind: str) -> list[str]:
 
 
 def test_remaining_ports_are_the_registered_ones_plus_what_tasks_take(sandbox: EmbeddedSandbox) -> None:
-    """An instance registered through the API: remainingResources lists no port it did not register."""
+    """An instance registered through the API: remaining PORTS are its registered ports and fixed host ports.
+
+    No reserved port it did not register, and no dynamic host port (AWS lists reserved ports only).
+    """
     ec2, ecs = sandbox.client("ec2"), sandbox.client("ecs")
     ecs.create_cluster(clusterName=CLUSTER)
     instance = ec2.run_instances(ImageId="ami-12c6146b", InstanceType="t3.medium", MinCount=1, MaxCount=1)
@@ -115,15 +118,16 @@ def test_remaining_ports_are_the_registered_ones_plus_what_tasks_take(sandbox: E
     arn = ecs.register_container_instance(cluster=CLUSTER, instanceIdentityDocument=document)[
         "containerInstance"
     ]["containerInstanceArn"]
-    ecs.register_task_definition(
-        family="fixed",
-        networkMode="bridge",
-        containerDefinitions=[
-            {"name": "web", "image": "nginxdemos/hello", "cpu": 256, "memory": 256,
-             "portMappings": [{"containerPort": 80, "hostPort": 8080}]},
-        ],
-    )  # fmt: skip
-    ecs.run_task(cluster=CLUSTER, taskDefinition="fixed", count=1)
+    for family, host_port in (("fixed", 8080), ("dynamic", 0)):
+        ecs.register_task_definition(
+            family=family,
+            networkMode="bridge",
+            containerDefinitions=[
+                {"name": "web", "image": "nginxdemos/hello", "cpu": 256, "memory": 256,
+                 "portMappings": [{"containerPort": 80, "hostPort": host_port}]},
+            ],
+        )  # fmt: skip
+        assert ecs.run_task(cluster=CLUSTER, taskDefinition=family, count=1)["tasks"]
     described = ecs.describe_container_instances(cluster=CLUSTER, containerInstances=[arn])[
         "containerInstances"
     ][0]

@@ -51,11 +51,16 @@ def test_a_stopped_instance_is_unused_invalid_state(sandbox: EmbeddedSandbox) ->
     assert _health(elb, group) == {"State": "healthy"}
 
 
-def test_a_terminated_instance_leaves_the_target_group(sandbox: EmbeddedSandbox) -> None:
-    """AWS deregisters a terminated instance: DescribeTargetHealth no longer lists it."""
+def test_a_terminated_instance_drains_then_leaves_the_target_group(sandbox: EmbeddedSandbox) -> None:
+    """AWS deregisters a terminated instance: draining for the deregistration delay, then not listed."""
     ec2, elb, group, instance = _group(sandbox)
     elb.register_targets(TargetGroupArn=group, Targets=[{"Id": instance, "Port": 80}])
     sandbox.advance(60)
     ec2.terminate_instances(InstanceIds=[instance])
-    sandbox.advance(60)
+    assert _health(elb, group) == {
+        "State": "draining",
+        "Reason": "Target.DeregistrationInProgress",
+        "Description": "Target deregistration is in progress",
+    }
+    sandbox.advance(301)
     assert elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"] == []

@@ -1,3 +1,4 @@
+# Modified for labkit (tests/contract/README.md): imports of `tests.` now name `tests.contract.moto_tests.`.
 from unittest import TestCase
 
 import boto3

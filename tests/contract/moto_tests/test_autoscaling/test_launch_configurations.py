@@ -1,3 +1,4 @@
+# Modified for labkit (tests/contract/README.md): imports of `tests.` now name `tests.contract.moto_tests.`.
 import base64
 import os
 from unittest import SkipTest, mock

@@ -1,3 +1,4 @@
+# Modified for labkit (tests/contract/README.md): imports of `tests.` now name `tests.contract.moto_tests.`.
 import boto3
 import pytest
 

@@ -1,3 +1,4 @@
+# Modified for labkit (tests/contract/README.md): imports of `tests.` now name `tests.contract.moto_tests.`.
 from contextlib import nullcontext
 from functools import wraps
 from time import sleep
