@@ -14,6 +14,14 @@ from labkit.sandbox.embedded import EmbeddedSandbox
 from labkit.sandbox.server import running_server, stop_server
 
 REPO = Path(__file__).resolve().parent.parent
+CONTRACT = REPO / "tests" / "contract"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave the contract run (moto's own tests, tests/contract/) out unless `-m` names `contract`."""
+    if collection_path == CONTRACT and "contract" not in (config.option.markexpr or ""):
+        return True
+    return None
 
 
 @pytest.fixture(autouse=True)

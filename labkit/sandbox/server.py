@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import secrets
 import signal
 import sys
@@ -45,6 +46,7 @@ __all__ = [
     "ServerInfo",
     "ServerSandbox",
     "advance_server",
+    "checked_account_id",
     "load_server",
     "reset_server",
     "running_server",
@@ -58,6 +60,9 @@ __all__ = [
     "start_server",
     "stop_server",
 ]
+
+#: An AWS account id: exactly 12 ASCII digits (`\d` would also take other scripts' digits).
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +97,13 @@ class ServerInfo:
     def control(self) -> ControlClient:
         """Return a control client for this server."""
         return ControlClient(self.endpoint_url, self.token)
+
+
+def checked_account_id(value: str) -> str:
+    """Return `value` when it is an AWS account id (exactly 12 ASCII digits); raises `LabkitError`."""
+    if not ACCOUNT_ID.fullmatch(value):
+        raise LabkitError(f"{value!r} is not an AWS account id: an account id is exactly 12 digits")
+    return value
 
 
 def server_state_path() -> Path:
@@ -145,14 +157,21 @@ def start_server(
     region: str | None = None,
     timeout: float = 30.0,
     path: Path | None = None,
+    account_id: str | None = None,
 ) -> ServerInfo:
     """Start a sandbox server process and wait until it answers.
 
+    `account_id` (12 digits) replaces the random account id: the contract run uses moto's default
+    account, whose id moto's own tests expect (ARCHITECTURE.md, "The contract run").
+
     Raises `SandboxAlreadyRunningError` when one runs, `PortInUseError` when the port is taken,
-    `SandboxStartError` when the process dies or does not answer within `timeout` seconds.
+    `SandboxStartError` when the process dies or does not answer within `timeout` seconds,
+    `LabkitError` for an account id that is not 12 digits.
     """
     if clock not in CLOCK_MODES:
         raise LabkitError(f"unknown clock {clock!r}; expected one of {', '.join(CLOCK_MODES)}")
+    if account_id is not None:
+        account_id = checked_account_id(account_id)
     path = path or server_state_path()
     existing = running_server(path)
     if existing is not None:
@@ -163,6 +182,8 @@ def start_server(
         "--port", str(port), "--clock", clock, "--speed", str(speed),
         "--region", region, "--state-file", str(path),
     ]  # fmt: skip
+    if account_id is not None:
+        command += ["--account-id", account_id]
     return spawn_and_wait(
         command,
         state_path=path,
@@ -347,6 +368,13 @@ class ServerSandbox(ControlledSandbox):
 # -- the server process ---------------------------------------------------------------------
 
 
+def _account_id_argument(value: str) -> str:
+    try:
+        return checked_account_id(value)
+    except LabkitError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a sandbox server until SIGTERM, SIGINT or a shutdown control call."""
     from labkit.sandbox.emulator import Emulator, moto_application
@@ -359,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", type=float, default=DEFAULT_SPEED)
     parser.add_argument("--region", default=None)
     parser.add_argument("--state-file", type=Path, default=None)
+    parser.add_argument("--account-id", type=_account_id_argument, default=None)
     args = parser.parse_args(argv)
 
     state_path: Path = args.state_file or server_state_path()
@@ -366,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     session_id = new_session_id()
     emulator = Emulator(
-        account_id=new_account_id(),
+        account_id=args.account_id or new_account_id(),
         region=region,
         clock=SandboxClock(args.clock, speed=args.speed),
         session_id=session_id,

@@ -14,7 +14,7 @@ from labkit.sandbox.moto_seam.core import action_result, backend, request_param,
 from labkit.sandbox.moto_seam.hooks import hook, uses
 from labkit.sandbox.simulator.core import Simulator, simulator_for
 
-__all__ = ["client_error", "cluster", "new_task", "service", "validation_error"]
+__all__ = ["client_error", "cluster", "known_subnet", "new_task", "service", "validation_error"]
 
 _RESPONSE = "moto.ecs.responses.EC2ContainerServiceResponse"
 _BACKEND = "moto.ecs.models.EC2ContainerServiceBackend"
@@ -250,12 +250,67 @@ uses(
 )
 
 
+@_handler("list_container_instances", "ListContainerInstances applies `filter` (the cluster query language)")
+def list_container_instances(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+    from labkit.ecs.cql import ClusterQueryError, evaluate, parse
+
+    expression = request_param(self, "filter")
+    if not expression:
+        return original(self)
+    try:
+        query = parse(str(expression))
+    except ClusterQueryError as exc:
+        # AWS answers a filter it cannot parse with InvalidParameterException, never the full list.
+        raise invalid_parameter(f"Invalid filter expression: {exc.message}") from None
+    cluster_str = request_param(self, "cluster", "default")
+    arns = self.ecs_backend.list_container_instances(cluster_str, status=request_param(self, "status"))
+    facts = {i.arn: i for i in sim.ecs.capacity.instances(cluster_str.split("/")[-1], active_only=False)}
+    selected = [arn for arn in arns if arn in facts and evaluate(query, facts[arn])]
+    return action_result({"containerInstanceArns": selected})
+
+
+uses(_BACKEND, "list_container_instances", ("self", "cluster_str", "status"), why="the unfiltered list")
+
+
+@_handler("put_attributes", "PutAttributes takes a container instance's full ARN as targetId, as AWS does")
+def put_attributes(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+    attributes = request_param(self, "attributes", [])
+    if not isinstance(attributes, list):
+        return original(self)
+    # moto looks a targetId up as given when targetType is set, so the ARN form is never found.
+    short = [
+        {**a, "targetId": a["targetId"].rsplit("/", 1)[-1]}
+        if isinstance(a, dict) and ":container-instance/" in str(a.get("targetId") or "")
+        else a
+        for a in attributes
+    ]
+    self.ecs_backend.put_attributes(request_param(self, "cluster"), short)
+    return action_result({"attributes": attributes})
+
+
+uses(_BACKEND, "put_attributes", ("self", "cluster_name", "attributes"), why="attributes stored by moto")
+
+
+def known_subnet(ec2: Any, subnet_id: str) -> str:
+    """`subnet_id` when the account has that subnet; else ECS's error (EC2's code is only quoted in it)."""
+    if subnet_id not in {s.id for subnets in ec2.subnets.values() for s in subnets.values()}:
+        raise invalid_parameter(
+            f"Error retrieving subnet information for [{subnet_id}]: The subnet ID '{subnet_id}' "
+            "does not exist (ErrorCode: InvalidSubnetID.NotFound)"
+        )
+    return subnet_id
+
+
 def _fill_default_security_group(response: Any) -> None:
-    """Without securityGroups, AWS uses the VPC's default group (moto requires the field)."""
+    """Every subnet must exist; without securityGroups, AWS uses the VPC's default group (moto requires the field)."""
     awsvpc = ((response.params or {}).get("networkConfiguration") or {}).get("awsvpcConfiguration")
-    if not awsvpc or awsvpc.get("securityGroups") or not awsvpc.get("subnets"):
+    if not awsvpc or not isinstance(awsvpc.get("subnets"), list) or not awsvpc["subnets"]:
         return
     ec2 = backend("ec2", response.current_account, response.region)
+    for subnet_id in awsvpc["subnets"]:
+        known_subnet(ec2, str(subnet_id))
+    if awsvpc.get("securityGroups"):
+        return
     subnet = ec2.get_subnet(awsvpc["subnets"][0])
     default = ec2.get_default_security_group(subnet.vpc_id)
     awsvpc["securityGroups"] = [default.id] if default is not None else []

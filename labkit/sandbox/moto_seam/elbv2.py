@@ -209,9 +209,16 @@ def _deregister(self: Any, targets: list[dict[str, Any]]) -> None:
 
 
 def _deregister_terminated_instances(self: Any, instance_ids: list[str]) -> None:
+    sim = simulator_for(self.account_id)
     for key, value in list(self.targets.items()):
         if value["Id"] in instance_ids:
             self.terminated_targets[value["Id"]] = self.targets.pop(key)
+            if sim is not None:
+                # AWS deregisters a terminated instance: no longer listed, but asked for by id it is
+                # draining (Target.DeregistrationInProgress) for the deregistration delay.
+                sim.perform(
+                    functools.partial(sim.elb.deregistered, self.arn, value["Id"], int(value["Port"]))
+                )
 
 
 hook(_GROUP, "register", ("self", "targets"), why="one target per (id, port), as on AWS")(
@@ -224,5 +231,5 @@ hook(
     _GROUP,
     "deregister_terminated_instances",
     ("self", "instance_ids"),
-    why="one target per (id, port), as on AWS",
+    why="one target per (id, port), as on AWS; a terminated instance's targets drain",
 )(lambda original: _deregister_terminated_instances)

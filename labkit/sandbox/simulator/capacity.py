@@ -166,22 +166,22 @@ class Ec2Capacity:
 
     # -- placement --------------------------------------------------------------------------
 
-    def instances(self, cluster: str) -> list[Instance]:
-        """The cluster's ACTIVE container instances, with what their running tasks take."""
+    def instances(self, cluster: str, *, active_only: bool = True) -> list[Instance]:
+        """The cluster's ACTIVE container instances (all of them: `active_only=False`), with what their tasks take."""
         rows = []
         on_instance: dict[str, list[TaskRuntime]] = {}
         for runtime in self.sim.ecs.tasks.values():
             if runtime.container_instance_arn and runtime.status != "STOPPED":
                 on_instance.setdefault(runtime.container_instance_arn, []).append(runtime)
         for ci in self.ecs.container_instances.get(cluster, {}).values():
-            if ci.status != "ACTIVE":
+            if active_only and ci.status != "ACTIVE":
                 continue
             registered = {r["name"]: r for r in ci.registered_resources}
             cpu, memory = int(registered["CPU"]["integerValue"]), int(registered["MEMORY"]["integerValue"])
             tasks = on_instance.get(ci.container_instance_arn, [])
             used_cpu = sum(t.requirements.cpu for t in tasks if t.requirements)
             used_memory = sum(t.requirements.memory for t in tasks if t.requirements)
-            ports = set(RESERVED_PORTS) | {p for t in tasks for p in t.host_ports.values()}
+            ports = _registered_ports(registered) | {p for t in tasks for p in t.host_ports.values()}
             groups = Counter(str(t.task.group) for t in tasks)
             rows.append(
                 Instance(
@@ -237,6 +237,15 @@ class Ec2Capacity:
         unique = [dict(t) for t in {tuple(sorted(f.items(), key=lambda kv: kv[0])) for f in failures}]
         return slots, sorted(unique, key=lambda f: str(f["reason"])), requirements
 
+    def _fixed_task_ports(self, instance_arn: str) -> frozenset[int]:
+        """The host ports the instance's tasks reserve by their port mappings (dynamic ports are not listed)."""
+        ports: set[int] = set()
+        for runtime in self.sim.ecs.tasks.values():
+            if runtime.container_instance_arn == instance_arn and runtime.status != "STOPPED":
+                definition = self.ecs.describe_task_definition(runtime.task.task_definition_arn)
+                ports.update(self._host_ports(definition, ()).values())
+        return frozenset(ports)
+
     @staticmethod
     def _host_ports(definition: Any, assigned: tuple[int, ...]) -> dict[tuple[str, int], int]:
         """Map each (container, containerPort) to its host port: fixed ones first, then dynamic ones."""
@@ -277,5 +286,31 @@ class Ec2Capacity:
                 elif resource["name"] == "MEMORY":
                     resource["integerValue"] = instance.remaining_memory
                 elif resource["name"] == "PORTS":
-                    resource["stringSetValue"] = sorted(str(p) for p in instance.used_ports)
+                    resource["stringSetValue"] = _remaining_ports(
+                        ci.registered_resources, self._fixed_task_ports(instance.arn)
+                    )
             ci.running_tasks_count = instance.running_tasks_count
+
+
+def _registered_ports(registered: dict[str, dict[str, Any]]) -> set[int]:
+    """The host ports an instance registered as reserved (its PORTS resource; the agent's defaults without one).
+
+    What tasks take is added to these for `remainingResources`, so it never lists a reserved port the
+    instance did not register (one registered through the API may reserve fewer than the agent does).
+    """
+    if "PORTS" not in registered:
+        return set(RESERVED_PORTS)
+    return {int(p) for p in registered["PORTS"].get("stringSetValue") or [] if str(p).isdigit()}
+
+
+def _remaining_ports(registered_resources: list[dict[str, Any]], used: frozenset[int]) -> list[str]:
+    """`remainingResources` PORTS: the registered ports, in their order, then the host ports tasks reserve.
+
+    AWS lists "the ports that were reserved by the Amazon ECS container agent and any containers that
+    have reserved port mappings on the host"; a dynamic port (hostPort 0) is not a reservation.
+    """
+    registered = next(
+        (r.get("stringSetValue") or [] for r in registered_resources if r["name"] == "PORTS"), []
+    )
+    reserved = [str(p) for p in registered]
+    return reserved + [str(p) for p in sorted(used) if str(p) not in reserved]

@@ -153,6 +153,10 @@ class ElbSimulator:
         record = self.records.get((target_group_arn, target_id, int(port)))
         if record is None:
             return ("unused", "Target.NotRegistered", "Target is not registered to the target group")
+        instance_state = self._instance_state(target_id)
+        if instance_state in ("stopping", "stopped"):
+            # AWS does not health-check a stopped instance: it is unused until it runs again.
+            return ("unused", "Target.InvalidState", f"Target is in the {instance_state} state")
         return (record.state, record.reason, record.description)
 
     # -- health checks ----------------------------------------------------------------------
@@ -192,7 +196,7 @@ class ElbSimulator:
 
         url = self._target_url(key)
         if url is None:
-            return (False, "Target.Timeout", "Request timed out")
+            return self._plain_instance_health(key[1]) or (False, "Target.Timeout", "Request timed out")
         path = group.health_check_path or "/"
         matcher = (group.matcher or {}).get("HttpCode", "200")
         cache_key = (url, path, matcher)
@@ -203,6 +207,34 @@ class ElbSimulator:
         if self._round_cache is not None:
             self._round_cache[cache_key] = answer
         return answer
+
+    def _instance_state(self, target_id: str) -> str | None:
+        """The state of the EC2 instance `target_id` names (`running`, `stopped`, ...); None for any other target."""
+        if not target_id.startswith("i-"):
+            return None
+        ec2 = moto_seam.loaded_backend("ec2", self.sim.account_id, self.sim.region)
+        if ec2 is None:
+            return None
+        instance = next(
+            (i for r in ec2.reservations.values() for i in r.instances if i.id == target_id), None
+        )
+        return None if instance is None else str(instance.state)
+
+    def _plain_instance_health(self, target_id: str) -> tuple[bool, str | None, str] | None:
+        """The health of an EC2 instance that is not an ECS container instance; None for any other target.
+
+        The sandbox runs no software on a plain instance, so a running one is taken to answer its
+        health check; one that is not running fails it (`state` shows it `unused`, as AWS does).
+        """
+        instance_state = self._instance_state(target_id)
+        if instance_state is None:
+            return None
+        for instances in self.sim.ecs.backend.container_instances.values():
+            if any(ci.ec2_instance_id == target_id for ci in instances.values()):
+                return None  # a container instance answers only on its tasks' host ports
+        if instance_state == "running":
+            return (True, None, "")
+        return (False, "Target.InvalidState", f"Target is in the {instance_state} state")
 
     def _target_url(self, key: TargetKey) -> str | None:
         _, target_id, port = key
