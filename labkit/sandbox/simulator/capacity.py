@@ -198,6 +198,23 @@ class Ec2Capacity:
         unique = [dict(t) for t in {tuple(sorted(f.items(), key=lambda kv: kv[0])) for f in failures}]
         return slots, sorted(unique, key=lambda f: str(f["reason"])), requirements
 
+    def place_on(
+        self, cluster: str, definition: Any, group: str, reference: str
+    ) -> tuple[tuple[str, str, dict[tuple[str, int], int]] | None, list[dict[str, Any]], TaskRequirements]:
+        """Place one task on the container instance `reference` (an ID or ARN), as StartTask does."""
+        requirements = task_requirements(definition, group)
+        wanted = reference.split("/")[-1]
+        instances = [i for i in self.instances(cluster) if i.arn.split("/")[-1] == wanted]
+        if not instances:
+            return None, [{"arn": reference, "reason": "MISSING"}], requirements
+        result = place_tasks(requirements, 1, instances, [], [], rng=self.sim.random)
+        if not result.placements:
+            failures = [{"arn": f.arn, "reason": f.reason, "detail": f.detail} for f in result.failures]
+            return None, failures[:1], requirements
+        placement = result.placements[0]
+        ports = self._host_ports(definition, placement.host_ports)
+        return (placement.instance_arn, instances[0].ec2_instance_id, ports), [], requirements
+
     @staticmethod
     def _host_ports(definition: Any, assigned: tuple[int, ...]) -> dict[tuple[str, int], int]:
         """Map each (container, containerPort) to its host port: fixed ones first, then dynamic ones."""
