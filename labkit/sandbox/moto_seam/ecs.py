@@ -28,9 +28,12 @@ def _in_sandboxes(handler: SandboxHandler) -> Callable[[Callable[..., Any]], Cal
     def make(original: Callable[..., Any]) -> Callable[..., Any]:
         def wrapped(self: Any) -> Any:
             sim = simulator_for(self.current_account)
-            if sim is None or self.region != sim.region:
+            if sim is None:
+                return original(self)
+            if self.region != sim.region:
                 # The simulator runs the sandbox's own region; another region's ECS is moto's own
                 # (stored, not run), never a simulator that looks for its clusters in the wrong region.
+                _fill_default_security_group(self)
                 return original(self)
             return handler(self, sim, original)
 
