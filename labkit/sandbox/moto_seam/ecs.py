@@ -390,10 +390,14 @@ def _validate_run_task(params: dict[str, Any], definition: Any, launch_type: str
 
 
 def _refuse_duplicate_service(response: Any, params: dict[str, Any]) -> None:
-    """A service's name is taken while a service of that name is ACTIVE or DRAINING (DeleteService reference)."""
+    """A service's name is taken while a service of that name is DRAINING (DeleteService reference).
+
+    (An ACTIVE one is left to moto: CreateService is idempotent for a repeated identical request,
+    which a client's retry after a 500 is.)
+    """
     found = cluster(response.ecs_backend, params.get("cluster") or "default")
     existing = response.ecs_backend.services.get(f"{found.name}:{params.get('serviceName')}")
-    if existing is not None and existing.status in ("ACTIVE", "DRAINING"):
+    if existing is not None and existing.status == "DRAINING":
         # DeleteService API reference (a name is taken while ACTIVE or DRAINING); message not verified
         raise invalid_parameter("Creation of service was not idempotent.")
 
