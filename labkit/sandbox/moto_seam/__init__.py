@@ -1,7 +1,7 @@
 """The moto seam: every place labkit touches moto's internals, in one subpackage.
 
 One module per moto service, named as moto names it (`ecs`, `elbv2`, `ec2`, `autoscaling`,
-`applicationautoscaling`, `cloudwatch`, `events`, `s3`, `sns`, `sqs`, `iam`, `ecr`; `core` for
+`applicationautoscaling`, `cloudwatch`, `events`, `s3`, `sns`, `sqs`, `iam`, `ecr`, `codedeploy`; `core` for
 moto.core, the clock, authorisation, moto's application and backends). Each records its hooks in
 `hooks.TABLE` (target, the parameters labkit expects, a wrapper factory, why); `install()` checks
 every target against the installed moto and patches all or none, raising `MotoSeamError` naming each
@@ -82,6 +82,7 @@ SERVICE_MODULES = (
     "sqs",
     "iam",
     "ecr",
+    "codedeploy",
 )
 
 _lock = threading.Lock()

@@ -18,15 +18,19 @@ from tests.sandbox.simulator.conftest import AwsCli
 pytestmark = pytest.mark.slow
 
 
-def _refused(aws: AwsCli, *args: str) -> str:
-    """Run `aws ARGS`, assert the CLI failed with an AWS error (not a crash), and return its stderr."""
+def _refused(aws: AwsCli, *args: str, limit: bool = False) -> str:
+    """Run `aws ARGS`, assert the CLI failed with an AWS error (not a crash), and return its stderr.
+
+    `limit`: the error is the sandbox's stated limit (501 NotImplemented) rather than AWS's own refusal.
+    """
     done = subprocess.run(
         [sys.executable, "-m", "awscli", *args, "--output", "json"],
         capture_output=True, text=True, env=aws.env, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode != 0, done.stdout
     assert "An error occurred (" in done.stderr, done.stderr
-    assert "ServerException" not in done.stderr and "NotImplemented" not in done.stderr, done.stderr
+    assert "ServerException" not in done.stderr, done.stderr
+    assert ("NotImplemented" in done.stderr) == limit, done.stderr
     return done.stderr
 
 
@@ -118,7 +122,8 @@ def test_launch_choices_and_code_deploy_services(tmp_path: Path, aws_cli: AwsCli
         "--launch-type", "FARGATE", "--capacity-provider-strategy", "capacityProvider=FARGATE,weight=1",
         "--network-configuration", network,
     )  # fmt: skip
-    assert "InvalidParameterException" in both and "capacity provider strategy is not supported" in both
+    assert "InvalidParameterException" in both
+    assert "capacity provider strategy is not supported" in both
     bogus = _refused(
         aws, "ecs", "run-task", "--cluster", "tutorial", "--task-definition", "nginx-demo-hello",
         "--launch-type", "BOGUS", "--network-configuration", network,
@@ -140,3 +145,21 @@ def test_launch_choices_and_code_deploy_services(tmp_path: Path, aws_cli: AwsCli
         "--task-definition", "nginx-demo-hello:1",
     )  # fmt: skip
     assert "Use AWS CodeDeploy to trigger a new deployment" in refused
+
+    # CodeDeploy's ECS blue/green deployment is not emulated: refused clearly, never "Created" for ever.
+    aws("deploy", "create-application", "--application-name", "app", "--compute-platform", "ECS")
+    aws(
+        "deploy", "create-deployment-group", "--application-name", "app", "--deployment-group-name", "dg",
+        "--service-role-arn", "arn:aws:iam::123456789012:role/codedeploy",
+        "--deployment-style", "deploymentType=BLUE_GREEN,deploymentOption=WITH_TRAFFIC_CONTROL",
+        "--ecs-services", "serviceName=blue-green,clusterName=tutorial",
+    )  # fmt: skip
+    appspec = tmp_path / "appspec.json"
+    appspec.write_text(
+        json.dumps({"revisionType": "AppSpecContent", "appSpecContent": {"content": "version: 0.0"}})
+    )
+    deployment = _refused(
+        aws, "deploy", "create-deployment", "--application-name", "app", "--deployment-group-name", "dg",
+        "--revision", f"file://{appspec}", limit=True,
+    )  # fmt: skip
+    assert "blue/green deployments of ECS services are not emulated" in deployment

@@ -103,7 +103,7 @@ class TestCapacityProviders:
                 launchType="FARGATE",
                 capacityProviderStrategy=strategy,
                 networkConfiguration=_net(stack),
-            ),  # fmt: skip
+            ),
             lambda: stack.create_service(load_balanced=False, capacityProviderStrategy=strategy),
         ):
             status, code, message = _error(call)
@@ -228,6 +228,28 @@ class TestDeploymentControllers:
             ]
             == 2
         )
+
+    def test_a_codedeploy_deployment_of_an_ecs_service_is_refused_clearly(self, stack: Stack) -> None:
+        """Not emulated: CreateDeployment answers the sandbox's limit (501) saying what to do, never "Created" for ever."""
+        stack.create_service(load_balanced=False, deploymentController={"type": "CODE_DEPLOY"})
+        deploy = stack.sandbox.client("codedeploy")
+        deploy.create_application(applicationName="app", computePlatform="ECS")
+        deploy.create_deployment_group(
+            applicationName="app", deploymentGroupName="dg",
+            serviceRoleArn=f"arn:aws:iam::{stack.sandbox.account_id}:role/codedeploy",
+            deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+            ecsServices=[{"serviceName": "web", "clusterName": "course"}],
+        )  # fmt: skip
+        appspec = "version: 0.0\nResources: []\n"
+        status, code, message = _error(
+            lambda: deploy.create_deployment(
+                applicationName="app", deploymentGroupName="dg",
+                revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec}},
+            )
+        )  # fmt: skip
+        assert (status, code) == (501, "NotImplemented")
+        assert "blue/green deployments of ECS services are not emulated" in message
+        assert deploy.list_deployments()["deployments"] == []
 
 
 def _hello(stack: Stack) -> dict[str, Any]:
