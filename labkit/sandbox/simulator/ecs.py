@@ -27,6 +27,7 @@ from labkit.sandbox.simulator import ecs_events
 from labkit.sandbox.simulator.capacity import Ec2Capacity
 from labkit.sandbox.simulator.core import describe_exception
 from labkit.sandbox.simulator.elb import UNHEALTHY_NOTICE_SECONDS
+from labkit.sandbox.simulator.managed_scaling import ManagedScaling
 
 if TYPE_CHECKING:
     from labkit.dataplane.images import TaskServer
@@ -158,6 +159,7 @@ class EcsSimulator:
         self._used_ips: dict[str, set[str]] = {}
         self._subnet_turn: dict[str, int] = {}
         self.capacity = Ec2Capacity(sim)
+        self.managed_scaling = ManagedScaling(sim)
         #: Deleted services still DRAINING, with the tasks they were running.
         self._draining: list[tuple[Any, list[TaskRuntime]]] = []
 
@@ -1102,6 +1104,11 @@ class EcsSimulator:
             )
             for runtime in more:
                 runtime.task.capacity_provider_name = provider
+            if launch_type == "EC2" and start.get("service_key"):
+                # Tasks an Auto Scaling group provider could not place drive its managed scaling.
+                self.managed_scaling.record(
+                    start["service_key"], provider, chosen.count(provider) - len(more)
+                )
             started += more
             failures += failed
         return started, failures

@@ -6,6 +6,8 @@ Each test names the AWS documentation it follows.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -364,3 +366,61 @@ class TestRegionsAndStartTask:
             ),
             what="stopped",
         )
+
+
+class TestManagedScaling:
+    def test_an_asg_provider_with_managed_scaling_launches_instances_for_waiting_tasks(
+        self, stack: Stack
+    ) -> None:
+        """Developer guide, "Amazon ECS cluster auto scaling": tasks that cannot be placed raise
+        CapacityProviderReservation (AWS/ECS/ManagedScaling) above target; the group's desired capacity
+        grows, its instances join the cluster, and the tasks run."""
+        image = stack.ec2.describe_images()["Images"][0]["ImageId"]
+        user_data = base64.b64encode(
+            b"#!/bin/bash\necho ECS_CLUSTER=course >> /etc/ecs/ecs.config\n"
+        ).decode()
+        stack.ec2.create_launch_template(
+            LaunchTemplateName="ecs",
+            LaunchTemplateData={"ImageId": image, "InstanceType": "t3.small", "UserData": user_data},
+        )
+        autoscaling = stack.sandbox.client("autoscaling")
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName="ecs-asg", LaunchTemplate={"LaunchTemplateName": "ecs"},
+            MinSize=0, MaxSize=3, DesiredCapacity=0, VPCZoneIdentifier=",".join(stack.subnets),
+        )  # fmt: skip
+        arn = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["ecs-asg"])[
+            "AutoScalingGroups"
+        ][0]["AutoScalingGroupARN"]
+        stack.ecs.create_capacity_provider(
+            name="asg", autoScalingGroupProvider={"autoScalingGroupArn": arn, "managedScaling": {"status": "ENABLED", "targetCapacity": 100}},
+        )  # fmt: skip
+        stack.ecs.put_cluster_capacity_providers(
+            cluster="course", capacityProviders=["asg"], defaultCapacityProviderStrategy=[]
+        )
+        stack.ecs.register_task_definition(
+            family="web-ec2",
+            containerDefinitions=[{"name": "a", "image": "nginx", "cpu": 1024, "memory": 1024}],
+        )
+        stack.ecs.create_service(
+            cluster="course", serviceName="web", taskDefinition="web-ec2", desiredCount=2,
+            capacityProviderStrategy=[{"capacityProvider": "asg", "weight": 1}],
+        )  # fmt: skip
+        assert stack.tasks() == []
+        advance_until(
+            stack.sandbox,
+            lambda: [t["lastStatus"] for t in stack.tasks()] == ["RUNNING", "RUNNING"],
+            what="the waiting tasks running on new instances",
+            limit=900,
+        )
+        assert {t["capacityProviderName"] for t in stack.tasks()} == {"asg"}
+        group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["ecs-asg"])[
+            "AutoScalingGroups"
+        ][0]
+        assert group["DesiredCapacity"] == 2  # one instance per task that was waiting
+        stats = stack.sandbox.client("cloudwatch").get_metric_statistics(
+            Namespace="AWS/ECS/ManagedScaling", MetricName="CapacityProviderReservation",
+            Dimensions=[{"Name": "ClusterName", "Value": "course"}, {"Name": "CapacityProviderName", "Value": "asg"}],
+            StartTime=stack.sandbox.now() - dt.timedelta(hours=1), EndTime=stack.sandbox.now(),
+            Period=60, Statistics=["Maximum"],
+        )["Datapoints"]  # fmt: skip
+        assert max(p["Maximum"] for p in stats) == 200.0  # no instance yet, tasks waiting
