@@ -124,6 +124,19 @@ class TestCapacityProviders:
             )
         )  # fmt: skip
         assert (status, code) == (400, "InvalidParameterException")
+        stack.ecs.put_cluster_capacity_providers(
+            cluster="course", capacityProviders=["FARGATE"], defaultCapacityProviderStrategy=[]
+        )
+        status, code, _ = _error(
+            lambda: stack.ecs.run_task(
+                cluster="course", taskDefinition="nginx-demo-hello", networkConfiguration=_net(stack),
+                capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1001}],
+            )
+        )  # fmt: skip
+        assert (status, code) == (
+            400,
+            "InvalidParameterException",
+        )  # weight is 0..1000; botocore checks only the minimum
 
 
 class TestRunTaskRefusals:
@@ -199,6 +212,20 @@ class TestDeploymentControllers:
         stack.sandbox.advance(120)
         assert stack.tasks("ext") == []
         assert stack.service("ext")["runningCount"] == 0
+
+    def test_an_external_service_refuses_a_task_definition_and_deletes_cleanly(self, stack: Stack) -> None:
+        """UpdateService cannot give an EXTERNAL service a task definition (task sets do); deleting it drains to INACTIVE."""
+        stack.ecs.create_service(
+            cluster="course", serviceName="ext", desiredCount=0, deploymentController={"type": "EXTERNAL"}
+        )
+        status, code, _ = _error(
+            lambda: stack.ecs.update_service(
+                cluster="course", service="ext", taskDefinition="nginx-demo-hello:1"
+            )
+        )
+        assert (status, code) == (400, "InvalidParameterException")
+        assert stack.ecs.delete_service(cluster="course", service="ext")["service"]["status"] == "DRAINING"
+        advance_until(stack.sandbox, lambda: stack.service("ext")["status"] == "INACTIVE", what="inactive")
 
     def test_a_task_definition_is_required_for_the_ecs_controller(self, stack: Stack) -> None:
         """Without EXTERNAL, CreateService without a task definition is a 400, not a 501 KeyError."""
@@ -356,6 +383,10 @@ class TestRegionsAndStartTask:
         assert started["failures"] == []
         task = started["tasks"][0]
         assert task["containerInstanceArn"] == instance
+        missing = stack.ecs.start_task(
+            cluster="course", taskDefinition="bridge", containerInstances=["not-an-instance"]
+        )
+        assert (missing["tasks"], missing["failures"][0]["reason"]) == ([], "MISSING")
         stopped = stack.ecs.stop_task(cluster="course", task=task["taskArn"], reason="done")["task"]
         assert stopped["desiredStatus"] == "STOPPED"
         advance_until(
