@@ -33,6 +33,16 @@ def _net(stack: Stack) -> dict[str, Any]:
     return {"awsvpcConfiguration": {"subnets": stack.subnets}}
 
 
+def _wait_for_status(stack: Stack, task_arn: str, status: str) -> None:
+    """Advance the clock until the task's lastStatus is `status`."""
+
+    def reached() -> bool:
+        described = stack.ecs.describe_tasks(cluster=stack.cluster, tasks=[task_arn])["tasks"][0]
+        return bool(described["lastStatus"] == status)
+
+    advance_until(stack.sandbox, reached, what=f"task {status}")
+
+
 def _counters(stack: Stack) -> tuple[int, int, int]:
     cluster = stack.ecs.describe_clusters(clusters=[stack.cluster])["clusters"][0]
     return cluster["runningTasksCount"], cluster["pendingTasksCount"], cluster["activeServicesCount"]
@@ -51,14 +61,7 @@ class TestCapacityProviders:
             capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
         )["tasks"][0]  # fmt: skip
         assert (task["capacityProviderName"], task["launchType"]) == ("FARGATE_SPOT", "FARGATE")
-        advance_until(
-            stack.sandbox,
-            lambda: (
-                stack.ecs.describe_tasks(cluster="course", tasks=[task["taskArn"]])["tasks"][0]["lastStatus"]
-                == "RUNNING"
-            ),
-            what="the Spot task running",
-        )
+        _wait_for_status(stack, task["taskArn"], "RUNNING")
 
     def test_the_clusters_default_strategy_is_used_without_a_launch_type(self, stack: Stack) -> None:
         """No launchType, no strategy: the cluster's default strategy (RunTask reference), not "No Container Instances"."""
@@ -389,14 +392,7 @@ class TestRegionsAndStartTask:
         assert (missing["tasks"], missing["failures"][0]["reason"]) == ([], "MISSING")
         stopped = stack.ecs.stop_task(cluster="course", task=task["taskArn"], reason="done")["task"]
         assert stopped["desiredStatus"] == "STOPPED"
-        advance_until(
-            stack.sandbox,
-            lambda: (
-                stack.ecs.describe_tasks(cluster="course", tasks=[task["taskArn"]])["tasks"][0]["lastStatus"]
-                == "STOPPED"
-            ),
-            what="stopped",
-        )
+        _wait_for_status(stack, task["taskArn"], "STOPPED")
 
 
 class TestManagedScaling:
