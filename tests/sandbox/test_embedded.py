@@ -181,9 +181,7 @@ class TestEmulatorBoundaries:
             ecs.start_task(
                 cluster="c",
                 taskDefinition="task-memory-only",
-                containerInstances=[
-                    f"arn:aws:ecs:eu-west-1:{sandbox.account_id}:container-instance/c/x"
-                ],
+                containerInstances=[f"arn:aws:ecs:eu-west-1:{sandbox.account_id}:container-instance/c/x"],
             )
         error = caught.value.response["Error"]
         # A crash is not a limit of the emulator: it is a labkit fault, with the exception's type.
