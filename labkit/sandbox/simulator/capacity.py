@@ -171,12 +171,22 @@ class Ec2Capacity:
         group: str,
         strategies: list[dict[str, Any]] | None,
         constraints: list[dict[str, Any]] | None,
+        ec2_instances: set[str] | None = None,
     ) -> tuple[
         list[tuple[str, str, dict[tuple[str, int], int]] | None], list[dict[str, Any]], TaskRequirements
     ]:
-        """Place `count` tasks; return per task (container instance, EC2 id, host ports) or None, and failures."""
+        """Place `count` tasks; return per task (container instance, EC2 id, host ports) or None, and failures.
+
+        `ec2_instances`, when given, are the only EC2 instances that qualify (a capacity provider's group).
+        """
         requirements = task_requirements(definition, group)
         instances = self.instances(cluster)
+        if ec2_instances is not None:
+            instances = [i for i in instances if i.ec2_instance_id in ec2_instances]
+            if not instances:
+                # The service event AWS shows when a capacity provider's group has no instance yet.
+                failure = {"reason": "No Container Instances were found in your capacity provider"}
+                return [None] * count, [failure], requirements
         result = place_tasks(
             requirements,
             count,

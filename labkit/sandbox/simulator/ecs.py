@@ -922,16 +922,20 @@ class EcsSimulator:
         group: str,
         strategies: list[dict[str, Any]] | None,
         constraints: list[dict[str, Any]] | None,
+        ec2_instances: set[str] | None = None,
         **task: Any,
     ) -> tuple[list[TaskRuntime], list[dict[str, Any]]]:
-        """Place `count` tasks (on container instances for EC2; Fargate needs no placement) and start them."""
+        """Place `count` tasks (on container instances for EC2; Fargate needs no placement) and start them.
+
+        `ec2_instances`: only container instances on these EC2 instances qualify (a capacity provider's group).
+        """
         slots: list[Any] = [None] * count
         failures: list[dict[str, Any]] = []
         requirements = None
         if launch_type == "EC2":
             self.capacity.sync_instances()
             slots, failures, requirements = self.capacity.place(
-                cluster.name, definition, count, group, strategies, constraints
+                cluster.name, definition, count, group, strategies, constraints, ec2_instances
             )
             slots = [slot for slot in slots if slot is not None]
         started = [
@@ -1099,8 +1103,13 @@ class EcsSimulator:
         failures: list[dict[str, Any]] = []
         for provider in dict.fromkeys(chosen):
             launch_type = "FARGATE" if provider in FARGATE_PROVIDERS else "EC2"
+            # An Auto Scaling group provider's tasks go only on that group's instances.
+            group_instances = (
+                None if launch_type == "FARGATE" else self.managed_scaling.instances_of(provider)
+            )
             more, failed = self.place_and_start(
-                count=chosen.count(provider), **{**start, "launch_type": launch_type}
+                count=chosen.count(provider),
+                **{**start, "launch_type": launch_type, "ec2_instances": group_instances},
             )
             for runtime in more:
                 runtime.task.capacity_provider_name = provider
@@ -1204,4 +1213,6 @@ def _placement_problem(failures: list[dict[str, Any]]) -> str | None:
     }.get(reason)
     if what and closest:
         return f"no container instance met all of its requirements.{closest} {what}"
-    return f"no container instance met all of its requirements ({reason}: {failure.get('detail') or ''})."
+    if not failure.get("detail"):
+        return f"no container instance met all of its requirements: {reason}."
+    return f"no container instance met all of its requirements ({reason}: {failure['detail']})."

@@ -75,6 +75,17 @@ class ManagedScaling:
                     )
                 )
 
+    def instances_of(self, provider: str) -> set[str] | None:
+        """The EC2 instances (InService) of an Auto Scaling group provider's group; None if it is not one."""
+        found = self.sim.ecs.backend.capacity_providers.get(provider)
+        settings = (getattr(found, "auto_scaling_group_provider", None) or {}) if found else {}
+        if not settings.get("autoScalingGroupArn"):
+            return None
+        group = self._group(str(settings["autoScalingGroupArn"]))
+        if group is None:
+            return set()
+        return {s.instance.id for s in group.instance_states if s.lifecycle_state == "InService"}
+
     def _group(self, arn_or_name: str) -> Any | None:
         backend = moto_seam.loaded_backend("autoscaling", self.sim.account_id, self.sim.region)
         if backend is None:

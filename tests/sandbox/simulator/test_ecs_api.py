@@ -409,6 +409,10 @@ class TestManagedScaling:
             LaunchTemplateName="ecs",
             LaunchTemplateData={"ImageId": image, "InstanceType": "t3.small", "UserData": user_data},
         )
+        # An instance of the cluster outside the group: the provider's tasks must not land there.
+        outsider = stack.ec2.run_instances(
+            ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.large", UserData=user_data
+        )["Instances"][0]["InstanceId"]
         autoscaling = stack.sandbox.client("autoscaling")
         autoscaling.create_auto_scaling_group(
             AutoScalingGroupName="ecs-asg", LaunchTemplate={"LaunchTemplateName": "ecs"},
@@ -439,6 +443,17 @@ class TestManagedScaling:
             limit=900,
         )
         assert {t["capacityProviderName"] for t in stack.tasks()} == {"asg"}
+        hosts = stack.ecs.describe_container_instances(
+            cluster="course", containerInstances=[t["containerInstanceArn"] for t in stack.tasks()]
+        )["containerInstances"]
+        members = {
+            i["InstanceId"]
+            for i in autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"][0]["Instances"]
+        }
+        assert {h["ec2InstanceId"] for h in hosts} <= members
+        assert outsider not in members
+        events = [e["message"] for e in stack.service()["events"]]
+        assert any("No Container Instances were found in your capacity provider" in m for m in events)
         group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["ecs-asg"])[
             "AutoScalingGroups"
         ][0]
