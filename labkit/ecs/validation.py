@@ -20,17 +20,22 @@ from typing import Any
 
 __all__ = [
     "CLIENT_EXCEPTION",
+    "FARGATE_PROVIDERS",
     "FARGATE_SIZES",
     "INVALID_PARAMETER_EXCEPTION",
+    "LAUNCH_TYPES",
     "MAX_CONTAINERS",
     "MAX_EPHEMERAL_STORAGE_GIB",
     "MIN_EPHEMERAL_STORAGE_GIB",
     "EcsValidationError",
+    "assign_capacity_providers",
+    "check_launch_choice",
     "fargate_size_allowed",
     "parse_cpu",
     "parse_memory",
     "validate_create_service",
     "validate_register_task_definition",
+    "validate_run_task",
     "validate_service_load_balancers",
 ]
 
@@ -460,8 +465,8 @@ def _fargate_compatible(task_definition: dict[str, Any]) -> bool:
     try:
         cpu = parse_cpu(task_definition["cpu"])
         memory = parse_memory(task_definition["memory"])
-    except (KeyError, TypeError, ValueError):
-        return False
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return False  # no task-level cpu or memory (None): not a Fargate task definition
     return task_definition.get("networkMode") == "awsvpc" and fargate_size_allowed(cpu, memory)
 
 
@@ -542,3 +547,125 @@ def _check_deployment_configuration(configuration: dict[str, Any], daemon: bool)
         )
     # 100/100 is accepted: it stalls a rolling deployment, and the service's events say why (see
     # ARCHITECTURE.md, "ECS rules the simulator follows"); no AWS source shows CreateService refusing it.
+
+
+#: botocore's ECS model, shape LaunchType.
+LAUNCH_TYPES = ("EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES")
+#: The capacity providers every cluster can use without creating them (they run tasks on Fargate).
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
+def check_launch_choice(params: dict[str, Any], cluster_providers: list[str] | None = None) -> None:
+    """Check a RunTask or CreateService request's launch type and capacity provider strategy.
+
+    `cluster_providers` are the capacity providers associated with the cluster (None: not checked).
+    Raises EcsValidationError (InvalidParameterException) at the first rule the request breaks.
+    """
+    launch_type = params.get("launchType")
+    if launch_type is not None and launch_type not in LAUNCH_TYPES:
+        # botocore does not check enums, so a raw request (or the AWS CLI) reaches the service with it;
+        # message not verified against AWS (the rule is botocore's LaunchType enum)
+        raise _parameter_error(f"launchType should be one of [{','.join(LAUNCH_TYPES)}].")
+    strategy = params.get("capacityProviderStrategy") or []
+    if launch_type and strategy:
+        # RunTask / CreateService API reference: "If a capacityProviderStrategy is specified, the
+        # launchType parameter must be omitted."; message: terraform-linters/tflint-ruleset-aws#349,
+        # pulumi/pulumi-awsx#599
+        raise _parameter_error(
+            "Specifying both a launch type and capacity provider strategy is not supported. "
+            "Remove one and try again."
+        )
+    _check_strategy(strategy, cluster_providers)
+
+
+def _check_strategy(strategy: list[dict[str, Any]], cluster_providers: list[str] | None) -> None:
+    # CapacityProviderStrategyItem: base 0..100000, weight 0..1000, at most 20 items (API reference).
+    if len(strategy) > 20:
+        # message not verified against AWS
+        raise _parameter_error("A capacity provider strategy can contain a maximum of 20 capacity providers.")
+    with_base = [item for item in strategy if int(item.get("base") or 0) > 0]
+    if len(with_base) > 1:
+        # API reference, CapacityProviderStrategyItem.base: "Only one capacity provider in a capacity
+        # provider strategy can have a base defined." message not verified against AWS
+        raise _parameter_error(
+            "Only one capacity provider in a capacity provider strategy can have a base defined."
+        )
+    for item in strategy:
+        base, weight = int(item.get("base") or 0), int(item.get("weight") or 0)
+        if not 0 <= base <= 100000 or not 0 <= weight <= 1000:
+            # message not verified against AWS
+            raise _parameter_error(
+                "The capacity provider strategy's base must be 0..100000 and weight 0..1000."
+            )
+        name = str(item.get("capacityProvider") or "")
+        if cluster_providers is not None and name not in cluster_providers:
+            # API reference, CapacityProviderStrategyItem: "Only capacity providers that are already
+            # associated with a cluster ... can be used"; FARGATE and FARGATE_SPOT "only need to be
+            # associated with a cluster" (PutClusterCapacityProviders). message not verified against AWS
+            raise _parameter_error(
+                "The specified capacity provider strategy cannot contain a capacity provider that is not "
+                "associated with the cluster. Associate the capacity provider with the cluster or specify "
+                "a valid capacity provider and try again."
+            )
+    if strategy and not any(int(i.get("weight") or 0) > 0 or int(i.get("base") or 0) > 0 for i in strategy):
+        # message not verified against AWS
+        raise _parameter_error(
+            "At least one capacity provider in a capacity provider strategy must have a weight greater than zero."
+        )
+    providers = {str(item.get("capacityProvider")) for item in strategy}
+    if providers & set(FARGATE_PROVIDERS) and providers - set(FARGATE_PROVIDERS):
+        # Developer guide, "Capacity provider strategies": a strategy mixes no Fargate and Auto Scaling
+        # group providers. message not verified against AWS
+        raise _parameter_error(
+            "A capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling "
+            "groups and Fargate providers. Specify one or the other and try again."
+        )
+
+
+def assign_capacity_providers(
+    strategy: list[dict[str, Any]], count: int, running: dict[str, int] | None = None
+) -> list[str]:
+    """Which provider of `strategy` each of `count` new tasks goes to, given the tasks each already has.
+
+    As the developer guide's "Capacity provider strategies" describes: the one provider with a base
+    gets tasks until it has `base`; the rest are shared in proportion to the weights (a provider of
+    weight 0 gets none beyond its base). Ties go to the provider listed first.
+    """
+    counts = {
+        str(i["capacityProvider"]): (running or {}).get(str(i["capacityProvider"]), 0) for i in strategy
+    }
+    base = {str(i["capacityProvider"]): int(i.get("base") or 0) for i in strategy}
+    weight = {str(i["capacityProvider"]): int(i.get("weight") or 0) for i in strategy}
+    order = list(counts)
+    chosen: list[str] = []
+    for _ in range(count):
+        short = [p for p in order if counts[p] < base[p]]
+        if short:
+            pick = short[0]
+        else:
+            weighted = [p for p in order if weight[p] > 0]
+            if not weighted:
+                break
+            pick = min(
+                weighted, key=lambda p: ((max(0, counts[p] - base[p]) + 1) / weight[p], order.index(p))
+            )
+        counts[pick] += 1
+        chosen.append(pick)
+    return chosen
+
+
+def validate_run_task(params: dict[str, Any], task_definition: dict[str, Any], launch_type: str) -> None:
+    """Check a RunTask request against its task definition, once its launch type is known.
+
+    Raises EcsValidationError (InvalidParameterException) at the first rule the request breaks.
+    """
+    network_mode = task_definition.get("networkMode") or "bridge"
+    if launch_type == "FARGATE" and not _fargate_compatible(task_definition):
+        # sil-org/ecs-deploy#134 (the same check on UpdateService)
+        raise _parameter_error("Task definition does not support launch_type FARGATE.")
+    _check_network_configuration(params, network_mode)
+    count = params.get("count")
+    if isinstance(count, int) and not 1 <= count <= 10:
+        # RunTask API reference: count, "You can specify up to 10 tasks for each call."
+        # message not verified against AWS
+        raise _parameter_error("count must be between 1 and 10.")

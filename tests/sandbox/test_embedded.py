@@ -165,8 +165,11 @@ class TestEmulatorBoundaries:
         assert sandbox.client("ecs").list_clusters()["clusterArns"] == []
 
     def test_a_moto_crash_reaches_the_client_as_an_aws_error(self, sandbox: EmbeddedSandbox) -> None:
-        """StartTask with only task-level memory crashes moto 5.2; the client gets a labkit-fault server error."""
-        ecs = sandbox.client("ecs")
+        """StartTask with only task-level memory crashes moto 5.2; the client gets a labkit-fault server error.
+
+        (In the sandbox's region the simulator runs StartTask; another region's ECS is moto's own.)
+        """
+        ecs = sandbox.client("ecs", region_name="eu-west-1")
         ecs.create_cluster(clusterName="c")
         ecs.register_task_definition(
             family="task-memory-only",
@@ -178,9 +181,7 @@ class TestEmulatorBoundaries:
             ecs.start_task(
                 cluster="c",
                 taskDefinition="task-memory-only",
-                containerInstances=[
-                    f"arn:aws:ecs:{sandbox.region}:{sandbox.account_id}:container-instance/c/x"
-                ],
+                containerInstances=[f"arn:aws:ecs:eu-west-1:{sandbox.account_id}:container-instance/c/x"],
             )
         error = caught.value.response["Error"]
         # A crash is not a limit of the emulator: it is a labkit fault, with the exception's type.

@@ -1,7 +1,8 @@
 """The moto seam: every place labkit touches moto's internals, in one subpackage.
 
 One module per moto service, named as moto names it (`ecs`, `elbv2`, `ec2`, `autoscaling`,
-`applicationautoscaling`, `cloudwatch`, `events`, `s3`, `sns`, `sqs`, `iam`, `ecr`, `ssm`; `core` for
+`applicationautoscaling`, `cloudwatch`, `events`, `s3`, `sns`, `sqs`, `iam`, `ecr`, `ssm`,
+`codedeploy`; `core` for
 moto.core, the clock, authorisation, moto's application and backends). Each records its hooks in
 `hooks.TABLE` (target, the parameters labkit expects, a wrapper factory, why); `install()` checks
 every target against the installed moto and patches all or none, raising `MotoSeamError` naming each
@@ -84,6 +85,7 @@ SERVICE_MODULES = (
     "iam",
     "ecr",
     "ssm",
+    "codedeploy",
 )
 
 _lock = threading.Lock()

@@ -30,6 +30,11 @@ def _in_sandboxes(handler: SandboxHandler) -> Callable[[Callable[..., Any]], Cal
             sim = simulator_for(self.current_account)
             if sim is None:
                 return original(self)
+            if self.region != sim.region:
+                # The simulator runs the sandbox's own region; another region's ECS is moto's own
+                # (stored, not run), never a simulator that looks for its clusters in the wrong region.
+                _fill_default_security_group(self)
+                return original(self)
             return handler(self, sim, original)
 
         return wrapped
@@ -163,12 +168,31 @@ def register_task_definition(self: Any, sim: Simulator, original: Callable[..., 
 def create_service(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
     _fill_default_security_group(self)
     params = request_params(self)
-    _validate_service(self, params)
+    controller = (params.get("deploymentController") or {}).get("type") or "ECS"
+    strategy = _strategy(self, params)
+    _check_launch_choice(self, params)
+    _refuse_duplicate_service(self, params)
+    if params.get("taskDefinition"):
+        _validate_service(self, {**params, "launchType": _effective_launch_type(params, strategy)})
+    elif controller != "EXTERNAL":
+        # API reference, CreateService taskDefinition: required unless the EXTERNAL deployment
+        # controller is used. message not verified against AWS
+        raise invalid_parameter(
+            "A task definition must be specified for the ECS and CODE_DEPLOY deployment controllers."
+        )
     _validate_placement(params)
-    result = original(self)
+    original(self)
     created = service(self.ecs_backend, params.get("cluster") or "default", params["serviceName"])
-    sim.perform(lambda: sim.ecs.service_created(created, params))
-    return result
+    if strategy:
+        # A service with a capacity provider strategy has no launch type (moto defaults it to EC2).
+        created.launch_type = None
+        created.capacity_provider_strategy = strategy
+        for record in created.deployments:
+            record["launchType"] = None
+            record["capacityProviderStrategy"] = strategy
+    # AWS answers with the service as created: the scheduler has not started a task yet.
+    answer = sim.perform(lambda: sim.ecs.service_created(created, params))
+    return action_result({"service": answer})
 
 
 @_handler("update_service", "the simulator runs deployments and count changes")
@@ -178,34 +202,109 @@ def update_service(self: Any, sim: Simulator, original: Callable[..., Any]) -> A
     cluster_name = params.get("cluster") or "default"
     updated = service(self.ecs_backend, cluster_name, params["service"].split("/")[-1])
     previous = updated.task_definition
+    _refuse_controller_update(updated, params)
     if params.get("taskDefinition"):
         definition = self.ecs_backend.describe_task_definition(params["taskDefinition"])
         _validate_service(self, {**params, "loadBalancers": updated.load_balancers}, definition)
-    result = original(self)
+    original(self)
     if params.get("taskDefinition"):
         # moto stores what the client sent (a family or family:revision); AWS stores the ARN.
         updated.task_definition = self.ecs_backend.describe_task_definition(params["taskDefinition"]).arn
-    sim.perform(lambda: sim.ecs.service_updated(updated, params, previous))
-    return result
+    # AWS answers before its scheduler acts: tasks about to be stopped still count as they did.
+    answer = sim.perform(lambda: sim.ecs.service_updated(updated, params, previous))
+    return action_result({"service": answer})
 
 
 @_handler("delete_service", "the simulator drains a deleted service's tasks")
 def delete_service(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
-    result = original(self)
+    original(self)
     deleted = service(
         self.ecs_backend, request_param(self, "cluster", "default"), request_param(self, "service")
     )
     sim.perform(lambda: sim.ecs.service_deleted(deleted))
-    return result
+    return action_result({"service": deleted})
 
 
 @_handler("run_task", "the simulator places and starts tasks (moto's Fargate run_task crashes)")
 def run_task(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
     _fill_default_security_group(self)
     params = request_params(self)
+    _check_launch_choice(self, params)
+    strategy = _strategy(self, params)
+    launch_type = _effective_launch_type(params, strategy)
+    definition = self.ecs_backend.describe_task_definition(params["taskDefinition"])
+    _validate_run_task(params, definition, launch_type)
     _validate_placement(params)
-    tasks, failures = sim.perform(lambda: sim.ecs.run_task(params))
+    tasks, failures = sim.perform(lambda: sim.ecs.run_task({**params, "capacityProviderStrategy": strategy}))
     return action_result({"tasks": tasks, "failures": failures})
+
+
+@_handler("start_task", "StartTask's tasks are placed and run by the simulator, so StopTask finds them")
+def start_task(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+    params = request_params(self)
+    if not params.get("containerInstances"):
+        # moto's own refusal (the API reference: containerInstances is required, at most 10).
+        raise client_error("Container Instances cannot be empty.")
+    tasks, failures = sim.perform(lambda: sim.ecs.start_task_on_instances(params))
+    return action_result({"tasks": tasks, "failures": failures})
+
+
+@_handler("describe_clusters", "a cluster's task and service counters are counted from the simulator")
+def describe_clusters(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+    sim.perform(sim.ecs.refresh_cluster_counters)
+    return original(self)
+
+
+@_handler("delete_cluster", "the deleted cluster's answer carries true counters")
+def delete_cluster(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+    sim.perform(sim.ecs.refresh_cluster_counters)
+    return original(self)
+
+
+@_handler("list_services", "ListServices shows ACTIVE services only (DRAINING and INACTIVE ones are hidden)")
+def list_services(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+    arns = self.ecs_backend.list_services(
+        request_param(self, "cluster", "default"),
+        request_param(self, "schedulingStrategy"),
+        request_param(self, "launchType"),
+    )
+    active = {s.arn for s in self.ecs_backend.services.values() if s.status == "ACTIVE"}
+    return action_result({"serviceArns": [arn for arn in arns if arn in active]})
+
+
+uses(
+    _BACKEND,
+    "list_services",
+    ("self", "cluster_str", "scheduling_strategy", "launch_type"),
+    why="list_services is called positionally",
+)
+
+
+@_handler("list_task_definitions", "task definitions are listed by family then revision, as AWS sorts them")
+def list_task_definitions(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
+    arns = self.ecs_backend.list_task_definitions(
+        request_param(self, "familyPrefix"), request_param(self, "status") or "ACTIVE"
+    )
+    descending = (request_param(self, "sort") or "ASC") == "DESC"
+    return action_result({"taskDefinitionArns": sort_task_definition_arns(arns, descending=descending)})
+
+
+uses(
+    _BACKEND,
+    "list_task_definitions",
+    ("self", "family_prefix", "status"),
+    why="list_task_definitions is called positionally",
+)
+
+
+def sort_task_definition_arns(arns: list[str], *, descending: bool = False) -> list[str]:
+    """ListTaskDefinitions' order: family name, then revision as a number (DESC reverses both)."""
+
+    def key(arn: str) -> tuple[str, int]:
+        family, _, revision = arn.rsplit("/", 1)[-1].rpartition(":")
+        return family, int(revision) if revision.isdigit() else 0
+
+    return sorted(arns, key=key, reverse=descending)
 
 
 @_handler("stop_task", "the simulator stops tasks through their lifecycle")
@@ -301,6 +400,85 @@ def known_subnet(ec2: Any, subnet_id: str) -> str:
     return subnet_id
 
 
+def _strategy(response: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The capacity provider strategy a request uses: its own, else (with no launch type) the cluster's default."""
+    if params.get("capacityProviderStrategy"):
+        return list(params["capacityProviderStrategy"])
+    if params.get("launchType"):
+        return []
+    found = cluster(response.ecs_backend, params.get("cluster") or "default")
+    return list(getattr(found, "default_capacity_provider_strategy", None) or [])
+
+
+def _effective_launch_type(params: dict[str, Any], strategy: list[dict[str, Any]]) -> str:
+    """EC2, FARGATE or EXTERNAL: what the request's tasks run on (FARGATE and FARGATE_SPOT are Fargate)."""
+    from labkit.ecs.validation import FARGATE_PROVIDERS
+
+    if params.get("launchType"):
+        return str(params["launchType"])
+    if strategy and all(item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy):
+        return "FARGATE"
+    return "EC2"
+
+
+def _check_launch_choice(response: Any, params: dict[str, Any]) -> None:
+    from labkit.ecs.validation import EcsValidationError, check_launch_choice
+
+    found = cluster(response.ecs_backend, params.get("cluster") or "default")
+    try:
+        check_launch_choice(params, list(getattr(found, "capacity_providers", None) or []))
+    except EcsValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def _validate_run_task(params: dict[str, Any], definition: Any, launch_type: str) -> None:
+    from labkit.ecs.validation import EcsValidationError, validate_run_task
+
+    try:
+        validate_run_task(params, _definition_dict(definition), launch_type)
+    except EcsValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def _refuse_duplicate_service(response: Any, params: dict[str, Any]) -> None:
+    """A service's name is taken while a service of that name is DRAINING (DeleteService reference).
+
+    (An ACTIVE one is left to moto: CreateService is idempotent for a repeated identical request,
+    which a client's retry after a 500 is.)
+    """
+    found = cluster(response.ecs_backend, params.get("cluster") or "default")
+    existing = response.ecs_backend.services.get(f"{found.name}:{params.get('serviceName')}")
+    if existing is not None and existing.status == "DRAINING":
+        # DeleteService API reference (a name is taken while ACTIVE or DRAINING); message not verified
+        raise invalid_parameter("Creation of service was not idempotent.")
+
+
+def _refuse_controller_update(updated: Any, params: dict[str, Any]) -> None:
+    """A CODE_DEPLOY or EXTERNAL service takes no new task definition from UpdateService (CodeDeploy does it)."""
+    controller = (getattr(updated, "deployment_controller", None) or {}).get("type", "ECS")
+    if controller == "CODE_DEPLOY" and params.get("taskDefinition"):
+        # UpdateService API reference: for the CODE_DEPLOY controller only the desired count, deployment
+        # configuration, health check grace period and a few more can change; a new deployment goes
+        # through CodeDeploy. message: fabfuel/ecs-deploy#175, aws/aws-cdk#25777
+        raise invalid_parameter(
+            "Unable to update task definition on services with a CODE_DEPLOY deployment controller. "
+            "Use AWS CodeDeploy to trigger a new deployment."
+        )
+    if controller == "CODE_DEPLOY" and params.get("forceNewDeployment"):
+        # Same rule (a new deployment goes through CodeDeploy); message not verified against AWS
+        raise invalid_parameter(
+            "Unable to force a new deployment on services with a CODE_DEPLOY deployment controller. "
+            "Use AWS CodeDeploy to trigger a new deployment."
+        )
+    if controller == "EXTERNAL" and params.get("taskDefinition"):
+        # UpdateService API reference: an EXTERNAL service's task definition changes with task sets.
+        # message not verified against AWS
+        raise invalid_parameter(
+            "Unable to update task definition on services with an EXTERNAL deployment controller. "
+            "Create a task set with CreateTaskSet instead."
+        )
+
+
 def _fill_default_security_group(response: Any) -> None:
     """Every subnet must exist; without securityGroups, AWS uses the VPC's default group (moto requires the field)."""
     awsvpc = ((response.params or {}).get("networkConfiguration") or {}).get("awsvpcConfiguration")
@@ -387,7 +565,7 @@ def cluster_init(original: Callable[..., Any]) -> Callable[..., Any]:
     why="a missing cluster is ClusterNotFoundException (moto: []); without a status, INACTIVE container "
     "instances are left out, as ECS's API reference says",
 )
-def list_container_instances(original: Callable[..., Any]) -> Callable[..., Any]:
+def list_container_instances_in_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
     def handler(self: Any, cluster_str: str, status: str | None = None, **kwargs: Any) -> list[str]:
         if simulator_for(self.account_id) is None:
             return list(original(self, cluster_str, status=status, **kwargs))

@@ -210,12 +210,22 @@ class Ec2Capacity:
         group: str,
         strategies: list[dict[str, Any]] | None,
         constraints: list[dict[str, Any]] | None,
+        ec2_instances: set[str] | None = None,
     ) -> tuple[
         list[tuple[str, str, dict[tuple[str, int], int]] | None], list[dict[str, Any]], TaskRequirements
     ]:
-        """Place `count` tasks; return per task (container instance, EC2 id, host ports) or None, and failures."""
+        """Place `count` tasks; return per task (container instance, EC2 id, host ports) or None, and failures.
+
+        `ec2_instances`, when given, are the only EC2 instances that qualify (a capacity provider's group).
+        """
         requirements = task_requirements(definition, group)
         instances = self.instances(cluster)
+        if ec2_instances is not None:
+            instances = [i for i in instances if i.ec2_instance_id in ec2_instances]
+            if not instances:
+                # The service event AWS shows when a capacity provider's group has no instance yet.
+                failure = {"reason": "No Container Instances were found in your capacity provider"}
+                return [None] * count, [failure], requirements
         result = place_tasks(
             requirements,
             count,
@@ -245,6 +255,23 @@ class Ec2Capacity:
                 definition = self.ecs.describe_task_definition(runtime.task.task_definition_arn)
                 ports.update(self._host_ports(definition, ()).values())
         return frozenset(ports)
+
+    def place_on(
+        self, cluster: str, definition: Any, group: str, reference: str
+    ) -> tuple[tuple[str, str, dict[tuple[str, int], int]] | None, list[dict[str, Any]], TaskRequirements]:
+        """Place one task on the container instance `reference` (an ID or ARN), as StartTask does."""
+        requirements = task_requirements(definition, group)
+        wanted = reference.split("/")[-1]
+        instances = [i for i in self.instances(cluster) if i.arn.split("/")[-1] == wanted]
+        if not instances:
+            return None, [{"arn": reference, "reason": "MISSING"}], requirements
+        result = place_tasks(requirements, 1, instances, [], [], rng=self.sim.random)
+        if not result.placements:
+            failures = [{"arn": f.arn, "reason": f.reason, "detail": f.detail} for f in result.failures]
+            return None, failures[:1], requirements
+        placement = result.placements[0]
+        ports = self._host_ports(definition, placement.host_ports)
+        return (placement.instance_arn, instances[0].ec2_instance_id, ports), [], requirements
 
     @staticmethod
     def _host_ports(definition: Any, assigned: tuple[int, ...]) -> dict[tuple[str, int], int]:

@@ -9,6 +9,7 @@ DEACTIVATING (load balancer draining), STOPPING and DEPROVISIONING to STOPPED.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import functools
 import ipaddress
@@ -27,12 +28,20 @@ from labkit.sandbox.simulator.addresses import documentation_public_ip, public_i
 from labkit.sandbox.simulator.capacity import Ec2Capacity
 from labkit.sandbox.simulator.core import describe_exception
 from labkit.sandbox.simulator.elb import UNHEALTHY_NOTICE_SECONDS
+from labkit.sandbox.simulator.managed_scaling import ManagedScaling
 
 if TYPE_CHECKING:
     from labkit.dataplane.images import TaskServer
     from labkit.sandbox.simulator.core import Simulator
 
-__all__ = ["DEFAULT_TIMINGS", "DeploymentRuntime", "EcsSimulator", "ServiceRuntime", "TaskRuntime"]
+__all__ = [
+    "DEFAULT_TIMINGS",
+    "DeploymentRuntime",
+    "EcsSimulator",
+    "ServiceRuntime",
+    "TaskRuntime",
+    "service_snapshot",
+]
 
 #: Emulated seconds spent in each phase, by launch type.
 DEFAULT_TIMINGS: dict[str, dict[str, float]] = {
@@ -46,6 +55,8 @@ STARTING_STATES = ("PROVISIONING", "PENDING", "ACTIVATING")
 #: doubling on each fault up to `RECONCILE_RETRY_MAX`.
 RECONCILE_RETRY_FIRST = 10.0
 RECONCILE_RETRY_MAX = 300.0
+#: How often (emulated seconds) a DRAINING service is looked at to see whether it is INACTIVE yet.
+DRAINING_CHECK_SECONDS = 5.0
 #: AWS's limit on a task's stoppedReason.
 STOPPED_REASON_MAX = 255
 
@@ -153,6 +164,9 @@ class EcsSimulator:
         self._used_ips: dict[str, set[str]] = {}
         self._subnet_turn: dict[str, int] = {}
         self.capacity = Ec2Capacity(sim)
+        self.managed_scaling = ManagedScaling(sim)
+        #: Deleted services still DRAINING, with the tasks they were running.
+        self._draining: list[tuple[Any, list[TaskRuntime]]] = []
 
     # -- moto access ------------------------------------------------------------------------
 
@@ -598,8 +612,18 @@ class EcsSimulator:
 
     # -- services ---------------------------------------------------------------------------
 
-    def service_created(self, service: Any, params: dict[str, Any]) -> None:
-        """Take over a service moto just created: deployment settings, first deployment, tasks."""
+    def service_created(self, service: Any, params: dict[str, Any]) -> Any:
+        """Take over a service moto just created: deployment settings, first deployment, tasks.
+
+        Returns the service as CreateService answers it (before the scheduler starts a task). An
+        EXTERNAL service is left to its task sets: the scheduler starts nothing for it.
+        """
+        if (service.deployment_controller or {}).get("type") == "EXTERNAL":
+            service.created_at = self.sim.now()
+            service.created_by = f"arn:aws:iam::{self.sim.account_id}:root"
+            service.running_count, service.pending_count = 0, 0
+            service.events, service.deployments = [], []
+            return service_snapshot(service)
         runtime = ServiceRuntime(
             key=_service_key(service.cluster_name, service.name),
             cluster=service.cluster_name,
@@ -625,6 +649,7 @@ class EcsSimulator:
         service.deployments = [record]
         runtime.deployments = [DeploymentRuntime(record, service.task_definition)]
         self.services[runtime.key] = runtime
+        return service_snapshot(service)
 
     def _apply_settings(self, runtime: ServiceRuntime, params: dict[str, Any]) -> None:
         config = params.get("deploymentConfiguration") or {}
@@ -676,11 +701,16 @@ class EcsSimulator:
 
     def service_updated(
         self, service: Any, params: dict[str, Any], previous_task_definition: str | None
-    ) -> None:
-        """React to UpdateService: settings, desired count, and a new deployment when asked for one."""
+    ) -> Any:
+        """React to UpdateService: settings, desired count, and a new deployment when asked for one.
+
+        Returns the service as UpdateService answers it: before the scheduler acts on the change.
+        """
         runtime = self.services.get(_service_key(service.cluster_name, service.name))
         if runtime is None:
-            return
+            # (an EXTERNAL service: moto copied the desired count into its running count)
+            service.running_count, service.pending_count = 0, 0
+            return service_snapshot(service)
         self._apply_settings(runtime, params)
         for deployment in runtime.deployments:
             # moto gives the primary record a new id on forceNewDeployment; its tasks keep the old one.
@@ -697,6 +727,7 @@ class EcsSimulator:
             runtime.deployments[0].record["desiredCount"] = service.desired_count
         runtime.steady = False
         runtime.dirty = True
+        return service_snapshot(service)
 
     def new_deployment(self, runtime: ServiceRuntime, task_definition: str) -> DeploymentRuntime:
         """Start a deployment of `task_definition`; the previous PRIMARY becomes ACTIVE."""
@@ -716,13 +747,36 @@ class EcsSimulator:
         return deployment
 
     def service_deleted(self, service: Any) -> None:
-        """Stop a deleted service's tasks."""
+        """Stop a deleted service's tasks; the service is DRAINING until they have stopped, then INACTIVE.
+
+        DeleteService API reference: the status moves from ACTIVE to DRAINING, and to INACTIVE once
+        every task has reached STOPPING or STOPPED.
+        """
+        service.status = "DRAINING"
+        service.desired_count = 0
         runtime = self.services.pop(_service_key(service.cluster_name, service.name), None)
-        if runtime is None:
-            return
-        for task in self._tasks_of(runtime):
+        tasks = self._tasks_of(runtime) if runtime is not None else []
+        for task in tasks:
             self.stop(task, "Service deleted")
-        service.deployments = []
+        if runtime is not None:
+            service.deployments = []
+        self._draining.append((service, tasks))
+        self.sim.after(DRAINING_CHECK_SECONDS, self._finish_draining, f"service {service.name} draining")
+
+    def _finish_draining(self) -> None:
+        """Deleted services whose tasks have all reached STOPPING or STOPPED become INACTIVE."""
+        waiting = []
+        for service, tasks in self._draining:
+            if service.status != "DRAINING":
+                continue
+            if all(t.status in ("STOPPING", "DEPROVISIONING", "STOPPED") for t in tasks):
+                service.status = "INACTIVE"
+                service.running_count = service.pending_count = 0
+            else:
+                waiting.append((service, tasks))
+        self._draining = waiting
+        if waiting:
+            self.sim.after(DRAINING_CHECK_SECONDS, self._finish_draining, "services draining")
 
     def _tasks_of(
         self, runtime: ServiceRuntime, deployment: DeploymentRuntime | None = None
@@ -897,16 +951,20 @@ class EcsSimulator:
         group: str,
         strategies: list[dict[str, Any]] | None,
         constraints: list[dict[str, Any]] | None,
+        ec2_instances: set[str] | None = None,
         **task: Any,
     ) -> tuple[list[TaskRuntime], list[dict[str, Any]]]:
-        """Place `count` tasks (on container instances for EC2; Fargate needs no placement) and start them."""
+        """Place `count` tasks (on container instances for EC2; Fargate needs no placement) and start them.
+
+        `ec2_instances`: only container instances on these EC2 instances qualify (a capacity provider's group).
+        """
         slots: list[Any] = [None] * count
         failures: list[dict[str, Any]] = []
         requirements = None
         if launch_type == "EC2":
             self.capacity.sync_instances()
             slots, failures, requirements = self.capacity.place(
-                cluster.name, definition, count, group, strategies, constraints
+                cluster.name, definition, count, group, strategies, constraints, ec2_instances
             )
             slots = [slot for slot in slots if slot is not None]
         started = [
@@ -929,7 +987,14 @@ class EcsSimulator:
         self, runtime: ServiceRuntime, deployment: DeploymentRuntime, count: int
     ) -> None:
         service = runtime.service
-        started, failures = self.place_and_start(
+        running: dict[str, int] = {}
+        for task in self._tasks_of(runtime):
+            name = getattr(task.task, "capacity_provider_name", None)
+            if name:
+                running[name] = running.get(name, 0) + 1
+        started, failures = self.start_by_strategy(
+            getattr(service, "capacity_provider_strategy", None) or [],
+            running,
             cluster=moto_seam.ecs.cluster(self.backend, runtime.cluster),
             definition=self.backend.describe_task_definition(deployment.task_definition),
             launch_type=service.launch_type or "EC2",
@@ -1033,7 +1098,9 @@ class EcsSimulator:
     def run_task(self, params: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]]]:
         """RunTask: start `count` tasks (placed on container instances for EC2); return tasks and failures."""
         definition = self.backend.describe_task_definition(params["taskDefinition"])
-        started, failures = self.place_and_start(
+        started, failures = self.start_by_strategy(
+            params.get("capacityProviderStrategy") or [],
+            {},
             cluster=moto_seam.ecs.cluster(self.backend, params.get("cluster") or "default"),
             definition=definition,
             launch_type=params.get("launchType") or "EC2",
@@ -1047,6 +1114,89 @@ class EcsSimulator:
             tags=params.get("tags"),
         )
         return [runtime.task for runtime in started], failures
+
+    def start_by_strategy(
+        self, strategy: list[dict[str, Any]], running: dict[str, int], *, count: int, **start: Any
+    ) -> tuple[list[TaskRuntime], list[dict[str, Any]]]:
+        """Start `count` tasks, shared over a capacity provider strategy's providers (none: as asked).
+
+        FARGATE and FARGATE_SPOT tasks run on Fargate; an Auto Scaling group provider's are placed on
+        the cluster's container instances. Each task shows its `capacityProviderName`.
+        """
+        from labkit.ecs.validation import FARGATE_PROVIDERS, assign_capacity_providers
+
+        if not strategy:
+            return self.place_and_start(count=count, **start)
+        chosen = assign_capacity_providers(strategy, count, running)
+        started: list[TaskRuntime] = []
+        failures: list[dict[str, Any]] = []
+        for provider in dict.fromkeys(chosen):
+            launch_type = "FARGATE" if provider in FARGATE_PROVIDERS else "EC2"
+            # An Auto Scaling group provider's tasks go only on that group's instances.
+            group_instances = (
+                None if launch_type == "FARGATE" else self.managed_scaling.instances_of(provider)
+            )
+            more, failed = self.place_and_start(
+                count=chosen.count(provider),
+                **{**start, "launch_type": launch_type, "ec2_instances": group_instances},
+            )
+            for runtime in more:
+                runtime.task.capacity_provider_name = provider
+            if launch_type == "EC2" and start.get("service_key"):
+                # Tasks an Auto Scaling group provider could not place drive its managed scaling.
+                self.managed_scaling.record(
+                    start["service_key"], provider, chosen.count(provider) - len(more)
+                )
+            started += more
+            failures += failed
+        return started, failures
+
+    def start_task_on_instances(self, params: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]]]:
+        """StartTask: one task on each container instance named, if it fits there; return tasks and failures."""
+        cluster = moto_seam.ecs.cluster(self.backend, params.get("cluster") or "default")
+        definition = self.backend.describe_task_definition(params["taskDefinition"])
+        group = params.get("group") or f"family:{definition.family}"
+        self.capacity.sync_instances()
+        tasks: list[Any] = []
+        failures: list[dict[str, Any]] = []
+        for reference in params["containerInstances"]:
+            slot, failed, requirements = self.capacity.place_on(cluster.name, definition, group, reference)
+            failures += failed
+            if slot is None:
+                continue
+            runtime = self.start_task(
+                cluster=cluster,
+                task_definition=definition,
+                launch_type="EC2",
+                network_configuration=params.get("networkConfiguration"),
+                group=group,
+                started_by=params.get("startedBy") or "",
+                overrides=params.get("overrides"),
+                tags=params.get("tags"),
+                placement=slot,
+                requirements=requirements,
+            )
+            tasks.append(runtime.task)
+        self.capacity.refresh(cluster.name)
+        return tasks, failures
+
+    def refresh_cluster_counters(self) -> None:
+        """Count each cluster's running and pending tasks and ACTIVE services from what the simulator runs."""
+        running: dict[str, int] = {}
+        pending: dict[str, int] = {}
+        for runtime in self.tasks.values():
+            if runtime.status == "RUNNING":
+                running[runtime.cluster] = running.get(runtime.cluster, 0) + 1
+            elif runtime.status in STARTING_STATES:
+                pending[runtime.cluster] = pending.get(runtime.cluster, 0) + 1
+        active: dict[str, int] = {}
+        for service in self.backend.services.values():
+            if service.status == "ACTIVE":
+                active[service.cluster_name] = active.get(service.cluster_name, 0) + 1
+        for name, cluster in self.backend.clusters.items():
+            cluster.running_tasks_count = running.get(name, 0)
+            cluster.pending_tasks_count = pending.get(name, 0)
+            cluster.active_services_count = active.get(name, 0)
 
     def stop_task_by_user(self, cluster_name: str, task_ref: str, reason: str) -> Any:
         """StopTask: the task begins to stop; `UserInitiated`."""
@@ -1064,6 +1214,14 @@ class EcsSimulator:
             for server in runtime.servers.values():
                 server.close()
             runtime.servers.clear()
+
+
+def service_snapshot(service: Any) -> Any:
+    """A copy of moto's service as it is now, for an answer the scheduler's later changes must not reach."""
+    snapshot = copy.copy(service)
+    snapshot.events = [dict(event) for event in service.events]
+    snapshot.deployments = copy.deepcopy(service.deployments)
+    return snapshot
 
 
 def _placement_problem(failures: list[dict[str, Any]]) -> str | None:
@@ -1084,4 +1242,6 @@ def _placement_problem(failures: list[dict[str, Any]]) -> str | None:
     }.get(reason)
     if what and closest:
         return f"no container instance met all of its requirements.{closest} {what}"
-    return f"no container instance met all of its requirements ({reason}: {failure.get('detail') or ''})."
+    if not failure.get("detail"):
+        return f"no container instance met all of its requirements: {reason}."
+    return f"no container instance met all of its requirements ({reason}: {failure['detail']})."

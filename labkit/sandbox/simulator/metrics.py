@@ -343,6 +343,7 @@ class MetricsSimulator:
         self._ecs(data)
         self.sim.contained("CloudWatch metrics of load balancers", lambda: self._elb(data))
         self.sim.contained("CloudWatch metrics of SQS queues", lambda: self._sqs(data))
+        self.sim.contained("ECS managed scaling", lambda: self.sim.ecs.managed_scaling.minute(data, _one))
         if not data:
             return
         store = self._cloudwatch().metric_data
@@ -523,6 +524,12 @@ class MetricsSimulator:
         cut = dt.datetime.fromtimestamp(before, dt.UTC).replace(tzinfo=None)
         backend = self._cloudwatch()
         backend.metric_data = [m for m in backend.metric_data if m.timestamp >= cut]
+
+
+def _percent(value: float) -> Sample:
+    sample = Sample(unit="Percent")
+    sample.add_value(float(value))
+    return sample
 
 
 def _one(value: float) -> Sample:
