@@ -131,9 +131,14 @@ def delete_listener(original: Callable[..., Any]) -> Callable[..., Any]:
 def delete_load_balancer(original: Callable[..., Any]) -> Callable[..., Any]:
     def handler(self: Any, arn: str) -> None:
         lb = self.load_balancers.get(arn)
+        sim = simulator_for(self.account_id)
+        if sim is not None and lb is not None and _deletion_protected(lb):
+            raise _elb_error(
+                "OperationNotPermitted",
+                f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled",
+            )
         listeners = list(lb.listeners) if lb is not None else []
         original(self, arn)
-        sim = simulator_for(self.account_id)
         if sim is not None:
             sim.elb.load_balancer_deleted(arn, listeners)
 
@@ -189,3 +194,39 @@ hook(
     ("self", "instance_ids"),
     why="one target per (id, port), as on AWS",
 )(lambda original: _deregister_terminated_instances)
+
+
+# -- deletes AWS refuses --------------------------------------------------------------------------
+
+uses("moto.elbv2.exceptions", "ELBClientError", why="ELB's errors by code (code, message)")
+uses("moto.elbv2.models.FakeLoadBalancer", "attrs", why="a load balancer's attributes", instance=True)
+uses(_BACKEND, "_any_listener_using", ("self", "target_group_arn"), why="a target group in use")
+
+
+def _elb_error(code: str, message: str) -> Exception:
+    from moto.elbv2.exceptions import ELBClientError
+
+    return ELBClientError(code, message)
+
+
+def _deletion_protected(lb: Any) -> bool:
+    return str(lb.attrs.get("deletion_protection.enabled", "false")).lower() == "true"
+
+
+@hook(
+    _BACKEND,
+    "delete_target_group",
+    ("self", "target_group_arn"),
+    why="a target group in use is refused in AWS's words (moto's differ)",
+)
+def delete_target_group(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any, target_group_arn: str) -> Any:
+        if simulator_for(self.account_id) is not None and self._any_listener_using(target_group_arn):
+            # AWS's words, as in hashicorp/terraform#13076.
+            raise _elb_error(
+                "ResourceInUse",
+                f"Target group '{target_group_arn}' is currently in use by a listener or a rule",
+            )
+        return original(self, target_group_arn)
+
+    return handler
