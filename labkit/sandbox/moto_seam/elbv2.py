@@ -230,3 +230,63 @@ def delete_target_group(original: Callable[..., Any]) -> Callable[..., Any]:
         return original(self, target_group_arn)
 
     return handler
+
+
+# -- a new load balancer: its scheme, and provisioning before active -------------------------------
+
+#: Emulated seconds a new load balancer is `provisioning` before it is `active`. AWS gives no figure;
+#: users see "no more than 5 minutes" on most runs (hashicorp/terraform#24799) and botocore's
+#: `load_balancer_available` waiter polls every 15 s for up to 10 minutes: 3 minutes is in between.
+PROVISIONING_SECONDS = 180.0
+
+_SCHEMES = ("internet-facing", "internal")
+_LOAD_BALANCER = "moto.elbv2.models.FakeLoadBalancer"
+uses(_LOAD_BALANCER, "state", why="provisioning, then active", instance=True)
+uses(_LOAD_BALANCER, "scheme", why="internet-facing unless asked", instance=True)
+
+
+def active_from(lb: Any) -> Any:
+    """When a sandbox's load balancer becomes active (a datetime), or None when it is not provisioning."""
+    return getattr(lb, "labkit_active_from", None) if lb.state == "provisioning" else None
+
+
+@hook(
+    _BACKEND,
+    "create_load_balancer",
+    ("self", "name", "security_groups", "subnet_ids"),
+    why="Scheme defaults to internet-facing (moto leaves it out) and a new load balancer provisions first",
+)
+def create_load_balancer(original: Callable[..., Any]) -> Callable[..., Any]:
+    import datetime as dt
+
+    def handler(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sim = simulator_for(self.account_id)
+        if sim is None:
+            return original(self, *args, **kwargs)
+        scheme = kwargs.get("scheme") or "internet-facing"
+        if scheme not in _SCHEMES:
+            raise _elb_error(
+                "ValidationError",
+                f"1 validation error detected: Value '{scheme}' at 'scheme' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(_SCHEMES)}]",
+            )
+        kwargs["scheme"] = scheme
+        lb = original(self, *args, **kwargs)
+        lb.labkit_active_from = sim.now() + dt.timedelta(seconds=PROVISIONING_SECONDS)
+        # Wake the simulator when it becomes active (health checks wait for it).
+        sim.after(PROVISIONING_SECONDS, lambda: None, f"load balancer {lb.name} active")
+        return lb
+
+    return handler
+
+
+@hook(_LOAD_BALANCER, "activate", ("self",), why="a load balancer is active only after provisioning")
+def activate(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any) -> None:
+        active_at = getattr(self, "labkit_active_from", None)
+        sim = simulator_for(self.arn.split(":")[4]) if active_at is not None else None
+        if sim is not None and sim.now() < active_at:
+            return
+        original(self)
+
+    return handler
