@@ -1182,7 +1182,9 @@ def delete(
             arns = [
                 arn
                 for desired in ("RUNNING", "STOPPED")
-                for arn in ecs.list_tasks(cluster=cluster, serviceName=name, desiredStatus=desired)["taskArns"]
+                for arn in ecs.list_tasks(cluster=cluster, serviceName=name, desiredStatus=desired)[
+                    "taskArns"
+                ]
             ]
             for start in range(0, len(arns), 100):
                 described = ecs.describe_tasks(cluster=cluster, tasks=arns[start : start + 100])["tasks"]

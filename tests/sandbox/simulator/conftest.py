@@ -103,9 +103,9 @@ def stack(sandbox: EmbeddedSandbox) -> Stack:
     ecs.register_task_definition(**TASK_DEFINITION)
     # A new load balancer provisions for a few minutes before it is active and health-checks targets.
     sandbox.advance(PROVISIONING_SECONDS)
-    assert elb.describe_load_balancers(LoadBalancerArns=[lb["LoadBalancerArn"]])["LoadBalancers"][0]["State"] == {
-        "Code": "active"
-    }
+    assert elb.describe_load_balancers(LoadBalancerArns=[lb["LoadBalancerArn"]])["LoadBalancers"][0][
+        "State"
+    ] == {"Code": "active"}
     return Stack(sandbox, ecs, elb, ec2, vpc_id, subnets, lb["LoadBalancerArn"], tg["TargetGroupArn"])
 
 
