@@ -284,9 +284,10 @@ def create_load_balancer(original: Callable[..., Any]) -> Callable[..., Any]:
 def activate(original: Callable[..., Any]) -> Callable[..., Any]:
     def handler(self: Any) -> None:
         active_at = getattr(self, "labkit_active_from", None)
-        sim = simulator_for(self.arn.split(":")[4]) if active_at is not None else None
-        if sim is not None and sim.now() < active_at:
-            return
+        if active_at is not None:
+            sim = simulator_for(self.arn.split(":")[4])
+            if sim is not None and sim.now() < active_at:
+                return
         original(self)
 
     return handler
