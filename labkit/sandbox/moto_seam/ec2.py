@@ -193,3 +193,49 @@ def delete_vpc(original: Callable[..., Any]) -> Callable[..., Any]:
         return original(self, vpc_id)
 
     return handler
+
+
+# -- errors in AWS's words ------------------------------------------------------------------------
+
+uses("moto.ec2.exceptions", "InvalidSecurityGroupNotFoundError", ("name",), why="InvalidGroup.NotFound")
+
+
+def _group_not_found(message: str) -> Exception:
+    from moto.ec2.exceptions import InvalidSecurityGroupNotFoundError
+
+    error = InvalidSecurityGroupNotFoundError("")
+    error.message = message
+    error.args = (message,)
+    return error
+
+
+@hook(
+    "moto.ec2.models.security_groups.SecurityGroupBackend",
+    "describe_security_groups",
+    ("self", "group_ids", "groupnames", "filters"),
+    why="moto names every requested group, as a Python set, when one is missing; AWS names the missing one",
+)
+def describe_security_groups(original: Callable[..., Any]) -> Callable[..., Any]:
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def handler(
+        self: Any,
+        group_ids: list[str] | None = None,
+        groupnames: list[str] | None = None,
+        filters: Any = None,
+    ) -> Any:
+        if simulator_for(self.account_id) is not None:
+            groups = [g for groups in list(self.groups.values()) for g in list(groups.values())]
+            ids, names = {g.id for g in groups}, {g.name for g in groups}
+            for group_id in group_ids or []:
+                if group_id not in ids:
+                    # AWS's words: "The security group 'sg-...' does not exist".
+                    raise _group_not_found(f"The security group '{group_id}' does not exist")
+            for name in groupnames or []:
+                if name not in names:
+                    vpc = getattr(getattr(self, "default_vpc", None), "id", None)
+                    where = f" in default VPC '{vpc}'" if vpc else ""
+                    raise _group_not_found(f"The security group '{name}' does not exist{where}")
+        return original(self, group_ids=group_ids, groupnames=groupnames, filters=filters)
+
+    return handler
