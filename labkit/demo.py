@@ -134,7 +134,14 @@ def _wait_until_steady(sandbox: Sandbox, ecs: Any) -> dict[str, Any]:
         service: dict[str, Any] = ecs.describe_services(cluster=CLUSTER_NAME, services=[DEMO_NAME])[
             "services"
         ][0]
-        if len(service["deployments"]) == 1 and service["runningCount"] == service["desiredCount"]:
+        deployments = service["deployments"]
+        # Steady once the deployment completed: a task with no load balancer or container health check
+        # counts as healthy only 40 s after it is RUNNING, as on AWS.
+        if (
+            len(deployments) == 1
+            and service["runningCount"] == service["desiredCount"]
+            and deployments[0].get("rolloutState", "COMPLETED") == "COMPLETED"
+        ):
             return service
         return None
 

@@ -581,9 +581,17 @@ def _delete(calls: _Calls, r: Resource, *, wait_timeout: float, interval: float)
     elif kind == "ecs:cluster":
 
         def no_tasks() -> bool:
-            return not calls("ecs", "list_tasks", cluster=r.id, desiredStatus="RUNNING")["taskArns"]
+            if calls("ecs", "list_tasks", cluster=r.id, desiredStatus="RUNNING")["taskArns"]:
+                return False
+            stopping = calls("ecs", "list_tasks", cluster=r.id, desiredStatus="STOPPED")["taskArns"]
+            for chunk in _chunks(stopping, 100):
+                tasks = calls("ecs", "describe_tasks", cluster=r.id, tasks=chunk)["tasks"]
+                if any(t.get("lastStatus") != "STOPPED" for t in tasks):
+                    return False
+            return True
 
-        # A deleted service's tasks take a while to stop (a load balancer drains them first).
+        # A deleted service's tasks take a while to stop (a load balancer drains them first), and
+        # DeleteCluster refuses while any task is not STOPPED (ClusterContainsTasksException).
         _wait(calls, str(r), no_tasks, wait_timeout, interval)
         calls("ecs", "delete_cluster", cluster=r.id, retry_on=DEPENDENCY)
     elif kind == "ec2:security-group":

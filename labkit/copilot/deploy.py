@@ -1177,11 +1177,19 @@ def delete(
 
     def tasks_gone() -> bool:
         for cluster, service in stopping:
-            arns = ecs.list_tasks(cluster=cluster, serviceName=service.rsplit("/", 1)[-1])["taskArns"]
-            if arns and any(
-                t["lastStatus"] != "STOPPED" for t in ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
-            ):
-                return False
+            name = service.rsplit("/", 1)[-1]
+            # A stopping task's desired status is already STOPPED: list both, as DeleteCluster counts both.
+            arns = [
+                arn
+                for desired in ("RUNNING", "STOPPED")
+                for arn in ecs.list_tasks(cluster=cluster, serviceName=name, desiredStatus=desired)[
+                    "taskArns"
+                ]
+            ]
+            for start in range(0, len(arns), 100):
+                described = ecs.describe_tasks(cluster=cluster, tasks=arns[start : start + 100])["tasks"]
+                if any(t["lastStatus"] != "STOPPED" for t in described):
+                    return False
         return True
 
     if stopping:

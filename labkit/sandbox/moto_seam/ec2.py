@@ -207,3 +207,169 @@ def filter_iam_instance_profiles(original: Callable[..., Any]) -> Callable[..., 
             ) from None
 
     return handler
+
+
+# -- deletes AWS refuses --------------------------------------------------------------------------
+#
+# AWS answers DependencyViolation while something still uses the resource; moto deletes a security
+# group or a subnet whatever uses it, and a VPC with an internet gateway or security groups.
+
+uses("moto.ec2.exceptions", "DependencyViolationError", ("message",), why="EC2's DependencyViolation")
+uses(
+    "moto.ec2.models.elastic_network_interfaces.NetworkInterfaceBackend",
+    "enis",
+    why="interfaces",
+    instance=True,
+)
+
+
+def _dependency_violation(message: str) -> Exception:
+    from moto.ec2.exceptions import DependencyViolationError
+
+    return DependencyViolationError(message)
+
+
+def _live_interfaces(ec2_backend: Any) -> list[Any]:
+    """The account's network interfaces, but those of terminated instances (gone on AWS)."""
+    return [
+        eni
+        for eni in list(ec2_backend.enis.values())
+        if eni.instance is None or getattr(eni.instance, "state", "") != "terminated"
+    ]
+
+
+def _load_balancers(ec2_backend: Any) -> list[Any]:
+    from labkit.sandbox.moto_seam.core import backend
+
+    return list(backend("elbv2", ec2_backend.account_id, ec2_backend.region_name).load_balancers.values())
+
+
+def security_group_users(ec2_backend: Any, group_id: str) -> list[str]:
+    """What keeps `group_id` from being deleted: interfaces, load balancers, other groups' rules."""
+    users = [eni.id for eni in _live_interfaces(ec2_backend) if group_id in {g.id for g in eni.group_set}]
+    users += [lb.name for lb in _load_balancers(ec2_backend) if group_id in (lb.security_groups or [])]
+    for groups in list(ec2_backend.groups.values()):
+        for group in list(groups.values()):
+            if group.id == group_id:
+                continue  # a group's rules naming itself go with it
+            for rule in [*group.ingress_rules, *group.egress_rules]:
+                if (rule.source_group or {}).get("GroupId") == group_id:
+                    users.append(group.id)
+    return users
+
+
+@hook(
+    "moto.ec2.models.security_groups.SecurityGroupBackend",
+    "delete_security_group",
+    ("self", "name", "group_id"),
+    why="AWS refuses to delete a group an interface, a load balancer or another group's rule uses",
+)
+def delete_security_group(original: Callable[..., Any]) -> Callable[..., Any]:
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def handler(self: Any, name: str | None = None, group_id: str | None = None) -> Any:
+        if simulator_for(self.account_id) is not None:
+            group = self.get_security_group_by_name_or_id(group_id or name)
+            # AWS's words (seen in hashicorp/terraform-provider-aws#1671 and many more).
+            if group is not None and security_group_users(self, group.id):
+                raise _dependency_violation(f"resource {group.id} has a dependent object")
+        return original(self, name=name, group_id=group_id)
+
+    return handler
+
+
+uses(
+    "moto.ec2.models.security_groups.SecurityGroupBackend",
+    "get_security_group_by_name_or_id",
+    ("self", "group_name_or_id", "vpc_id"),
+    why="a security group by name or id",
+)
+
+
+@hook(
+    "moto.ec2.models.subnets.SubnetBackend",
+    "delete_subnet",
+    ("self", "subnet_id"),
+    why="AWS refuses to delete a subnet that still has network interfaces (tasks, instances) or load balancers",
+)
+def delete_subnet(original: Callable[..., Any]) -> Callable[..., Any]:
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def handler(self: Any, subnet_id: str) -> Any:
+        if simulator_for(self.account_id) is not None:
+            in_use = any(
+                getattr(eni.subnet, "id", None) == subnet_id for eni in _live_interfaces(self)
+            ) or any(subnet_id in {getattr(s, "id", s) for s in lb.subnets} for lb in _load_balancers(self))
+            if in_use:
+                raise _dependency_violation(
+                    f"The subnet '{subnet_id}' has dependencies and cannot be deleted."
+                )
+        return original(self, subnet_id)
+
+    return handler
+
+
+@hook(
+    "moto.ec2.models.vpcs.VPCBackend",
+    "delete_vpc",
+    ("self", "vpc_id"),
+    why="AWS refuses to delete a VPC with an internet gateway attached or security groups of its own",
+)
+def delete_vpc(original: Callable[..., Any]) -> Callable[..., Any]:
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def handler(self: Any, vpc_id: str) -> Any:
+        if simulator_for(self.account_id) is not None:
+            gateways = [g for g in self.internet_gateways.values() if getattr(g.vpc, "id", None) == vpc_id]
+            groups = [g for g in self.groups.get(vpc_id, {}).values() if g.name != "default"]
+            if gateways or groups:
+                raise _dependency_violation(f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
+        return original(self, vpc_id)
+
+    return handler
+
+
+# -- errors in AWS's words ------------------------------------------------------------------------
+
+uses("moto.ec2.exceptions", "InvalidSecurityGroupNotFoundError", ("name",), why="InvalidGroup.NotFound")
+
+
+def _group_not_found(message: str) -> Exception:
+    from moto.ec2.exceptions import InvalidSecurityGroupNotFoundError
+
+    error = InvalidSecurityGroupNotFoundError("")
+    error.message = message
+    error.args = (message,)
+    return error
+
+
+@hook(
+    "moto.ec2.models.security_groups.SecurityGroupBackend",
+    "describe_security_groups",
+    ("self", "group_ids", "groupnames", "filters"),
+    why="moto names every requested group, as a Python set, when one is missing; AWS names the missing one",
+)
+def describe_security_groups(original: Callable[..., Any]) -> Callable[..., Any]:
+    from labkit.sandbox.simulator.core import simulator_for
+
+    def handler(
+        self: Any,
+        group_ids: list[str] | None = None,
+        groupnames: list[str] | None = None,
+        filters: Any = None,
+    ) -> Any:
+        if simulator_for(self.account_id) is not None:
+            groups = [g for groups in list(self.groups.values()) for g in list(groups.values())]
+            ids, names = {g.id for g in groups}, {g.name for g in groups}
+            for group_id in group_ids or []:
+                if group_id not in ids:
+                    # AWS's words: "The security group 'sg-...' does not exist".
+                    raise _group_not_found(f"The security group '{group_id}' does not exist")
+            for name in groupnames or []:
+                if name not in names:
+                    vpc = getattr(getattr(self, "default_vpc", None), "id", None)
+                    where = f" in default VPC '{vpc}'" if vpc else ""
+                    raise _group_not_found(f"The security group '{name}' does not exist{where}")
+        return original(self, group_ids=group_ids, groupnames=groupnames, filters=filters)
+
+    return handler

@@ -581,3 +581,54 @@ def list_container_instances_in_cluster(original: Callable[..., Any]) -> Callabl
         return [arn for arn in arns if arn not in inactive]
 
     return handler
+
+
+# -- deletes AWS refuses --------------------------------------------------------------------------
+
+uses("moto.ecs.exceptions", "ECSException", why="ECS's errors by code (code, message)")
+
+
+def _ecs_error(code: str, message: str) -> Exception:
+    from moto.ecs.exceptions import ECSException
+
+    return ECSException(code, message)
+
+
+@hook(
+    _BACKEND,
+    "delete_cluster",
+    ("self", "cluster_str"),
+    why="AWS refuses to delete a cluster that still has services, container instances or tasks",
+)
+def delete_cluster_unless_busy(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any, cluster_str: str) -> Any:
+        if simulator_for(self.account_id) is not None:
+            _refuse_busy_cluster(self, cluster(self, cluster_str))
+        return original(self, cluster_str)
+
+    return handler
+
+
+def _refuse_busy_cluster(ecs_backend: Any, found: Any) -> None:
+    """AWS's DeleteCluster errors, in the order AWS checks them (services, instances, tasks).
+
+    The messages are AWS's, as the ECS API answers them (seen in aws/amazon-ecs-cli#368,
+    aws/aws-cli#2078 and gruntwork-io/cloud-nuke#368); the codes are in botocore's ECS model.
+    """
+    if any(
+        s.cluster_name == found.name and s.status in ("ACTIVE", "DRAINING")
+        for s in ecs_backend.services.values()
+    ):
+        raise _ecs_error(
+            "ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active."
+        )
+    instances = ecs_backend.container_instances.get(found.name, {}).values()
+    if any(i.status in ("ACTIVE", "DRAINING") for i in instances):
+        raise _ecs_error(
+            "ClusterContainsContainerInstancesException",
+            "The Cluster cannot be deleted while Container Instances are active.",
+        )
+    if any(t.last_status != "STOPPED" for t in ecs_backend.tasks.get(found.name, {}).values()):
+        raise _ecs_error(
+            "ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active."
+        )

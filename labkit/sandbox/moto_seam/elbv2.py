@@ -168,9 +168,14 @@ def delete_listener(original: Callable[..., Any]) -> Callable[..., Any]:
 def delete_load_balancer(original: Callable[..., Any]) -> Callable[..., Any]:
     def handler(self: Any, arn: str) -> None:
         lb = self.load_balancers.get(arn)
+        sim = simulator_for(self.account_id)
+        if sim is not None and lb is not None and _deletion_protected(lb):
+            raise _elb_error(
+                "OperationNotPermitted",
+                f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled",
+            )
         listeners = list(lb.listeners) if lb is not None else []
         original(self, arn)
-        sim = simulator_for(self.account_id)
         if sim is not None:
             sim.elb.load_balancer_deleted(arn, listeners)
 
@@ -233,3 +238,100 @@ hook(
     ("self", "instance_ids"),
     why="one target per (id, port), as on AWS; a terminated instance's targets drain",
 )(lambda original: _deregister_terminated_instances)
+
+
+# -- deletes AWS refuses --------------------------------------------------------------------------
+
+uses("moto.elbv2.exceptions", "ELBClientError", why="ELB's errors by code (code, message)")
+uses("moto.elbv2.models.FakeLoadBalancer", "attrs", why="a load balancer's attributes", instance=True)
+uses(_BACKEND, "_any_listener_using", ("self", "target_group_arn"), why="a target group in use")
+
+
+def _elb_error(code: str, message: str) -> Exception:
+    from moto.elbv2.exceptions import ELBClientError
+
+    return ELBClientError(code, message)
+
+
+def _deletion_protected(lb: Any) -> bool:
+    return str(lb.attrs.get("deletion_protection.enabled", "false")).lower() == "true"
+
+
+@hook(
+    _BACKEND,
+    "delete_target_group",
+    ("self", "target_group_arn"),
+    why="a target group in use is refused in AWS's words (moto's differ)",
+)
+def delete_target_group(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any, target_group_arn: str) -> Any:
+        if simulator_for(self.account_id) is not None and self._any_listener_using(target_group_arn):
+            # AWS's words, as in hashicorp/terraform#13076.
+            raise _elb_error(
+                "ResourceInUse",
+                f"Target group '{target_group_arn}' is currently in use by a listener or a rule",
+            )
+        return original(self, target_group_arn)
+
+    return handler
+
+
+# -- a new load balancer: its scheme, and provisioning before active -------------------------------
+
+#: Emulated seconds a new load balancer is `provisioning` before it is `active`. AWS gives no figure;
+#: users see "no more than 5 minutes" on most runs (hashicorp/terraform#24799) and botocore's
+#: `load_balancer_available` waiter polls every 15 s for up to 10 minutes: 3 minutes is in between.
+PROVISIONING_SECONDS = 180.0
+
+_SCHEMES = ("internet-facing", "internal")
+_LOAD_BALANCER = "moto.elbv2.models.FakeLoadBalancer"
+uses(_LOAD_BALANCER, "state", why="provisioning, then active", instance=True)
+uses(_LOAD_BALANCER, "scheme", why="internet-facing unless asked", instance=True)
+
+
+def active_from(lb: Any) -> Any:
+    """When a sandbox's load balancer becomes active (a datetime), or None when it is not provisioning."""
+    return getattr(lb, "labkit_active_from", None) if lb.state == "provisioning" else None
+
+
+@hook(
+    _BACKEND,
+    "create_load_balancer",
+    ("self", "name", "security_groups", "subnet_ids"),
+    why="Scheme defaults to internet-facing (moto leaves it out) and a new load balancer provisions first",
+)
+def create_load_balancer(original: Callable[..., Any]) -> Callable[..., Any]:
+    import datetime as dt
+
+    def handler(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sim = simulator_for(self.account_id)
+        if sim is None:
+            return original(self, *args, **kwargs)
+        scheme = kwargs.get("scheme") or "internet-facing"
+        if scheme not in _SCHEMES:
+            raise _elb_error(
+                "ValidationError",
+                f"1 validation error detected: Value '{scheme}' at 'scheme' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(_SCHEMES)}]",
+            )
+        kwargs["scheme"] = scheme
+        lb = original(self, *args, **kwargs)
+        lb.labkit_active_from = sim.now() + dt.timedelta(seconds=PROVISIONING_SECONDS)
+        # Wake the simulator when it becomes active (health checks wait for it).
+        sim.after(PROVISIONING_SECONDS, lambda: None, f"load balancer {lb.name} active")
+        return lb
+
+    return handler
+
+
+@hook(_LOAD_BALANCER, "activate", ("self",), why="a load balancer is active only after provisioning")
+def activate(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any) -> None:
+        active_at = getattr(self, "labkit_active_from", None)
+        if active_at is not None:
+            sim = simulator_for(self.arn.split(":")[4])
+            if sim is not None and sim.now() < active_at:
+                return
+        original(self)
+
+    return handler

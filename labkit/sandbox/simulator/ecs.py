@@ -59,6 +59,11 @@ RECONCILE_RETRY_MAX = 300.0
 DRAINING_CHECK_SECONDS = 5.0
 #: AWS's limit on a task's stoppedReason.
 STOPPED_REASON_MAX = 255
+#: A task with no load balancer and no container health check counts toward minimumHealthyPercent
+#: 40 s after it reaches RUNNING (botocore's ECS model, DeploymentConfiguration.minimumHealthyPercent:
+#: "the service scheduler will wait for 40 seconds after a task reaches a RUNNING state before the
+#: task is counted towards the minimum healthy percent total").
+UNMONITORED_HEALTHY_SECONDS = 40.0
 
 
 def _service_key(cluster: str, name: str) -> str:
@@ -397,6 +402,13 @@ class EcsSimulator:
             self._step_later(runtime, timing["ACTIVATING"], "RUNNING")
         elif status == "RUNNING":
             task.started_at = now
+            if runtime.service_key and not runtime.targets:
+                # Its service's scheduler looks again when the task starts to count as healthy.
+                self.sim.after(
+                    UNMONITORED_HEALTHY_SECONDS,
+                    functools.partial(self.touch, runtime.service_key),
+                    f"task {task.id} counts as healthy",
+                )
             self._start_containers(runtime)
             self.sim.elb.task_running(runtime)
             self._schedule_exit(runtime)
@@ -417,6 +429,8 @@ class EcsSimulator:
         elif status == "STOPPED":
             task.stopped_at = now
             self._release(runtime)
+            # Its deployment may now be empty: the service's deployments are updated at once.
+            self.touch(runtime.service_key)
         if task.last_status == status:
             # (A stop during the step already sent the newer state.)
             ecs_events.task_state_change(self.sim, runtime)
@@ -792,11 +806,22 @@ class EcsSimulator:
         return sum(1 for t in self._tasks_of(runtime, deployment) if t.status in wanted)
 
     def healthy(self, task: TaskRuntime) -> bool:
-        """A task counts as healthy once RUNNING and, behind a load balancer, healthy in its target groups."""
+        """A task counts as healthy once RUNNING and, behind a load balancer, healthy in its target groups.
+
+        Without a load balancer or a container health check, only `UNMONITORED_HEALTHY_SECONDS`
+        after it reached RUNNING (see that constant).
+        """
         if task.status != "RUNNING":
             return False
         if not task.targets:
-            return True
+            if _has_container_health_check(self._task_definition(task)):
+                return True  # container health checks are not run: counted once RUNNING
+            started = task.task.started_at
+            return (
+                started is not None
+                and (self.sim.now() - started).total_seconds()
+                >= UNMONITORED_HEALTHY_SECONDS - 0.001  # the timeline rounds to microseconds
+            )
         return all(self.sim.elb.state(*target)[0] == "healthy" for target in task.targets)
 
     def touch(self, service_key: str | None) -> None:
@@ -1245,3 +1270,9 @@ def _placement_problem(failures: list[dict[str, Any]]) -> str | None:
     if not failure.get("detail"):
         return f"no container instance met all of its requirements: {reason}."
     return f"no container instance met all of its requirements ({reason}: {failure['detail']})."
+
+
+def _has_container_health_check(definition: Any) -> bool:
+    """Does a task definition give an essential container a health check?"""
+    containers = getattr(definition, "container_definitions", None) or []
+    return any(c.get("healthCheck") and c.get("essential", True) for c in containers)

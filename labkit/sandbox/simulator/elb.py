@@ -167,6 +167,11 @@ class ElbSimulator:
         group = self.backend.target_groups.get(record.key[0])
         if group is None:
             return
+        provisioning = self._provisioning_until(group)
+        if provisioning is not None:
+            # A load balancer still provisioning sends no health checks: the target stays `initial`.
+            self._check_later(record, max(1.0, (provisioning - self.sim.now()).total_seconds()))
+            return
         healthy, reason, description = self._probe(group, record.key)
         before = record.state
         healthy_threshold = int(group.healthy_threshold_count or 5)
@@ -190,6 +195,19 @@ class ElbSimulator:
             self.sim.ecs.touch_all()
         interval = int(group.health_check_interval_seconds or 30)
         self._check_later(record, interval)
+
+    def _provisioning_until(self, group: Any) -> dt.datetime | None:
+        """When the last still-provisioning load balancer of `group` becomes active (None: none is)."""
+        until = None
+        for arn in list(getattr(group, "load_balancer_arns", []) or []):
+            lb = self.backend.load_balancers.get(arn)
+            if lb is None:
+                continue
+            lb.activate()
+            active_from = moto_seam.elbv2.active_from(lb)
+            if active_from is not None and (until is None or active_from > until):
+                until = active_from
+        return until
 
     def _probe(self, group: Any, key: TargetKey) -> tuple[bool, str | None, str]:
         from labkit.dataplane.health import check_target

@@ -13,6 +13,7 @@ import pytest
 
 from labkit.demo import TASK_DEFINITION
 from labkit.sandbox.embedded import EmbeddedSandbox
+from labkit.sandbox.moto_seam.elbv2 import PROVISIONING_SECONDS
 from labkit.sandbox.server import start_server
 from tests.conftest import run_labkit
 
@@ -100,6 +101,11 @@ def stack(sandbox: EmbeddedSandbox) -> Stack:
     )  # fmt: skip
     ecs.create_cluster(clusterName="course")
     ecs.register_task_definition(**TASK_DEFINITION)
+    # A new load balancer provisions for a few minutes before it is active and health-checks targets.
+    sandbox.advance(PROVISIONING_SECONDS)
+    assert elb.describe_load_balancers(LoadBalancerArns=[lb["LoadBalancerArn"]])["LoadBalancers"][0][
+        "State"
+    ] == {"Code": "active"}
     return Stack(sandbox, ecs, elb, ec2, vpc_id, subnets, lb["LoadBalancerArn"], tg["TargetGroupArn"])
 
 
