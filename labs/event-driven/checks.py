@@ -647,4 +647,6 @@ def _delivered_in_cloudwatch(ctx: CheckContext) -> Outcome:
         return failed(
             f"CloudWatch shows no notification delivered by {TOPIC} yet (its metrics lag a few minutes)."
         )
-    return passed(f"{TOPIC} delivered {delivered:g} notification(s); read it in the subscribed inbox.")
+    return passed(
+        f"{TOPIC} delivered {counted(int(delivered), 'notification')}; read it in the subscribed inbox."
+    )
