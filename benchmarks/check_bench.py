@@ -99,6 +99,7 @@ def validate_figures(jobs: int) -> dict[str, Any]:
     per_lab = {
         r["lab"]: {
             "ok": r["ok"],
+            "problems": r["problems"],
             **{f"{version}_s": run["seconds"] for version, run in r["runs"].items()},
         }
         for r in results
