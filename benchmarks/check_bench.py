@@ -3,9 +3,12 @@
 Run: python benchmarks/check_bench.py [--labs nginx-alb,placement] [--repeat 10] [--validate] [--json FILE]
 
 1. check: for each lab, a fresh `labkit sandbox` server (running clock, default speed) in a state
-   folder of its own; `labkit check LAB` as a fresh process `--repeat` times on the empty sandbox,
-   then the lab's reference steps, then `--repeat` times again on the finished sandbox. Medians of
-   the wall time of the whole command (its imports included).
+   folder of its own, warmed by one check in this process (moto loads its backends lazily);
+   `labkit check LAB` as a fresh process `--repeat` times on the empty sandbox, then the lab's
+   reference steps, then `--repeat` times again on the finished sandbox. Medians of the wall time of
+   the whole command (its imports included), and one check in this process (no imports).
+   `--compare OTHER_PYTHON` runs another checkout's `labkit check` (its venv's Python) interleaved
+   with this one's against the same server, and gives the ratio of the medians.
 2. validate (`--validate`): the whole course's `labkit validate --json --jobs 2` once, its total
    wall time and each lab's solution and learner run seconds (from the JSON).
 
@@ -29,12 +32,15 @@ from typing import Any
 from _report import emit
 
 
-def timed_check(lab_id: str, env: dict[str, str]) -> float:
-    """Wall seconds of one `labkit check LAB` in a fresh process."""
+def timed_check(lab_id: str, env: dict[str, str], python: str = sys.executable) -> float:
+    """Wall seconds of one `labkit check LAB` in a fresh process of `python`."""
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "labkit", "check", lab_id],
+        [python, "-m", "labkit", "check", lab_id],
         env=env,
+        # Not from a checkout: `python -m` puts the working folder first on sys.path, and a
+        # checkout's folder would decide which labkit runs.
+        cwd=env["LABKIT_STATE_DIR"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=False,
@@ -56,7 +62,23 @@ def finish(lab_id: str) -> None:
                 step(sandbox)
 
 
-def check_figures(lab_id: str, repeat: int, finished: bool) -> dict[str, Any]:
+def interleaved(lab_id: str, env: dict[str, str], repeat: int, other: str | None) -> dict[str, float]:
+    """Medians of `repeat` checks by this checkout and, interleaved, by the `other` Python's labkit."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    for _ in range(repeat):
+        mine.append(timed_check(lab_id, env))
+        if other:
+            theirs.append(timed_check(lab_id, env, other))
+    figures = {"median_s": round(statistics.median(mine), 2), "max_s": round(max(mine), 2)}
+    if other:
+        figures["other_median_s"] = round(statistics.median(theirs), 2)
+        figures["other_over_this"] = round(statistics.median(theirs) / statistics.median(mine), 2)
+    return figures
+
+
+def check_figures(lab_id: str, repeat: int, finished: bool, other: str | None = None) -> dict[str, Any]:
+    from labkit.lab import check_sandbox
     from labkit.sandbox.server import start_server, stop_server
 
     with tempfile.TemporaryDirectory(prefix="check-bench-") as state:
@@ -64,17 +86,18 @@ def check_figures(lab_id: str, repeat: int, finished: bool) -> dict[str, Any]:
         env = {**os.environ}
         start_server()
         try:
-            empty = [timed_check(lab_id, env) for _ in range(repeat)]
-            figures: dict[str, Any] = {
-                "lab": lab_id,
-                "empty_median_s": round(statistics.median(empty), 2),
-                "empty_max_s": round(max(empty), 2),
-            }
+            check_sandbox(lab_id)  # moto loads its backends lazily: warm the server first
+            figures: dict[str, Any] = {"lab": lab_id}
+            figures.update({f"empty_{k}": v for k, v in interleaved(lab_id, env, repeat, other).items()})
+            started = time.perf_counter()
+            check_sandbox(lab_id)
+            figures["empty_in_process_s"] = round(time.perf_counter() - started, 2)
             if finished:
                 finish(lab_id)
-                done = [timed_check(lab_id, env) for _ in range(repeat)]
-                figures["finished_median_s"] = round(statistics.median(done), 2)
-                figures["finished_max_s"] = round(max(done), 2)
+                check_sandbox(lab_id)
+                figures.update(
+                    {f"finished_{k}": v for k, v in interleaved(lab_id, env, repeat, other).items()}
+                )
         finally:
             stop_server()
             os.environ.pop("LABKIT_STATE_DIR", None)
@@ -115,6 +138,11 @@ def main() -> None:
     parser.add_argument("--no-check", action="store_true", help="Skip the check figures.")
     parser.add_argument("--validate", action="store_true", help="Also time the whole course's validate.")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--compare",
+        default=None,
+        help="Another checkout's venv Python: its `labkit check` runs interleaved with this one's, same server.",
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     from labkit.labs import list_labs
@@ -122,7 +150,9 @@ def main() -> None:
     labs = [lab for lab in args.labs.split(",") if lab] or [lab.id for lab in list_labs()]
     figures: dict[str, Any] = {"repeat": args.repeat}
     if not args.no_check:
-        figures["check"] = [check_figures(lab, args.repeat, not args.empty_only) for lab in labs]
+        figures["check"] = [
+            check_figures(lab, args.repeat, not args.empty_only, args.compare) for lab in labs
+        ]
     if args.validate:
         figures.update(validate_figures(args.jobs))
     emit(figures, args.json)
