@@ -229,3 +229,17 @@ def test_counted_says_one_task_and_three_tasks() -> None:
     assert counted(0, "task") == "0 tasks"
     assert counted(3, "target") == "3 targets"
     assert counted(2, "Availability Zone") == "2 Availability Zones"
+
+
+def test_a_forged_passed_and_settling_outcome_is_graded_failed(sandbox: EmbeddedSandbox) -> None:
+    """An outcome forced past the constructor into passed and settling at once still scores nothing."""
+    checkpoints = CheckpointSet("forged-lab")
+
+    @checkpoints.checkpoint("forged", "A forged outcome", points=2)
+    def forged(ctx: CheckContext) -> Outcome:
+        outcome = settling("not yet")
+        object.__setattr__(outcome, "passed", True)
+        return outcome
+
+    result = grade("forged-lab", checkpoints, sandbox).checkpoints[0]
+    assert (result.status, result.points) == ("failed", 0)
