@@ -39,6 +39,7 @@ from labkit.sandbox import Sandbox
 from labkit.sandbox.guards import is_loopback_url
 
 __all__ = [
+    "AGENT_GRACE",
     "CheckContext",
     "Checkpoint",
     "CheckpointSet",
@@ -46,9 +47,16 @@ __all__ = [
     "ReadOnlyViolation",
     "ReferenceStep",
     "ReferenceSteps",
+    "counted",
     "failed",
     "passed",
+    "settling",
 ]
+
+#: Emulated seconds after its launch an EC2 instance's ECS agent may still register it: a check
+#: waits for a younger instance, and fails at once for an older one (30 s in the sandbox; a real
+#: instance boots in one to three minutes).
+AGENT_GRACE = 180.0
 
 #: Operation-name prefixes a check may call (DynamoDB's Scan and Query read a table).
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Search", "Lookup", "Scan", "Query")
@@ -64,10 +72,20 @@ class ReadOnlyViolation(LabkitError):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a check found: passed or not, and a message that says what is wrong (or right)."""
+    """What a check found: passed or not, and a message that says what is wrong (or right).
+
+    `settling` marks a failure that may still turn into a pass by itself (a service that exists
+    but is not steady yet, a target in `initial`): `CheckContext.eventually` waits only for those.
+    A settling outcome is a failure everywhere it is reported; it can never be passed.
+    """
 
     passed: bool
     message: str = ""
+    settling: bool = False
+
+    def __post_init__(self) -> None:
+        if self.passed and self.settling:
+            raise ValueError("an outcome cannot be both passed and settling")
 
 
 def passed(message: str = "") -> Outcome:
@@ -76,8 +94,19 @@ def passed(message: str = "") -> Outcome:
 
 
 def failed(message: str) -> Outcome:
-    """The learner's work is not there yet; `message` says what is wrong in the learner's terms."""
+    """The learner's work is wrong or missing, and waiting will not change that; `message` says what."""
     return Outcome(False, message)
+
+
+def settling(message: str) -> Outcome:
+    """Not yet, but the sandbox is still getting there by itself (tasks starting, targets turning
+    healthy, a deployment in progress); `message` says what it waits for. Reported as failed."""
+    return Outcome(False, message, settling=True)
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`number` and `noun`, in the plural unless `number` is 1: "1 task", "3 tasks", "0 tasks"."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def _refuse_writes(**kwargs: Any) -> None:
@@ -182,6 +211,49 @@ class CheckContext:
             return failed(f"The task definition {family} was not registered in this lab.")
         return dict(described["taskDefinition"])
 
+    def recent(self, moment: Any, seconds: float) -> bool:
+        """True when `moment` (a datetime from the sandbox, or None) is less than `seconds` emulated
+        seconds before the sandbox's now: something that happened that recently may still settle."""
+        if moment is None:
+            return False
+        import datetime as dt
+
+        now = self.sandbox.now()
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=dt.UTC)
+        return bool((now - moment).total_seconds() < seconds)
+
+    def agent_may_register(self, instance_ids: Any) -> bool:
+        """True when one of these EC2 instances is younger than `AGENT_GRACE`: its ECS agent may still
+        register it; an older one whose agent has not registered it never will."""
+        ids = sorted(set(instance_ids))
+        if not ids:
+            return False
+        reservations = self.client("ec2").describe_instances(InstanceIds=ids)["Reservations"]
+        return any(
+            self.recent(i.get("LaunchTime"), AGENT_GRACE)
+            for r in reservations
+            for i in r["Instances"]
+            if i.get("State", {}).get("Name") in ("pending", "running")
+        )
+
+    def tasks_starting(self, cluster: str, **filters: Any) -> bool:
+        """True when a task of `cluster` matching `filters` (family=..., serviceName=...) is on its way
+        to RUNNING (PROVISIONING, PENDING, ACTIVATING): state that is still settling."""
+        from botocore.exceptions import ClientError
+
+        ecs = self.client("ecs")
+        try:
+            arns = ecs.list_tasks(cluster=cluster, desiredStatus="RUNNING", **filters)["taskArns"]
+            if not arns:
+                return False
+            tasks = ecs.describe_tasks(cluster=cluster, tasks=arns[:100])["tasks"]
+        except ClientError:
+            return False
+        return any(t.get("lastStatus") in ("PROVISIONING", "PENDING", "ACTIVATING") for t in tasks)
+
     def client(self, service: str) -> Any:
         """A client of the sandbox that refuses any call but describe/list/get, before it is sent."""
         if service not in self._clients:
@@ -216,11 +288,13 @@ class CheckContext:
             return None
 
     def eventually(self, condition: Callable[[], Outcome]) -> Outcome:
-        """Re-check `condition` until it passes or `wait_seconds` (wall seconds) run out; return the last outcome.
+        """Re-check `condition` while it is `settling`, for at most `wait_seconds` (wall seconds); return the last outcome.
 
-        State that settles over time (tasks starting, targets turning healthy) gets a bounded wait
-        on a running clock, through `Sandbox.wait_until`, which only polls there. A check never
-        moves the clock, so on a manual clock one look is all there is.
+        A pass or a definitive failure (`failed`: nothing there, a wrong setting) is returned at
+        once. State that settles over time (tasks starting, targets turning healthy) gets a bounded
+        wait on a running clock, through `Sandbox.wait_until`, which only polls there; still
+        settling at the bound, the outcome is a failure. A check never moves the clock, so on a
+        manual clock one look is all there is.
         """
         if self.sandbox.clock_mode == "manual":
             return condition()
@@ -228,7 +302,7 @@ class CheckContext:
 
         def settled() -> bool:
             last.append(condition())
-            return last[-1].passed
+            return not last[-1].settling
 
         speed = self.sandbox.clock_speed
         # wait_until counts emulated seconds; wait_seconds are wall seconds at the clock's speed.

@@ -171,7 +171,7 @@ def rolling_action(state: RollingState, minimum_healthy_percent: int, maximum_pe
             0, 0, 0, False, False, f"waiting for {waiting} new {_tasks(waiting)} to become healthy"
         )
     reason = (
-        f"minimumHealthyPercent {minimum_healthy_percent} keeps {lower} of {d} tasks running and "
+        f"minimumHealthyPercent {minimum_healthy_percent} keeps {lower} of {d} {_tasks(d)} running and "
         f"maximumPercent {maximum_percent} allows no more than {upper}: "
     )
     if state.new_total == 0:

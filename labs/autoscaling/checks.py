@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
+from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, counted, failed, passed
 
 checkpoints = CheckpointSet("autoscaling")
 
@@ -214,7 +214,7 @@ def scaled_out_and_in(ctx: CheckContext) -> Outcome:
             "The service scaled out but not back in yet: take the load away and wait for the AlarmLow alarm."
         )
     return passed(
-        f"The CPU policy scaled the service out {len(outs)} time(s) and back in {len(ins)} time(s)."
+        f"The CPU policy scaled the service out {counted(len(outs), 'time')} and back in {counted(len(ins), 'time')}."
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
+from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, counted, failed, passed
 from labkit.images.dockerfile import (
     Instruction,
     exec_form,
@@ -259,7 +259,7 @@ def lint_clean(ctx: CheckContext) -> Outcome:
     )
     if findings:
         listed = "; ".join(f"line {f.line}: {f.code} {f.message}" for f in findings[:3])
-        return failed(f"{linter} found {len(findings)} problem(s): {listed}.")
+        return failed(f"{linter} found {counted(len(findings), 'problem')}: {listed}.")
     if not parse_dockerfile(text):
         return failed("The submitted Dockerfile has no instructions.")
     return passed(f"No findings from {linter}.")

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
+from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, counted, failed, passed, settling
 from labkit.ecs.validation import fargate_size_allowed, parse_cpu, parse_memory
 
 checkpoints = CheckpointSet("copilot")
@@ -251,16 +251,18 @@ def _three_healthy(ctx: CheckContext) -> Outcome:
     if service is None:
         return failed(f"There is no ACTIVE service for {SERVICE} in {CLUSTER}.")
     if service["desiredCount"] != 3:
-        return failed(f"The service wants {service['desiredCount']} tasks; the manifest's count is 3.")
+        return failed(
+            f"The service wants {counted(service['desiredCount'], 'task')}; the manifest's count is 3."
+        )
     if service["runningCount"] != 3:
-        return failed(f"{service['runningCount']} of 3 tasks are RUNNING so far; give it a moment.")
+        return settling(f"{service['runningCount']} of 3 tasks are RUNNING so far; give it a moment.")
     group = _target_group(ctx, service)
     if group is None:
         return failed("The service has no target group.")
     health = ctx.client("elbv2").describe_target_health(TargetGroupArn=group["TargetGroupArn"])
     healthy = sum(1 for h in health["TargetHealthDescriptions"] if h["TargetHealth"]["State"] == "healthy")
     if healthy < 3:
-        return failed(f"{healthy} of 3 targets are healthy so far.")
+        return settling(f"{healthy} of 3 targets are healthy so far.")
     return passed("Three tasks are RUNNING and healthy in the target group.")
 
 
@@ -292,19 +294,25 @@ def page_answers(ctx: CheckContext) -> Outcome:
     except Exception:  # noqa: BLE001 - no listener is the learner's gap, said in their terms
         return failed("The environment's load balancer has no listener on port 80.")
 
+    def not_yet(message: str) -> Outcome:
+        # Worth waiting for only while the three tasks are still starting or turning healthy.
+        return settling(message) if _three_healthy(ctx).settling else failed(message)
+
     def look() -> Outcome:
         servers = set()
         for _ in range(6):
             status, body = ctx.http_get(url)
             if status != 200:
-                return failed(
+                return not_yet(
                     f"The load balancer answered HTTP {status} at /: no healthy task of {SERVICE} yet."
                 )
             found = SERVER_ADDRESS.search(body)
             if found:
                 servers.add(found.group(1))
         if len(servers) < 3:
-            return failed(f"Six requests reached {len(servers)} task(s); three tasks answer in turn.")
+            return not_yet(
+                f"Six requests reached {counted(len(servers), 'task')}; three tasks answer in turn."
+            )
         return passed(f"Six requests to / reached three tasks: {', '.join(sorted(servers))}.")
 
     return ctx.eventually(look)

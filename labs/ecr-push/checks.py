@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
+from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, counted, failed, passed, settling
 
 checkpoints = CheckpointSet("ecr-push")
 
@@ -221,11 +221,14 @@ def _previewed(ctx: CheckContext, rule_count: int) -> Outcome:
                 "The policy is in place, but you have not previewed it: start_lifecycle_policy_preview."
             )
         raise
+    if preview.get("status") == "IN_PROGRESS":
+        return settling("The lifecycle policy preview is IN_PROGRESS; give it a moment.")
     if preview.get("status") != "COMPLETE":
-        return failed(f"The lifecycle policy preview is {preview.get('status')}; give it a moment.")
+        return failed(f"The lifecycle policy preview is {preview.get('status')}; start a new one.")
     expiring = len(preview.get("previewResults", []))
     return passed(
-        f"The lifecycle policy has {rule_count} rules and a preview ({expiring} image(s) would expire)."
+        f"The lifecycle policy has {counted(rule_count, 'rule')} and a preview "
+        f"({counted(expiring, 'image')} would expire)."
     )
 
 
@@ -328,9 +331,11 @@ def scan_complete(ctx: CheckContext) -> Outcome:
                 )
             raise
         status = found["imageScanStatus"]["status"]
+        if status in ("IN_PROGRESS", "PENDING"):
+            return settling(f"The scan is {status}.")
         if status != "COMPLETE":
             return failed(f"The scan is {status}.")
         counts = found.get("imageScanFindings", {}).get("findingSeverityCounts", {})
-        return passed(f"The scan is COMPLETE: {sum(counts.values())} finding(s).")
+        return passed(f"The scan is COMPLETE: {counted(sum(counts.values()), 'finding')}.")
 
     return ctx.eventually(look)

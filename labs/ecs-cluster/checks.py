@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
+from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, counted, failed, passed, settling
 
 checkpoints = CheckpointSet("ecs-cluster")
 
@@ -235,7 +235,9 @@ def instances_registered(ctx: CheckContext) -> Outcome:
         if template != TEMPLATE:
             return failed(f"{GROUP} does not launch from the template {TEMPLATE}.")
         if group.get("DesiredCapacity") != DESIRED:
-            return failed(f"{GROUP} wants {group.get('DesiredCapacity')} instances; this lab uses {DESIRED}.")
+            return failed(
+                f"{GROUP} wants {counted(group.get('DesiredCapacity') or 0, 'instance')}; this lab uses {DESIRED}."
+            )
         if len(group.get("AvailabilityZones", [])) < 2:
             return failed(f"{GROUP} uses one availability zone; give it subnets in two (VPCZoneIdentifier).")
         members = {i["InstanceId"] for i in group.get("Instances", [])}
@@ -248,10 +250,15 @@ def instances_registered(ctx: CheckContext) -> Outcome:
         )
         joined = [c for c in described if c["ec2InstanceId"] in members and c.get("agentConnected")]
         if len(joined) < DESIRED:
-            return failed(
+            message = (
                 f"{len(joined)} of {GROUP}'s instances are container instances of {CLUSTER} so far; an agent "
                 "registers its instance once it has started (and only if the user data names the cluster)."
             )
+            # Worth waiting for only while the group is launching, or an instance is young enough
+            # for its agent still to register; an older one whose agent never came will not.
+            waiting = members - {c["ec2InstanceId"] for c in joined}
+            young = ctx.agent_may_register(waiting)
+            return settling(message) if len(members) < DESIRED or young else failed(message)
         images = {
             i["ImageId"]
             for r in ctx.client("ec2").describe_instances(InstanceIds=[c["ec2InstanceId"] for c in joined])[
@@ -270,7 +277,9 @@ def instances_registered(ctx: CheckContext) -> Outcome:
                 if a["name"] == "ecs.availability-zone"
             }
         )
-        return passed(f"{len(joined)} instances of {GROUP} ({ami}) joined {CLUSTER} in {', '.join(zones)}.")
+        return passed(
+            f"{counted(len(joined), 'instance')} of {GROUP} ({ami}) joined {CLUSTER} in {', '.join(zones)}."
+        )
 
     return ctx.eventually(look)
 

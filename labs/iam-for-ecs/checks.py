@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
+from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, counted, failed, passed, settling
 from labkit.sandbox import Sandbox
 
 checkpoints = CheckpointSet("iam-for-ecs")
@@ -234,8 +234,12 @@ def instances_carry_the_profile(ctx: CheckContext) -> Outcome:
             else []
         )
         if not joined:
-            return failed(f"No instance of {ASG} has joined {CLUSTER} yet.")
-        return passed(f"{len(joined)} instance(s) with {INSTANCE_PROFILE} joined {CLUSTER}.")
+            message = f"No instance of {ASG} has joined {CLUSTER} yet."
+            # Worth waiting for only while the group launches, or an instance is young enough for its
+            # agent still to register it.
+            launching = len(members) < int(group.get("DesiredCapacity") or 0)
+            return settling(message) if launching or ctx.agent_may_register(members) else failed(message)
+        return passed(f"{counted(len(joined), 'instance')} with {INSTANCE_PROFILE} joined {CLUSTER}.")
 
     return ctx.eventually(look)
 
@@ -349,7 +353,11 @@ def least_privilege_proved(ctx: CheckContext) -> Outcome:
         s3_tasks, dynamodb_tasks = _service_tasks(ctx, "s3-writer"), _service_tasks(ctx, "dynamodb-writer")
         if not s3_tasks or not dynamodb_tasks:
             missing = [n for n, t in (("s3-writer", s3_tasks), ("dynamodb-writer", dynamodb_tasks)) if not t]
-            return failed(f"No task of {' or '.join(missing)} is RUNNING.")
+            message = f"No task of {' or '.join(missing)} is RUNNING."
+            # A service that exists and wants a task is still starting one; no service, no task.
+            services = [ctx.service(CLUSTER, name) for name in missing]
+            starting = all(s is not None and int(s.get("desiredCount", 0)) > 0 for s in services)
+            return settling(message) if starting else failed(message)
         s3_results = None
         for task in s3_tasks:
             key = f"results/{str(task['taskArn']).rsplit('/', 1)[-1]}.json"
@@ -360,7 +368,7 @@ def least_privilege_proved(ctx: CheckContext) -> Outcome:
             except (ClientError, ValueError):
                 continue
         if s3_results is None:
-            return failed("s3-writer's task has not written its results to the bucket yet.")
+            return settling("s3-writer's task has not written its results to the bucket yet.")
         if s3_results.get(dynamodb_target) in (None, "ok"):
             return failed(f"s3-writer's task was not denied {TABLE}: its role may do more than its job.")
         dynamodb_results = None
@@ -374,7 +382,7 @@ def least_privilege_proved(ctx: CheckContext) -> Outcome:
                 dynamodb_results = json.loads(item["results"]["S"])
                 break
         if dynamodb_results is None:
-            return failed(f"dynamodb-writer's task has not written its item to {TABLE} yet.")
+            return settling(f"dynamodb-writer's task has not written its item to {TABLE} yet.")
         if dynamodb_results.get(s3_target) in (None, "ok"):
             return failed(
                 "dynamodb-writer's task was not denied the bucket: its role may do more than its job."

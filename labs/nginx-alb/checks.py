@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
+from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, counted, failed, passed, settling
 from labkit.ecs.validation import fargate_size_allowed, parse_cpu, parse_memory
 
 checkpoints = CheckpointSet("nginx-alb")
@@ -291,15 +291,15 @@ def _service_at(ctx: CheckContext, count: int | None) -> Outcome:
     if count is None:
         count = max(1, int(service["desiredCount"]))
     if service["desiredCount"] != count:
-        return failed(f"{SERVICE} wants {service['desiredCount']} tasks; this step needs {count}.")
+        return failed(f"{SERVICE} wants {counted(service['desiredCount'], 'task')}; this step needs {count}.")
     if service["runningCount"] != count:
-        return failed(
-            f"{service['runningCount']} of {count} tasks are RUNNING so far; give the service a moment."
+        return settling(
+            f"{service['runningCount']} of {counted(count, 'task')} RUNNING so far; give the service a moment."
         )
     healthy = _healthy_targets(ctx, tg)
     if healthy < count:
-        return failed(f"{healthy} of {count} targets in {TARGET_GROUP} are healthy so far.")
-    return passed(f"{count} task{'s' if count > 1 else ''} RUNNING and healthy behind {LOAD_BALANCER}.")
+        return settling(f"{healthy} of {counted(count, 'target')} in {TARGET_GROUP} healthy so far.")
+    return passed(f"{counted(count, 'task')} RUNNING and healthy behind {LOAD_BALANCER}.")
 
 
 @checkpoints.checkpoint(
@@ -346,18 +346,22 @@ def three_servers_answer(ctx: CheckContext) -> Outcome:
     except Exception:  # noqa: BLE001 - no listener is the learner's gap, said in their terms
         return failed(f"{LOAD_BALANCER} has no listener on port 80 to send requests to.")
 
+    def not_yet(message: str) -> Outcome:
+        # Worth waiting for only while three tasks are still starting or turning healthy.
+        return settling(message) if _service_at(ctx, 3).settling else failed(message)
+
     def look() -> Outcome:
         servers = set()
         for _ in range(6):
             status, body = ctx.http_get(url)
             if status != 200:
-                return failed(f"The load balancer answered HTTP {status}: no healthy task is serving yet.")
+                return not_yet(f"The load balancer answered HTTP {status}: no healthy task is serving yet.")
             found = SERVER_ADDRESS.search(body)
             if found:
                 servers.add(found.group(1))
         if len(servers) < 3:
-            return failed(
-                f"Six requests reached {len(servers)} different task(s); with three tasks they reach three."
+            return not_yet(
+                f"Six requests reached {counted(len(servers), 'different task')}; with three tasks they reach three."
             )
         return passed(f"Six requests reached three tasks: {', '.join(sorted(servers))}.")
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
+from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, counted, failed, passed, settling
 from labkit.ecs.placement import (
     Instance,
     PlacementConstraint,
@@ -258,10 +258,20 @@ def capacity_registered(ctx: CheckContext) -> Outcome:
         names = {c.name: c for c in capacity}
         missing = [n for n in INSTANCES if n not in names]
         if missing:
-            return failed(
-                f"{len(capacity)} container instance(s) registered; {', '.join(missing)} not (yet). "
+            message = (
+                f"{counted(len(capacity), 'container instance')} registered; {', '.join(missing)} not (yet). "
                 "An instance registers once its agent has started, if its user data names the cluster."
             )
+            # Worth waiting for only while a missing instance is young enough for its agent still to
+            # register it; one never launched, or launched long ago, will not.
+            launched = [
+                i["InstanceId"]
+                for r in ctx.client("ec2").describe_instances(
+                    Filters=[{"Name": "tag:Name", "Values": missing}]
+                )["Reservations"]
+                for i in r["Instances"]
+            ]
+            return settling(message) if ctx.agent_may_register(launched) else failed(message)
         for name, (instance_type, _) in INSTANCES.items():
             if names[name].instance_type != instance_type:
                 return failed(f"{name} is a {names[name].instance_type}; the lab uses a {instance_type}.")
@@ -412,7 +422,8 @@ _PREDICTION_HINT = (
 
 def _experiment(group: str, title: str, points: int, hints: list[str]) -> None:
     def check(ctx: CheckContext) -> Outcome:
-        return ctx.eventually(lambda: _experiment_outcome(ctx, group))
+        # Placement happens when run_task answers: nothing of an experiment settles later.
+        return _experiment_outcome(ctx, group)
 
     check.__name__ = f"check_{group.replace('-', '_')}"
     checkpoints.checkpoint(group, title, points=points, hints=[*hints, _PREDICTION_HINT])(check)

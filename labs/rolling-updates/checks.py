@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
+from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, counted, failed, passed, settling
 from labkit.ecs.rolling import plan_rolling_update, rolling_bounds
 
 checkpoints = CheckpointSet("rolling-updates")
@@ -227,11 +227,13 @@ def service_running(ctx: CheckContext) -> Outcome:
                 f"{SERVICE} is not attached to {TARGET_GROUP} with container '{CONTAINER}' and port 80."
             )
         if service["desiredCount"] != DESIRED:
-            return failed(f"{SERVICE} wants {service['desiredCount']} tasks; this lab uses {DESIRED}.")
-        if len(service.get("deployments", [])) != 1 or service["runningCount"] != DESIRED:
             return failed(
+                f"{SERVICE} wants {counted(service['desiredCount'], 'task')}; this lab uses {DESIRED}."
+            )
+        if len(service.get("deployments", [])) != 1 or service["runningCount"] != DESIRED:
+            return settling(
                 f"{service['runningCount']} of {DESIRED} tasks are RUNNING and "
-                f"{len(service.get('deployments', []))} deployments are under way; wait for it to be stable."
+                f"{counted(len(service.get('deployments', [])), 'deployment')} under way; wait for it to be stable."
             )
         return passed(f"{SERVICE} runs {DESIRED} tasks of {service['taskDefinition'].split('/')[-1]}.")
 
@@ -312,11 +314,16 @@ def _observed(ctx: CheckContext, old_version: str, new_version: str, bounds: tup
     tasks = _service_tasks(ctx)
     states = observed_states(tasks, old, new)
     if not states:
-        return failed(f"{SERVICE} has run no task of {new_version} yet: update the service to that revision.")
+        message = f"{SERVICE} has run no task of {new_version} yet: update the service to that revision."
+        # Updated to the new revision, the service is about to start its tasks.
+        return settling(message) if service["taskDefinition"] in new else failed(message)
     minimum, maximum = bounds
     expected = plan_states(minimum, maximum)
     if states[-1] != expected[-1]:
-        return failed(
+        under_way = len(service.get("deployments", [])) > 1 or any(
+            d.get("rolloutState") == "IN_PROGRESS" for d in service.get("deployments", [])
+        )
+        return (settling if under_way else failed)(
             f"The rollout from {old_version} to {new_version} has got to {_show(states)} so far; wait until "
             f"0 {old_version} and 4 {new_version} tasks run."
         )
@@ -397,7 +404,9 @@ def circuit_breaker_rolled_back(ctx: CheckContext) -> Outcome:
             and any(c.get("exitCode") not in (None, 0) for c in t.get("containers", []))
         ]
         if not crashed:
-            return failed(f"No task of the broken revision has run in {SERVICE} yet: deploy it.")
+            message = f"No task of the broken revision has run in {SERVICE} yet: deploy it."
+            # Deployed, its first tasks are still starting (and about to crash).
+            return settling(message) if service["taskDefinition"] in broken else failed(message)
         breaker = service.get("deploymentConfiguration", {}).get("deploymentCircuitBreaker", {})
         if not (breaker.get("enable") and breaker.get("rollback")):
             return failed(
@@ -405,16 +414,16 @@ def circuit_breaker_rolled_back(ctx: CheckContext) -> Outcome:
                 "deploymentCircuitBreaker={'enable': True, 'rollback': True}."
             )
         if service["taskDefinition"] in broken:
-            return failed(
-                f"{SERVICE} is still on the broken revision ({len(crashed)} of its tasks crashed so far); "
+            return settling(
+                f"{SERVICE} is still on the broken revision ({counted(len(crashed), 'task')} crashed so far); "
                 "give the circuit breaker time to count the failures."
             )
         deployments = service.get("deployments", [])
         if len(deployments) != 1 or deployments[0].get("rolloutState") != "COMPLETED":
-            return failed("The rollback is under way; wait until its deployment is COMPLETED.")
+            return settling("The rollback is under way; wait until its deployment is COMPLETED.")
         back_to = revisions.get(service["taskDefinition"], {}).get("version")
         return passed(
-            f"{len(crashed)} tasks of the broken revision exited; the circuit breaker rolled {SERVICE} back to "
+            f"{counted(len(crashed), 'task')} of the broken revision exited; the circuit breaker rolled {SERVICE} back to "
             f"{back_to or service['taskDefinition'].split('/')[-1]}."
         )
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, failed, passed
+from labkit.checkpoints import CheckContext, CheckpointSet, Outcome, counted, failed, passed, settling
 from labkit.sandbox import Sandbox
 
 checkpoints = CheckpointSet("task-definitions")
@@ -123,6 +123,16 @@ def _report(ctx: CheckContext, key: str) -> dict[str, Any] | None:
         return None
 
 
+#: Emulated seconds after a task reaches RUNNING in which its containers may still be writing
+#: their reports.
+REPORT_GRACE = 120.0
+
+
+def _reporting(ctx: CheckContext, tasks: list[dict[str, Any]]) -> bool:
+    """True while one of these RUNNING tasks started recently enough still to write its report."""
+    return any(ctx.recent(t.get("startedAt") or t.get("createdAt"), REPORT_GRACE) for t in tasks)
+
+
 def _task_id(task: dict[str, Any]) -> str:
     return str(task["taskArn"]).rsplit("/", 1)[-1]
 
@@ -213,11 +223,16 @@ def capacity_registered(ctx: CheckContext) -> Outcome:
     def look() -> Outcome:
         joined = [c for c in _container_instances(ctx) if c.get("ec2InstanceId") in members]
         if len(joined) < 2:
-            return failed(
-                f"{len(joined)} instance(s) of {ASG} joined the cluster {CLUSTER}; it needs two. Does the user data "
-                f"set ECS_CLUSTER={CLUSTER}?"
+            message = (
+                f"{counted(len(joined), 'instance')} of {ASG} joined the cluster {CLUSTER}; it needs two. "
+                f"Does the user data set ECS_CLUSTER={CLUSTER}?"
             )
-        return passed(f"{len(joined)} instances of {ASG} are ACTIVE container instances of {CLUSTER}.")
+            launching = len(members) < int(group.get("DesiredCapacity") or 0)
+            waiting = members - {str(c.get("ec2InstanceId")) for c in joined}
+            return settling(message) if launching or ctx.agent_may_register(waiting) else failed(message)
+        return passed(
+            f"{counted(len(joined), 'instance')} of {ASG} are ACTIVE container instances of {CLUSTER}."
+        )
 
     return ctx.eventually(look)
 
@@ -257,13 +272,17 @@ def bridge_fixed_port(ctx: CheckContext) -> Outcome:
             return failed(f"There is no ACTIVE service web-fixed in {CLUSTER}.")
         tasks = _tasks(ctx, serviceName="web-fixed")
         if len(tasks) < 2:
-            return failed(f"{len(tasks)} task(s) of web-fixed are RUNNING; the step asks for two.")
+            message = f"{counted(len(tasks), 'task')} of web-fixed RUNNING; the step asks for two."
+            starting = ctx.tasks_starting(CLUSTER, serviceName="web-fixed")
+            return settling(message) if starting else failed(message)
         if not all(any(b.get("hostPort") == 8080 for b in _bindings(t)) for t in tasks):
             return failed("Not every task of web-fixed is bound to host port 8080.")
         instances = {t.get("containerInstanceArn") for t in tasks}
         if len(instances) < len(tasks):
             return failed("Two tasks share an instance: with a fixed host port that cannot happen.")
-        return passed(f"{len(tasks)} tasks of web-fixed each hold host port 8080 of their own instance.")
+        return passed(
+            f"{counted(len(tasks), 'task')} of web-fixed each hold host port 8080 of their own instance."
+        )
 
     return ctx.eventually(look)
 
@@ -322,7 +341,11 @@ def dynamic_ports_behind_alb(ctx: CheckContext) -> Outcome:
         ]
         healthy = [h["Target"] for h in health if h["TargetHealth"]["State"] == "healthy"]
         if len(healthy) < 3:
-            return failed(f"{len(healthy)} of 3 targets of {TARGET_GROUP} are healthy so far.")
+            message = f"{len(healthy)} of 3 targets of {TARGET_GROUP} are healthy so far."
+            # Targets in `initial`, or tasks still starting, may yet make three.
+            initial = any(h["TargetHealth"]["State"] == "initial" for h in health)
+            starting = initial or ctx.tasks_starting(CLUSTER, serviceName="web-dynamic")
+            return settling(message) if starting else failed(message)
         ports = sorted(int(t["Port"]) for t in healthy)
         if not all(EPHEMERAL_FIRST <= p <= EPHEMERAL_LAST for p in ports):
             return failed(f"The targets' ports {ports} are not all in the ephemeral range.")
@@ -358,7 +381,9 @@ def awsvpc_task_running(ctx: CheckContext) -> Outcome:
     def look() -> Outcome:
         tasks = [t for t in _tasks(ctx, family="td-lab-awsvpc") if t.get("launchType") == "FARGATE"]
         if not tasks:
-            return failed("No Fargate task of td-lab-awsvpc is RUNNING.")
+            message = "No Fargate task of td-lab-awsvpc is RUNNING."
+            starting = ctx.tasks_starting(CLUSTER, family="td-lab-awsvpc")
+            return settling(message) if starting else failed(message)
         details = {
             d["name"]: d["value"]
             for a in tasks[0].get("attachments", [])
@@ -461,7 +486,8 @@ def environment_from_four_sources(ctx: CheckContext) -> Outcome:
     def look() -> Outcome:
         tasks = _tasks(ctx, family="td-lab-env")
         if not tasks:
-            return failed("No task of td-lab-env is RUNNING.")
+            message = "No task of td-lab-env is RUNNING."
+            return settling(message) if ctx.tasks_starting(CLUSTER, family="td-lab-env") else failed(message)
         for task in tasks:
             report = _report(ctx, f"reports/{_task_id(task)}/app.json")
             if report is None:
@@ -473,7 +499,7 @@ def environment_from_four_sources(ctx: CheckContext) -> Outcome:
             return passed(
                 f"Task {_task_id(task)} received {', '.join(sorted(expected))} from the four sources."
             )
-        return failed(
+        return (settling if _reporting(ctx, tasks) else failed)(
             "No running task of td-lab-env has written its report yet (does it have the task role?)."
         )
 
@@ -515,13 +541,16 @@ def sidecar_reads_shared_volume(ctx: CheckContext) -> Outcome:
     def look() -> Outcome:
         tasks = _tasks(ctx, family="td-lab-sidecar")
         if not tasks:
-            return failed("No task of td-lab-sidecar is RUNNING.")
+            message = "No task of td-lab-sidecar is RUNNING."
+            return (
+                settling(message) if ctx.tasks_starting(CLUSTER, family="td-lab-sidecar") else failed(message)
+            )
         for task in tasks:
             files = _files_seen(_report(ctx, f"reports/{_task_id(task)}/sidecar.json"))
             written = files.get(f"{_task_id(task)}.txt", "")
             if "container app" in written:
                 return passed(f"The sidecar of task {_task_id(task)} read: {written.splitlines()[0]!r}.")
-        return failed(
+        return (settling if _reporting(ctx, tasks) else failed)(
             "No sidecar has reported the app container's file yet (reports/<task id>/sidecar.json)."
         )
 
@@ -556,7 +585,7 @@ def efs_shared_across_zones(ctx: CheckContext) -> Outcome:
     }
     if len(zones) < 2:
         return failed(
-            f"{fs} has mount targets in {len(zones)} Availability Zone(s); tasks in two zones need two."
+            f"{fs} has mount targets in {counted(len(zones), 'Availability Zone')}; tasks in two zones need two."
         )
     definition = _task_definition(ctx, "td-lab-efs")
     if definition is None:
@@ -573,16 +602,21 @@ def efs_shared_across_zones(ctx: CheckContext) -> Outcome:
         tasks = _tasks(ctx, serviceName="efs-writers")
         task_zones = {t.get("availabilityZone") for t in tasks}
         if len(tasks) < 2 or len(task_zones) < 2:
-            return failed(
-                f"efs-writers runs {len(tasks)} task(s) in {len(task_zones)} zone(s); the step needs two in two."
+            message = (
+                f"efs-writers runs {counted(len(tasks), 'task')} in {counted(len(task_zones), 'zone')}; "
+                "the step needs two in two."
             )
+            starting = ctx.tasks_starting(CLUSTER, serviceName="efs-writers")
+            return settling(message) if starting else failed(message)
         names = {f"{_task_id(t)}.txt" for t in tasks}
         for task in tasks:
             seen = set(_files_seen(_report(ctx, f"reports/{_task_id(task)}/sidecar.json")))
             if not names <= seen:
-                return failed(f"Task {_task_id(task)} does not see every task's file on the file system yet.")
+                return (settling if _reporting(ctx, tasks) else failed)(
+                    f"Task {_task_id(task)} does not see every task's file on the file system yet."
+                )
         return passed(
-            f"{len(tasks)} tasks in {', '.join(sorted(str(z) for z in task_zones))} see each other's files on {fs}."
+            f"{counted(len(tasks), 'task')} in {', '.join(sorted(str(z) for z in task_zones))} see each other's files on {fs}."
         )
 
     return ctx.eventually(look)
@@ -626,5 +660,5 @@ def ten_containers(ctx: CheckContext) -> Outcome:
         return failed("There is no task definition td-lab-ten.")
     count = len(definition.get("containerDefinitions", []))
     if count != 10:
-        return failed(f"td-lab-ten holds {count} container(s); the step asks for the maximum, ten.")
+        return failed(f"td-lab-ten holds {counted(count, 'container')}; the step asks for the maximum, ten.")
     return passed("td-lab-ten holds ten containers.")

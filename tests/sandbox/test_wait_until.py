@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 import labkit
-from labkit.checkpoints import CheckContext, Outcome, failed, passed
+from labkit.checkpoints import CheckContext, Outcome, failed, passed, settling
 from labkit.errors import LabkitError, WaitTimeoutError
 from labkit.sandbox import Sandbox, waiting
 from labkit.sandbox.embedded import EmbeddedSandbox
@@ -232,21 +232,21 @@ class TestCheckpointWaits:
     def test_a_check_on_a_running_clock_polls_wall_seconds(
         self, realtime: EmbeddedSandbox, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """On a running clock `eventually` asks again (never advancing) until the outcome passes."""
+        """On a running clock `eventually` asks again (never advancing) while the outcome is settling."""
         monkeypatch.setattr(realtime, "advance", _refuse_advance)
         looks: list[int] = []
 
         def look() -> Outcome:
             looks.append(1)
-            return passed("there") if len(looks) >= 3 else failed("not yet")
+            return passed("there") if len(looks) >= 3 else settling("not yet")
 
         outcome = CheckContext(realtime, wait_seconds=5).eventually(look)
         assert outcome.passed
         assert len(looks) == 3
 
     def test_a_check_that_never_passes_returns_its_last_outcome(self, realtime: EmbeddedSandbox) -> None:
-        """When the wait runs out, `eventually` gives the last failed outcome rather than raising."""
-        outcome = CheckContext(realtime, wait_seconds=0.3).eventually(lambda: failed("still not"))
+        """When the wait runs out, `eventually` gives the last (settling, so failed) outcome rather than raising."""
+        outcome = CheckContext(realtime, wait_seconds=0.3).eventually(lambda: settling("still not"))
         assert not outcome.passed
         assert outcome.message == "still not"
 
