@@ -558,6 +558,40 @@ def cluster_init(original: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+uses("moto.ec2.exceptions", "InvalidSecurityGroupNotFoundError", why="a missing security group")
+
+
+@hook(
+    "moto.ecs.models.Service",
+    "_validate_network",
+    ("self", "nc"),
+    why="moto parses EC2's missing-group message for the group id (a Python set in moto's words); "
+    "labkit's EC2 names the group as AWS does, so the group is looked up one by one here",
+)
+def validate_service_network(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any, nc: dict[str, dict[str, list[str]]]) -> Any:
+        if simulator_for(self._account_id) is None:
+            return original(self, nc)
+        from moto.ec2.exceptions import InvalidSecurityGroupNotFoundError
+
+        config = nc["awsvpcConfiguration"]
+        groups = list(config.get("securityGroups") or [])
+        # moto's own checks of the subnets first (empty, missing), with no group to look up.
+        original(self, {"awsvpcConfiguration": {**config, "securityGroups": []}})
+        ec2_backend = backend("ec2", self._account_id, self.region_name)
+        for group in groups:
+            try:
+                ec2_backend.describe_security_groups(group_ids=[group])
+            except InvalidSecurityGroupNotFoundError:
+                raise invalid_parameter(
+                    f"Error retrieving security group information for [{group}]: "
+                    f"The security group '{group}' does not exist (ErrorCode: InvalidGroup.NotFound)"
+                ) from None
+        return nc
+
+    return handler
+
+
 @hook(
     _BACKEND,
     "list_container_instances",
