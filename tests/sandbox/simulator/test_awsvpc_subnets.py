@@ -82,20 +82,22 @@ def test_an_awsvpc_task_in_a_vpc_with_default_attributes_runs(sandbox: EmbeddedS
     assert details["privateDnsName"].startswith("ip-10-1-1-")
 
 
-def test_a_missing_security_group_of_a_service_is_an_ecs_invalid_parameter(
-    sandbox: EmbeddedSandbox, ecs: Any
+@pytest.mark.parametrize("action", ["run_task", "create_service"])
+def test_a_missing_security_group_is_an_ecs_invalid_parameter(
+    sandbox: EmbeddedSandbox, ecs: Any, action: str
 ) -> None:
-    """CreateService names the missing group in ECS's words (it was a 500: moto parsed EC2's old message)."""
+    """ECS names the missing group in its words (CreateService was a 500, RunTask accepted it)."""
     subnet = sandbox.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
+    params: dict[str, Any] = {
+        "cluster": "course",
+        "taskDefinition": "nginx-demo-hello",
+        "launchType": "FARGATE",
+        "networkConfiguration": _awsvpc([subnet], ["sg-123456"]),
+    }
+    if action == "create_service":
+        params.update(serviceName="web", desiredCount=1)
     with pytest.raises(ClientError) as caught:
-        ecs.create_service(
-            cluster="course",
-            serviceName="web",
-            taskDefinition="nginx-demo-hello",
-            desiredCount=1,
-            launchType="FARGATE",
-            networkConfiguration=_awsvpc([subnet], ["sg-123456"]),
-        )
+        getattr(ecs, action)(**params)
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     error = caught.value.response["Error"]
     assert error["Code"] == "InvalidParameterException"
@@ -104,6 +106,7 @@ def test_a_missing_security_group_of_a_service_is_an_ecs_invalid_parameter(
         "The security group 'sg-123456' does not exist (ErrorCode: InvalidGroup.NotFound)"
     )
     assert ecs.list_services(cluster="course")["serviceArns"] == []
+    assert ecs.list_tasks(cluster="course")["taskArns"] == []
 
 
 def test_an_instance_in_a_subnet_written_with_host_bits_starts(sandbox: EmbeddedSandbox) -> None:
