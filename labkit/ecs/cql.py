@@ -16,6 +16,8 @@ Choices where the guide is silent (each is tested):
   with single or double quotes (the guide's own example is `ec2InstanceId in ['i-abcd1234', ...]`).
 - `=~` takes a Java regular expression (the guide links java.util.regex.Pattern); it must match the
   whole value, as Java's `Pattern.matches` does, so `t2.*` selects `t2.micro` and not `xt2.micro`.
+  The shared emulator bounds a pattern (`MAX_PATTERN_LENGTH`, `MAX_PATTERN_CHOICES`, no nested
+  repetition, no backreference) so that none can backtrack for minutes; see `_compile_pattern`.
 - An instance without the attribute satisfies only `!exists`: the guide's example
   `attribute:stack != prod` "lists the instances with the custom attribute stack unless the attribute
   value is prod".
@@ -30,6 +32,7 @@ Choices where the guide is silent (each is tested):
 
 from __future__ import annotations
 
+import importlib
 import operator as _op
 import re
 from collections.abc import Callable, Mapping
@@ -367,9 +370,11 @@ class _Parser:
         pattern = None
         if operator in _PATTERN:
             try:
-                pattern = re.compile(values[0])
+                pattern = _compile_pattern(values[0])
             except re.error as exc:
                 raise self.error(f"invalid pattern {values[0]!r} ({exc})", value_token) from None
+            except ValueError as exc:
+                raise self.error(f"pattern {values[0]!r} not accepted: {exc}", value_token) from None
         return Comparison(subject, operator, values, pattern)
 
     def parse_list(self, op_token: _Token) -> tuple[str, ...]:
@@ -499,6 +504,66 @@ def _compare(comparison: Comparison, instance: InstanceFacts) -> bool:
     raise AssertionError(f"parser let through an unknown subject {subject!r}")
 
 
+#: Bounds on a learner's `=~` pattern. Python's `re` backtracks, and one workshop sandbox serves
+#: every learner: `(a+)+$` against a long value would hold the emulator for minutes. With at most
+#: three choice points (`*`, `+`, `?`, `{m,n}`, `|`), none inside a repeated item, and no
+#: backreference, matching a value of ECS's lengths (attribute values and task groups, at most 255
+#: characters; a longer value never matches) takes milliseconds. These are labkit's limits, not AWS's.
+MAX_PATTERN_LENGTH = 256
+MAX_PATTERN_CHOICES = 3
+MAX_MATCHED_VALUE = 255
+
+_sre: Any = importlib.import_module("re._parser")
+_REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
+_BACKREFERENCES = {
+    "GROUPREF",
+    "GROUPREF_EXISTS",
+    "GROUPREF_IGNORE",
+    "GROUPREF_LOC_IGNORE",
+    "GROUPREF_UNI_IGNORE",
+}
+
+
+def _compile_pattern(text: str) -> re.Pattern[str]:
+    """Compile a `=~` pattern within the bounds above: ValueError (learner-worded) or re.error otherwise."""
+    if len(text) > MAX_PATTERN_LENGTH:
+        raise ValueError(f"a pattern is at most {MAX_PATTERN_LENGTH} characters in labkit's sandbox")
+    compiled = re.compile(text)
+    choices = _choice_points(_sre.parse(text), repeated=False)
+    if choices > MAX_PATTERN_CHOICES:
+        raise ValueError(
+            f"a pattern has at most {MAX_PATTERN_CHOICES} repetitions or alternatives in labkit's "
+            f"sandbox (this one has {choices}); `.*` usually does the work of several"
+        )
+    return compiled
+
+
+def _choice_points(items: Any, *, repeated: bool) -> int:
+    """Count the repetitions and alternations of a parsed pattern; refuse nesting and backreferences."""
+    count = 0
+    for op, argument in items:
+        name = str(op)
+        if name in _BACKREFERENCES:
+            raise ValueError("backreferences are not supported in labkit's sandbox")
+        if name in _REPEATS or name == "BRANCH":
+            if repeated:
+                raise ValueError(
+                    "a repeated part of a pattern cannot itself repeat or have alternatives "
+                    "(such as (a+)+ or (a|b)*): it can take exponential time"
+                )
+            count += 1
+        if name in _REPEATS:
+            _low, high, inner = argument
+            count += _choice_points(inner, repeated=repeated or high > 1)
+        elif name == "BRANCH":
+            count += sum(_choice_points(branch, repeated=repeated) for branch in argument[1])
+        elif name == "ATOMIC_GROUP":
+            count += _choice_points(argument, repeated=repeated)
+        elif name in ("SUBPATTERN", "ASSERT", "ASSERT_NOT"):
+            count += _choice_points(argument[-1], repeated=repeated)
+    return count
+
+
 def _compare_text(
     value: str, operator: str, values: tuple[str, ...], pattern: re.Pattern[str] | None
 ) -> bool:
@@ -511,7 +576,9 @@ def _compare_text(
     if operator == "!in":
         return value not in values
     assert pattern is not None, "the parser compiles a pattern for =~ and !~"
-    found = pattern.fullmatch(value) is not None
+    # ECS's values are short (attribute values 128 characters, task groups 255); a longer one is
+    # not matched at all, so that no value stretches a pattern's bounded backtracking.
+    found = len(value) <= MAX_MATCHED_VALUE and pattern.fullmatch(value) is not None
     return found if operator == "=~" else not found
 
 

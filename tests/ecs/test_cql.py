@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -204,3 +205,46 @@ class TestErrors:
             parse("runningTasksCount == ")
         assert isinstance(info.value, ClusterQueryError)
         assert info.value.pointer() == "runningTasksCount == \n" + " " * 21 + "^"
+
+
+class TestHostilePatterns:
+    """A learner's `=~` pattern runs in the emulator a workshop shares: none may backtrack for minutes."""
+
+    @pytest.mark.parametrize(
+        ("pattern", "problem"),
+        [
+            ("(a+)+$", "cannot itself repeat"),
+            ("(a|aa)*b", "cannot itself repeat or have alternatives"),
+            ("(a?){30}a{30}", "cannot itself repeat"),
+            ("(?>(a+)+)b", "cannot itself repeat"),
+            ("(?=(a+)+)b", "cannot itself repeat"),
+            ("a*a*a*a*b", "at most 3 repetitions"),
+            ("(ab|cd)(ef|gh)(ij|kl)(mn|op)", "at most 3 repetitions"),
+            ("(.)\\1", "backreferences"),
+            ("(?P<x>a)(?(x)b|c)", "backreferences"),
+            ("a" * 257, "at most 256 characters"),
+        ],
+    )
+    def test_a_catastrophic_pattern_is_refused_with_a_reason(self, pattern: str, problem: str) -> None:
+        """The query is refused when parsed, in words, with the pattern's position: never evaluated."""
+        expression = f"attribute:stack =~ '{pattern}'"
+        with pytest.raises(ClusterQueryError, match="not accepted") as info:
+            parse(expression)
+        assert problem in str(info.value)
+        assert info.value.position == len("attribute:stack =~ ")
+
+    def test_a_value_longer_than_ecs_allows_never_matches(self) -> None:
+        """A long value is not matched at all (`=~` false, `!~` true), so it cannot stretch a pattern."""
+        long = dataclasses.replace(M5, attributes={"stack": "a" * 5000})
+        assert not matches("attribute:stack =~ '.*.*.*b'", long)
+        assert not matches("attribute:stack =~ 'a*'", long)
+        assert matches("attribute:stack !~ 'a*'", long)
+        assert matches("attribute:stack =~ 'a*'", dataclasses.replace(M5, attributes={"stack": "a" * 255}))
+
+    @pytest.mark.parametrize(
+        "pattern",
+        ["t2.*", "(web|api)-.*", "[a-z]+-[0-9]{2}", "(?:ab){2,5}", "(?=a)a.*", "m5\\.(large|xlarge)"],
+    )
+    def test_everyday_patterns_are_accepted(self, pattern: str) -> None:
+        """The bounds leave the patterns placement constraints use: wildcards, one alternation, classes."""
+        parse(f"attribute:stack =~ '{pattern}'")

@@ -150,7 +150,7 @@ def prep_nics(original: Callable[..., Any]) -> Callable[..., Any]:
             address = nic.private_ip_address
             if subnet is None or not address:
                 continue
-            if ipaddress.ip_address(address) in ipaddress.ip_network(subnet.cidr_block):
+            if ipaddress.ip_address(address) in ipaddress.ip_network(subnet.cidr_block, strict=False):
                 continue
             inside = subnet.get_available_subnet_ip(instance=self)
             nic.private_ip_address = inside

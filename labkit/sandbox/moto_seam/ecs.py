@@ -14,7 +14,15 @@ from labkit.sandbox.moto_seam.core import action_result, backend, request_param,
 from labkit.sandbox.moto_seam.hooks import hook, uses
 from labkit.sandbox.simulator.core import Simulator, simulator_for
 
-__all__ = ["client_error", "cluster", "known_subnet", "new_task", "service", "validation_error"]
+__all__ = [
+    "client_error",
+    "cluster",
+    "known_security_group",
+    "known_subnet",
+    "new_task",
+    "service",
+    "validation_error",
+]
 
 _RESPONSE = "moto.ecs.responses.EC2ContainerServiceResponse"
 _BACKEND = "moto.ecs.models.EC2ContainerServiceBackend"
@@ -400,6 +408,16 @@ def known_subnet(ec2: Any, subnet_id: str) -> str:
     return subnet_id
 
 
+def known_security_group(ec2: Any, group_id: str) -> str:
+    """`group_id` when the account has that security group; else ECS's error quoting EC2's code."""
+    if group_id not in {g.id for groups in list(ec2.groups.values()) for g in list(groups.values())}:
+        raise invalid_parameter(
+            f"Error retrieving security group information for [{group_id}]: "
+            f"The security group '{group_id}' does not exist (ErrorCode: InvalidGroup.NotFound)"
+        )
+    return group_id
+
+
 def _strategy(response: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
     """The capacity provider strategy a request uses: its own, else (with no launch type) the cluster's default."""
     if params.get("capacityProviderStrategy"):
@@ -480,7 +498,7 @@ def _refuse_controller_update(updated: Any, params: dict[str, Any]) -> None:
 
 
 def _fill_default_security_group(response: Any) -> None:
-    """Every subnet must exist; without securityGroups, AWS uses the VPC's default group (moto requires the field)."""
+    """Every subnet and security group must exist; without securityGroups, AWS uses the VPC's default group (moto requires the field)."""
     awsvpc = ((response.params or {}).get("networkConfiguration") or {}).get("awsvpcConfiguration")
     if not awsvpc or not isinstance(awsvpc.get("subnets"), list) or not awsvpc["subnets"]:
         return
@@ -488,6 +506,8 @@ def _fill_default_security_group(response: Any) -> None:
     for subnet_id in awsvpc["subnets"]:
         known_subnet(ec2, str(subnet_id))
     if awsvpc.get("securityGroups"):
+        for group_id in awsvpc["securityGroups"]:
+            known_security_group(ec2, str(group_id))
         return
     subnet = ec2.get_subnet(awsvpc["subnets"][0])
     default = ec2.get_default_security_group(subnet.vpc_id)

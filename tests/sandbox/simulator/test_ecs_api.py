@@ -299,6 +299,16 @@ class TestCountersAndAnswers:
         advance_until(stack.sandbox, lambda: _counters(stack) == (0, 0, 1), what="scaled to zero")
         stack.ecs.delete_service(cluster="course", service="web")
         assert _counters(stack) == (0, 0, 0)
+        # A DRAINING service and stopping tasks still hold the cluster (DeleteCluster refuses); both end
+        # on the clock.
+        advance_until(
+            stack.sandbox,
+            lambda: (
+                stack.service()["status"] == "INACTIVE"
+                and all(t["lastStatus"] == "STOPPED" for t in stack.tasks(None, desired_status="STOPPED"))
+            ),
+            what="service inactive, tasks stopped",
+        )
         deleted = stack.ecs.delete_cluster(cluster="course")["cluster"]
         assert (deleted["runningTasksCount"], deleted["pendingTasksCount"]) == (0, 0)
 
