@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract.conftest import DIFFERENCES, MOTO_TESTS, load_differences
+from tests.contract.conftest import DIFFERENCES, MOTO_TESTS, load_differences, load_known
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,3 +53,36 @@ def test_ci_runs_the_contract_after_the_suite() -> None:
     """`.ci/run` runs `python -m pytest -m contract` after the README's test command."""
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert ci.index("python -m pytest -m contract") > ci.index("&& python -m pytest")
+
+
+def test_every_known_failure_says_what_kind_it_is_and_where_it_comes_from() -> None:
+    """A known failure (not a deliberate difference) names an existing test, its kind and its source."""
+    known = load_known()
+    for test_id, entry in known.items():
+        path, *names = test_id.split("::")
+        source = (MOTO_TESTS / path).read_text(encoding="utf-8")
+        assert re.search(rf"^\s*def {re.escape(names[-1])}\(", source, re.MULTILINE), test_id
+        assert entry["kind"] in ("observed", "gap"), test_id
+        assert len(entry["why"]) > 20 and entry["source"], test_id
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('[known."a.py::t"]\nwhy = "because"\nkind = "gap"\n', "lacks source"),
+        ('[known."a.py::t"]\nwhy = "because"\nkind = "maybe"\nsource = "x"\n', "observed or gap"),
+        (
+            '[tests."a.py::t"]\nwhy = "b"\naws = "https://docs.aws.amazon.com/x"\n'
+            '[known."a.py::t"]\nwhy = "b"\nkind = "gap"\nsource = "x"\n',
+            "both deliberate and known",
+        ),
+    ],
+)
+def test_a_known_failure_without_its_kind_or_source_is_refused(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    """A known failure must say whether labkit follows an observed AWS answer or has a gap, and where from."""
+    path = tmp_path / DIFFERENCES.name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(pytest.UsageError, match=problem):
+        load_known(path)

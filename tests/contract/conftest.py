@@ -60,6 +60,28 @@ def load_differences(path: Path = DIFFERENCES) -> dict[str, dict[str, str]]:
     return tests
 
 
+def load_known(path: Path = DIFFERENCES) -> dict[str, dict[str, str]]:
+    """Read the known failures that are not (yet) deliberate: test id -> `why` and `kind` + `source`.
+
+    `kind = "observed"`: labkit answers as AWS was seen to answer (`source`: the public report), but no
+    AWS documentation page settles it, so it is not listed as a deliberate difference.
+    `kind = "gap"`: labkit is wrong there and the fix is not done (`source`: where it is tracked).
+    Both run as strict xfails too, so a fix that makes one pass fails the run until its entry goes.
+    """
+    with path.open("rb") as f:
+        data: dict[str, Any] = tomllib.load(f)
+    known: dict[str, dict[str, str]] = data.get("known", {})
+    for test_id, entry in known.items():
+        missing = {"why", "kind", "source"} - set(entry)
+        if missing:
+            raise pytest.UsageError(f"{path.name}: {test_id} lacks {', '.join(sorted(missing))}")
+        if entry["kind"] not in ("observed", "gap"):
+            raise pytest.UsageError(f"{path.name}: {test_id}: `kind` must be observed or gap")
+        if test_id in data.get("tests", {}):
+            raise pytest.UsageError(f"{path.name}: {test_id} is both deliberate and known")
+    return known
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Start the sandbox server before moto's test modules are imported (their decorators read the endpoint)."""
     global _server, _state_folder
@@ -110,6 +132,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark moto's tests `contract`, and the deliberate differences strict xfails."""
     differences = load_differences()
+    known = load_known()
     seen: set[str] = set()
     for item in items:
         path = Path(str(item.path))
@@ -121,7 +144,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if entry is not None:
             seen.add(test_id)
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"labkit follows AWS: {entry['why']}"))
+        elif test_id in known:
+            seen.add(test_id)
+            what = known[test_id]
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"known ({what['kind']}): {what['why']}"))
     collected_all = not config.args or all(Path(a).resolve() in (HERE, HERE.parent) for a in config.args)
-    stale = sorted(set(differences) - seen)
+    stale = sorted((set(differences) | set(known)) - seen)
     if stale and collected_all:
         raise pytest.UsageError(f"{DIFFERENCES.name} names tests that do not exist: {', '.join(stale)}")
