@@ -1,0 +1,264 @@
+"""An image ECS cannot pull, or an execution role that may not pull it or open its log stream, stops the task.
+
+AWS's words: `CannotPullContainerError: pull image manifest has been retried N time(s): failed to resolve
+ref ...` (the ECS troubleshooting guide, "Cannot pull container image errors"); `ResourceInitializationError:
+unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr
+registry auth: ...` (aws/aws-app-mesh-examples#413); `ResourceInitializationError: failed to validate logger
+args: create stream has been retried 1 times: failed to create Cloudwatch log stream: AccessDeniedException:
+...` (doctorray117/minecraft-ondemand#12).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from labkit.images import build_oci_image
+from labkit.registry.client import push_layout_via_api
+from labkit.sandbox.embedded import EmbeddedSandbox
+from tests.sandbox.simulator.conftest import AwsCli
+
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+PULL = ["ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+LOGS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+def _run(
+    sandbox: EmbeddedSandbox,
+    image: str,
+    actions: list[str] | None,
+    *,
+    log_group: str | None = None,
+) -> dict[str, Any]:
+    """Run a Fargate task of `image`; `actions` the execution role may do (None: no execution role)."""
+    iam, ecs = sandbox.client("iam"), sandbox.client("ecs")
+    container: dict[str, Any] = {"name": "web", "image": image, "portMappings": [{"containerPort": 80}]}
+    if log_group is not None:
+        sandbox.client("logs").create_log_group(logGroupName=log_group)
+        container["logConfiguration"] = {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": log_group,
+                "awslogs-region": "us-east-1",
+                "awslogs-stream-prefix": "ecs",
+            },
+        }
+    extra: dict[str, Any] = {}
+    if actions is not None:
+        role = iam.create_role(RoleName="execution", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        if actions:
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+            }
+            iam.put_role_policy(RoleName="execution", PolicyName="p", PolicyDocument=json.dumps(policy))
+        extra["executionRoleArn"] = role
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(
+        family="web", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+        containerDefinitions=[container], **extra,
+    )  # fmt: skip
+    subnet = sandbox.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
+    arn = ecs.run_task(
+        cluster="c", taskDefinition="web", launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+    )["tasks"][0]["taskArn"]  # fmt: skip
+    sandbox.advance(120)
+    return dict(ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0])
+
+
+@pytest.fixture
+def layout(tmp_path: Any) -> str:
+    return str(build_oci_image(tmp_path / "image", files={"index.html": "hi"}, tag="1").path)
+
+
+def _pushed(sandbox: EmbeddedSandbox, layout: str, repository: str = "web", tag: str = "1") -> str:
+    ecr = sandbox.client("ecr")
+    uri = str(ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"])
+    push_layout_via_api(ecr, layout, repository, tag, source_tag="1")
+    return uri
+
+
+def test_a_pushed_ecr_image_runs(sandbox: EmbeddedSandbox, layout: str) -> None:
+    uri = _pushed(sandbox, layout)
+    task = _run(sandbox, f"{uri}:1", PULL + LOGS, log_group="/ecs/web")
+    assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
+
+
+def test_a_tag_never_pushed_stops_with_cannot_pull(sandbox: EmbeddedSandbox, layout: str) -> None:
+    uri = _pushed(sandbox, layout)
+    task = _run(sandbox, f"{uri}:2", PULL)
+    reason = (
+        f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
+        f"{uri}:2: {uri}:2: not found"
+    )
+    assert (task["lastStatus"], task["stopCode"], task["stoppedReason"]) == (
+        "STOPPED",
+        "TaskFailedToStart",
+        reason,
+    )
+    assert task["containers"][0]["reason"] == reason
+
+
+def test_a_repository_that_does_not_exist_and_a_wrong_digest_stop_the_task(sandbox: EmbeddedSandbox) -> None:
+    account = sandbox.client("sts").get_caller_identity()["Account"]
+    image = f"{account}.dkr.ecr.us-east-1.amazonaws.com/nothing-here:latest"
+    task = _run(sandbox, image, PULL)
+    assert task["stoppedReason"].startswith(f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}")  # fmt: skip
+
+
+def test_a_wrong_digest_stops_the_task(sandbox: EmbeddedSandbox, layout: str) -> None:
+    uri = _pushed(sandbox, layout)
+    image = f"{uri}@sha256:{'0' * 64}"
+    task = _run(sandbox, image, PULL)
+    assert task["stoppedReason"].endswith(f"{image}: not found")
+
+
+def test_an_execution_role_without_ecr_auth_stops_the_task(sandbox: EmbeddedSandbox, layout: str) -> None:
+    uri = _pushed(sandbox, layout)
+    task = _run(sandbox, f"{uri}:1", ["ecr:BatchGetImage"])
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert task["stoppedReason"].startswith(
+        "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+        "failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): "
+        "AccessDeniedException: User: arn:aws:sts::"
+    )
+    assert "is not authorized to perform: ecr:GetAuthorizationToken on resource: *" in task["stoppedReason"]
+
+
+def test_an_execution_role_without_batch_get_image_is_forbidden_the_manifest(
+    sandbox: EmbeddedSandbox, layout: str
+) -> None:
+    uri = _pushed(sandbox, layout)
+    task = _run(sandbox, f"{uri}:1", ["ecr:GetAuthorizationToken"])
+    host = uri.split("/", 1)[0]
+    assert task["stoppedReason"] == (
+        f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
+        f"{uri}:1: pulling from host {host} failed with status code [manifests 1]: 403 Forbidden"
+    )
+
+
+def test_an_execution_role_without_log_stream_rights_stops_the_task(sandbox: EmbeddedSandbox) -> None:
+    task = _run(sandbox, "nginx", PULL, log_group="/ecs/web")
+    assert task["stopCode"] == "TaskFailedToStart"
+    reason = task["stoppedReason"]
+    assert reason.startswith(
+        "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+        "failed to create Cloudwatch log stream: AccessDeniedException: User: arn:aws:sts::"
+    )
+    task_id = task["taskArn"].rsplit("/", 1)[-1]
+    assert "logs:CreateLogStream on resource: arn:aws:logs:us-east-1:" in reason
+    assert f":log-group:/ecs/web:log-stream:ecs/web/{task_id}" in reason
+
+
+def test_the_managed_execution_policy_pulls_and_logs(sandbox: EmbeddedSandbox, layout: str) -> None:
+    """AmazonECSTaskExecutionRolePolicy, as the labs attach it, is enough for a pushed image with awslogs."""
+    uri = _pushed(sandbox, layout)
+    iam = sandbox.client("iam")
+    iam.create_role(RoleName="managed", AssumeRolePolicyDocument=TRUST)
+    iam.attach_role_policy(
+        RoleName="managed", PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+    )
+    ecs = sandbox.client("ecs")
+    sandbox.client("logs").create_log_group(logGroupName="/ecs/web")
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(
+        family="web", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+        executionRoleArn=iam.get_role(RoleName="managed")["Role"]["Arn"],
+        containerDefinitions=[{"name": "web", "image": f"{uri}:1", "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}}],
+    )  # fmt: skip
+    subnet = sandbox.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
+    arn = ecs.run_task(
+        cluster="c", taskDefinition="web", launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+    )["tasks"][0]["taskArn"]  # fmt: skip
+    sandbox.advance(120)
+    task = ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]
+    assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
+
+
+def test_an_explicit_deny_wins_over_the_managed_allow(sandbox: EmbeddedSandbox, layout: str) -> None:
+    """A learner cannot pull by allowing `*` and hoping a Deny is ignored."""
+    uri = _pushed(sandbox, layout)
+    iam = sandbox.client("iam")
+    task_def_role = iam.create_role(RoleName="execution", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "ecr:BatchGetImage", "Resource": "*"},
+        ],
+    }
+    iam.put_role_policy(RoleName="execution", PolicyName="p", PolicyDocument=json.dumps(policy))
+    ecs = sandbox.client("ecs")
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(
+        family="web", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+        executionRoleArn=task_def_role, containerDefinitions=[{"name": "web", "image": f"{uri}:1"}],
+    )  # fmt: skip
+    subnet = sandbox.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
+    arn = ecs.run_task(
+        cluster="c", taskDefinition="web", launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+    )["tasks"][0]["taskArn"]  # fmt: skip
+    sandbox.advance(120)
+    task = ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]
+    assert task["stoppedReason"].endswith("403 Forbidden")
+
+
+def test_public_images_still_run_without_an_execution_role(sandbox: EmbeddedSandbox) -> None:
+    task = _run(sandbox, "nginxdemos/hello", None)
+    assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
+
+
+def test_an_unpushed_tag_through_the_aws_cli(aws_cli: AwsCli) -> None:
+    """The AWS CLI shows the stopped task as AWS does: TaskFailedToStart, CannotPullContainerError."""
+    aws = aws_cli
+    uri = aws("ecr", "create-repository", "--repository-name", "web")["repository"]["repositoryUri"]
+    role = aws("iam", "create-role", "--role-name", "execution", "--assume-role-policy-document", TRUST)[
+        "Role"
+    ]["Arn"]
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": PULL, "Resource": "*"}]}
+    aws("iam", "put-role-policy", "--role-name", "execution", "--policy-name", "p", "--policy-document", json.dumps(policy))  # fmt: skip
+    subnet = aws("ec2", "describe-subnets")["Subnets"][0]["SubnetId"]
+    aws("ecs", "create-cluster", "--cluster-name", "c")
+    containers = json.dumps([{"name": "web", "image": f"{uri}:v1"}])
+    aws("ecs", "register-task-definition", "--family", "web", "--requires-compatibilities", "FARGATE", "--network-mode", "awsvpc", "--cpu", "256", "--memory", "512", "--execution-role-arn", role, "--container-definitions", containers)  # fmt: skip
+    arn = aws("ecs", "run-task", "--cluster", "c", "--task-definition", "web", "--launch-type", "FARGATE", "--network-configuration", f"awsvpcConfiguration={{subnets=[{subnet}]}}")["tasks"][0]["taskArn"]  # fmt: skip
+    aws.advance(120)
+    task = aws("ecs", "describe-tasks", "--cluster", "c", "--tasks", arn)["tasks"][0]
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert task["stoppedReason"] == (
+        f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
+        f"{uri}:v1: {uri}:v1: not found"
+    )
+
+
+def test_an_execution_role_without_ecr_auth_through_the_aws_cli(aws_cli: AwsCli) -> None:
+    """An execution role with no policy: GetAuthorizationToken is refused before the manifest is asked for."""
+    aws = aws_cli
+    uri = aws("ecr", "create-repository", "--repository-name", "web")["repository"]["repositoryUri"]
+    role = aws("iam", "create-role", "--role-name", "execution", "--assume-role-policy-document", TRUST)[
+        "Role"
+    ]["Arn"]
+    subnet = aws("ec2", "describe-subnets")["Subnets"][0]["SubnetId"]
+    aws("ecs", "create-cluster", "--cluster-name", "c")
+    containers = json.dumps([{"name": "web", "image": f"{uri}:v1"}])
+    aws("ecs", "register-task-definition", "--family", "web", "--requires-compatibilities", "FARGATE", "--network-mode", "awsvpc", "--cpu", "256", "--memory", "512", "--execution-role-arn", role, "--container-definitions", containers)  # fmt: skip
+    arn = aws("ecs", "run-task", "--cluster", "c", "--task-definition", "web", "--launch-type", "FARGATE", "--network-configuration", f"awsvpcConfiguration={{subnets=[{subnet}]}}")["tasks"][0]["taskArn"]  # fmt: skip
+    aws.advance(120)
+    task = aws("ecs", "describe-tasks", "--cluster", "c", "--tasks", arn)["tasks"][0]
+    assert task["stoppedReason"].startswith("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth")  # fmt: skip
