@@ -83,6 +83,32 @@ def _image_found(
     return False
 
 
+def _known_public(image: str) -> bool:
+    from labkit.dataplane.images import is_known_public_image
+    from labkit.dataplane.workloads import workload_for
+
+    return workload_for(image) is not None or is_known_public_image(image)
+
+
+def _unknown_public(image: str) -> str:
+    """AWS's reason for a public image that does not exist: Docker Hub denies it, other registries miss it."""
+    from labkit.dataplane.images import parse_image_name
+
+    prefix = "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref"
+    try:
+        name = parse_image_name(image)
+    except ValueError:
+        return f"{prefix} {image}: invalid reference format"
+    if name.registry != "docker.io":
+        return f"{prefix} {image}: {image}: not found"
+    repository = name.repository if "/" in name.repository else f"library/{name.repository}"
+    ref = f"docker.io/{repository}" + (f"@{name.digest}" if name.digest else f":{name.tag or 'latest'}")
+    return (
+        f"{prefix} {ref}: pull access denied, repository does not exist or may require authorization: "
+        "server message: insufficient_scope: authorization failed"
+    )
+
+
 def pull_failure(
     runner: WorkloadRunner, definition: Any, container: dict[str, Any], task_arn: str
 ) -> str | None:
@@ -123,6 +149,8 @@ def pull_failure(
                 f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve "
                 f"ref {image}: {image}: not found"
             )
+    elif host is None and not _known_public(image):
+        return _unknown_public(image)
     logging = container.get("logConfiguration") or {}
     if role and logging.get("logDriver") == "awslogs":
         options = logging.get("options") or {}

@@ -262,3 +262,82 @@ def test_an_execution_role_without_ecr_auth_through_the_aws_cli(aws_cli: AwsCli)
     aws.advance(120)
     task = aws("ecs", "describe-tasks", "--cluster", "c", "--tasks", arn)["tasks"][0]
     assert task["stoppedReason"].startswith("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        (
+            "nginxx",
+            "failed to resolve ref docker.io/library/nginxx:latest: pull access denied, repository does not exist "
+            "or may require authorization: server message: insufficient_scope: authorization failed",
+        ),
+        (
+            "my-team/private-app:2.0",
+            "failed to resolve ref docker.io/my-team/private-app:2.0: pull access denied, repository does not "
+            "exist or may require authorization: server message: insufficient_scope: authorization failed",
+        ),
+        (
+            "public.ecr.aws/nobody/nothing:1",
+            "failed to resolve ref public.ecr.aws/nobody/nothing:1: public.ecr.aws/nobody/nothing:1: not found",
+        ),
+        ("ghcr.io/someone/app", "failed to resolve ref ghcr.io/someone/app: ghcr.io/someone/app: not found"),
+    ],
+)
+def test_a_public_image_the_sandbox_does_not_know_stops_the_task(
+    sandbox: EmbeddedSandbox, image: str, reason: str
+) -> None:
+    task = _run(sandbox, image, None)
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert (
+        task["stoppedReason"]
+        == f"CannotPullContainerError: pull image manifest has been retried 1 time(s): {reason}"
+    )
+    assert task["containers"][0]["reason"] == task["stoppedReason"]
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "nginx:1.27",
+        "httpd:2.4",
+        "public.ecr.aws/docker/library/httpd:latest",
+        "busybox",
+        "docker.io/library/alpine:3.20",
+        "public.ecr.aws/labkit/job:1",
+        "amazon/amazon-ecs-sample",
+    ],
+)
+def test_known_public_images_start(sandbox: EmbeddedSandbox, image: str) -> None:
+    """They reach RUNNING (the job workload then exits by itself, as its image does)."""
+    task = _run(sandbox, image, None)
+    assert "startedAt" in task, task.get("stoppedReason")
+    assert task.get("stopCode") != "TaskFailedToStart"
+
+
+def test_a_stand_in_registered_by_the_learner_makes_its_image_known(sandbox: EmbeddedSandbox) -> None:
+    from labkit.dataplane.images import default_stand_in, register_image, unregister_image
+
+    register_image("my-team/*", default_stand_in)
+    try:
+        task = _run(sandbox, "my-team/private-app:2.0", None)
+    finally:
+        unregister_image("my-team/*")
+    assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
+
+
+def test_an_unknown_public_image_through_the_aws_cli(aws_cli: AwsCli) -> None:
+    aws = aws_cli
+    subnet = aws("ec2", "describe-subnets")["Subnets"][0]["SubnetId"]
+    aws("ecs", "create-cluster", "--cluster-name", "c")
+    containers = json.dumps([{"name": "web", "image": "nginx-typo:latest"}])
+    aws("ecs", "register-task-definition", "--family", "web", "--requires-compatibilities", "FARGATE", "--network-mode", "awsvpc", "--cpu", "256", "--memory", "512", "--container-definitions", containers)  # fmt: skip
+    arn = aws("ecs", "run-task", "--cluster", "c", "--task-definition", "web", "--launch-type", "FARGATE", "--network-configuration", f"awsvpcConfiguration={{subnets=[{subnet}]}}")["tasks"][0]["taskArn"]  # fmt: skip
+    aws.advance(120)
+    task = aws("ecs", "describe-tasks", "--cluster", "c", "--tasks", arn)["tasks"][0]
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert (
+        "failed to resolve ref docker.io/library/nginx-typo:latest: pull access denied"
+        in task["stoppedReason"]
+    )
+    assert task["containers"][0]["reason"] == task["stoppedReason"]
