@@ -112,7 +112,11 @@ def _unknown_public(image: str) -> str:
 def pull_failure(
     runner: WorkloadRunner, definition: Any, container: dict[str, Any], task_arn: str
 ) -> str | None:
-    """The stoppedReason of a task whose container's image or log stream cannot be set up; None when it can."""
+    """The stoppedReason of a task whose container's image or log stream cannot be set up; None when it can.
+
+    When it can, the container's awslogs stream is created (and its group, with `awslogs-create-group`),
+    as ECS creates them before the container starts.
+    """
     from labkit.dataplane.images import parse_image_name
     from labkit.sandbox.simulator.workloads import policy_allows
 
@@ -151,21 +155,55 @@ def pull_failure(
             )
     elif host is None and not _known_public(image):
         return _unknown_public(image)
+    return _log_stream_failure(runner, container, task_arn, documents, principal if role else None)
+
+
+def _log_stream_failure(
+    runner: WorkloadRunner,
+    container: dict[str, Any],
+    task_arn: str,
+    documents: list[dict[str, Any]],
+    principal: str | None,
+) -> str | None:
+    """Open an awslogs container's stream as ECS does (its group too with `awslogs-create-group`), or say why not."""
+    from labkit.sandbox import moto_seam
+    from labkit.sandbox.simulator.workloads import policy_allows
+
     logging = container.get("logConfiguration") or {}
-    if role and logging.get("logDriver") == "awslogs":
-        options = logging.get("options") or {}
-        group = str(options.get("awslogs-group", ""))
-        region = str(options.get("awslogs-region") or runner.sim.region)
-        prefix = options.get("awslogs-stream-prefix")
-        task_id = task_arn.rsplit("/", 1)[-1]
-        stream = f"{prefix}/{container.get('name')}/{task_id}" if prefix else task_id
-        stream_arn = f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{stream}"
-        action = "logs:CreateLogStream"
-        if policy_allows(documents, action, stream_arn) is not True:
+    if principal is None or logging.get("logDriver") != "awslogs":
+        return None
+    options = logging.get("options") or {}
+    group = str(options.get("awslogs-group", ""))
+    region = str(options.get("awslogs-region") or runner.sim.region)
+    prefix = options.get("awslogs-stream-prefix")
+    task_id = task_arn.rsplit("/", 1)[-1]
+    stream = f"{prefix}/{container.get('name')}/{task_id}" if prefix else task_id
+    account = runner.sim.account_id
+    failed = "ResourceInitializationError: failed to validate logger args: "
+    group_arn = f"arn:aws:logs:{region}:{account}:log-group:{group}"
+    logs = moto_seam.backend("logs", account, region)
+    if group not in logs.groups:
+        if str(options.get("awslogs-create-group", "")).lower() != "true":
             return (
-                "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 "
-                f"times: failed to create Cloudwatch log stream: {_denied(principal, action, stream_arn)}"
+                f"{failed}create stream has been retried 1 times: failed to create Cloudwatch log stream: "
+                "ResourceNotFoundException: The specified log group does not exist. : exit status 1"
             )
+        action = "logs:CreateLogGroup"
+        if policy_allows(documents, action, f"{group_arn}:*") is not True:
+            return (
+                f"{failed}failed to create Cloudwatch log group: {_denied(principal, action, f'{group_arn}:*')}"
+                " : exit status 1"
+            )
+        logs.create_log_group(group, {})
+    stream_arn = f"{group_arn}:log-stream:{stream}"
+    action = "logs:CreateLogStream"
+    if policy_allows(documents, action, stream_arn) is not True:
+        return (
+            f"{failed}create stream has been retried 1 times: failed to create Cloudwatch log stream: "
+            f"{_denied(principal, action, stream_arn)} : exit status 1"
+        )
+    if stream not in logs.groups[group].streams:
+        logs.create_log_stream(group, stream)
     return None
 
 

@@ -341,3 +341,70 @@ def test_an_unknown_public_image_through_the_aws_cli(aws_cli: AwsCli) -> None:
         in task["stoppedReason"]
     )
     assert task["containers"][0]["reason"] == task["stoppedReason"]
+
+
+def _run_logging(sandbox: EmbeddedSandbox, actions: list[str], options: dict[str, str]) -> dict[str, Any]:
+    iam, ecs = sandbox.client("iam"), sandbox.client("ecs")
+    role = iam.create_role(RoleName="execution", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+    iam.put_role_policy(RoleName="execution", PolicyName="p", PolicyDocument=json.dumps(policy))
+    logging = {
+        "logDriver": "awslogs",
+        "options": {"awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs", **options},
+    }
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(
+        family="web", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+        executionRoleArn=role, containerDefinitions=[{"name": "web", "image": "nginx", "logConfiguration": logging}],
+    )  # fmt: skip
+    subnet = sandbox.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
+    arn = ecs.run_task(
+        cluster="c", taskDefinition="web", launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+    )["tasks"][0]["taskArn"]  # fmt: skip
+    sandbox.advance(120)
+    return dict(ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0])
+
+
+def test_a_log_group_that_does_not_exist_stops_the_task(sandbox: EmbeddedSandbox) -> None:
+    task = _run_logging(sandbox, LOGS, {"awslogs-group": "/ecs/missing"})
+    assert task["stoppedReason"] == (
+        "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+        "failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not "
+        "exist. : exit status 1"
+    )
+
+
+def test_awslogs_create_group_needs_create_log_group(sandbox: EmbeddedSandbox) -> None:
+    task = _run_logging(sandbox, LOGS, {"awslogs-group": "/ecs/new", "awslogs-create-group": "true"})
+    assert "failed to create Cloudwatch log group: AccessDeniedException" in task["stoppedReason"]
+    assert "logs:CreateLogGroup on resource: arn:aws:logs:us-east-1:" in task["stoppedReason"]
+    assert sandbox.client("logs").describe_log_groups(logGroupNamePrefix="/ecs/new")["logGroups"] == []
+
+
+def test_a_running_task_has_its_log_stream_and_group(sandbox: EmbeddedSandbox) -> None:
+    """With logs:CreateLogGroup the group is created; the stream is prefix/container/task-id, as on AWS."""
+    actions = [*LOGS, "logs:CreateLogGroup"]
+    task = _run_logging(sandbox, actions, {"awslogs-group": "/ecs/new", "awslogs-create-group": "true"})
+    assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
+    streams = sandbox.client("logs").describe_log_streams(logGroupName="/ecs/new")["logStreams"]
+    assert [s["logStreamName"] for s in streams] == [f"ecs/web/{task['taskArn'].rsplit('/', 1)[-1]}"]
+
+
+def test_a_missing_log_group_through_the_aws_cli(aws_cli: AwsCli) -> None:
+    aws = aws_cli
+    role = aws("iam", "create-role", "--role-name", "execution", "--assume-role-policy-document", TRUST)[
+        "Role"
+    ]["Arn"]
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": LOGS, "Resource": "*"}]}
+    aws("iam", "put-role-policy", "--role-name", "execution", "--policy-name", "p", "--policy-document", json.dumps(policy))  # fmt: skip
+    subnet = aws("ec2", "describe-subnets")["Subnets"][0]["SubnetId"]
+    aws("ecs", "create-cluster", "--cluster-name", "c")
+    logging = {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}  # fmt: skip
+    containers = json.dumps([{"name": "web", "image": "nginx", "logConfiguration": logging}])
+    aws("ecs", "register-task-definition", "--family", "web", "--requires-compatibilities", "FARGATE", "--network-mode", "awsvpc", "--cpu", "256", "--memory", "512", "--execution-role-arn", role, "--container-definitions", containers)  # fmt: skip
+    arn = aws("ecs", "run-task", "--cluster", "c", "--task-definition", "web", "--launch-type", "FARGATE", "--network-configuration", f"awsvpcConfiguration={{subnets=[{subnet}]}}")["tasks"][0]["taskArn"]  # fmt: skip
+    aws.advance(120)
+    task = aws("ecs", "describe-tasks", "--cluster", "c", "--tasks", arn)["tasks"][0]
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert "ResourceNotFoundException: The specified log group does not exist." in task["stoppedReason"]
