@@ -19,57 +19,42 @@ from labkit.images import build_oci_image
 from labkit.registry.client import push_layout_via_api
 from labkit.sandbox.embedded import EmbeddedSandbox
 from tests.sandbox.simulator.conftest import AwsCli
+from tests.sandbox.simulator.test_execution_role import TRUST
 
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 PULL = ["ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 LOGS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+MANAGED = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
 
-def _run(
-    sandbox: EmbeddedSandbox,
-    image: str,
-    actions: list[str] | None,
-    *,
-    log_group: str | None = None,
-) -> dict[str, Any]:
-    """Run a Fargate task of `image`; `actions` the execution role may do (None: no execution role)."""
-    iam, ecs = sandbox.client("iam"), sandbox.client("ecs")
-    container: dict[str, Any] = {"name": "web", "image": image, "portMappings": [{"containerPort": 80}]}
-    if log_group is not None:
-        sandbox.client("logs").create_log_group(logGroupName=log_group)
-        container["logConfiguration"] = {
-            "logDriver": "awslogs",
-            "options": {
-                "awslogs-group": log_group,
-                "awslogs-region": "us-east-1",
-                "awslogs-stream-prefix": "ecs",
-            },
-        }
-    extra: dict[str, Any] = {}
-    if actions is not None:
-        role = iam.create_role(RoleName="execution", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-        if actions:
-            policy = {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
-            }
-            iam.put_role_policy(RoleName="execution", PolicyName="p", PolicyDocument=json.dumps(policy))
-        extra["executionRoleArn"] = role
+def _awslogs(group: str, **options: str) -> dict[str, Any]:
+    base = {"awslogs-group": group, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}
+    return {"logDriver": "awslogs", "options": {**base, **options}}
+
+
+def _policy(actions: list[str]) -> str:
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+    )
+
+
+def _role(sandbox: EmbeddedSandbox, policy: str | None = None, managed: str | None = None) -> str:
+    """An execution role named `execution` with an inline `policy` and/or an attached `managed` policy."""
+    iam = sandbox.client("iam")
+    arn = str(iam.create_role(RoleName="execution", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"])
+    if policy is not None:
+        iam.put_role_policy(RoleName="execution", PolicyName="p", PolicyDocument=policy)
+    if managed is not None:
+        iam.attach_role_policy(RoleName="execution", PolicyArn=managed)
+    return arn
+
+
+def _start(sandbox: EmbeddedSandbox, container: dict[str, Any], role: str | None) -> dict[str, Any]:
+    """Run a Fargate task of one container, advance 120 s and describe it."""
+    ecs = sandbox.client("ecs")
     ecs.create_cluster(clusterName="c")
     ecs.register_task_definition(
         family="web", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
-        containerDefinitions=[container], **extra,
+        containerDefinitions=[container], **({"executionRoleArn": role} if role else {}),
     )  # fmt: skip
     subnet = sandbox.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
     arn = ecs.run_task(
@@ -78,6 +63,36 @@ def _run(
     )["tasks"][0]["taskArn"]  # fmt: skip
     sandbox.advance(120)
     return dict(ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0])
+
+
+def _run(
+    sandbox: EmbeddedSandbox, image: str, actions: list[str] | None, *, log_group: str | None = None
+) -> dict[str, Any]:
+    """Run a Fargate task of `image`; `actions` the execution role may do (None: no execution role)."""
+    container: dict[str, Any] = {"name": "web", "image": image, "portMappings": [{"containerPort": 80}]}
+    if log_group is not None:
+        sandbox.client("logs").create_log_group(logGroupName=log_group)
+        container["logConfiguration"] = _awslogs(log_group)
+    role = None if actions is None else _role(sandbox, _policy(actions) if actions else None)
+    return _start(sandbox, container, role)
+
+
+def _cli_start(aws: AwsCli, container: dict[str, Any], actions: list[str] | None) -> dict[str, Any]:
+    """The same through the AWS CLI; `actions` as in `_run` ([] is a role with no policy)."""
+    role: list[str] = []
+    if actions is not None:
+        arn = aws("iam", "create-role", "--role-name", "execution", "--assume-role-policy-document", TRUST)[
+            "Role"
+        ]["Arn"]
+        if actions:
+            aws("iam", "put-role-policy", "--role-name", "execution", "--policy-name", "p", "--policy-document", _policy(actions))  # fmt: skip
+        role = ["--execution-role-arn", arn]
+    subnet = aws("ec2", "describe-subnets")["Subnets"][0]["SubnetId"]
+    aws("ecs", "create-cluster", "--cluster-name", "c")
+    aws("ecs", "register-task-definition", "--family", "web", "--requires-compatibilities", "FARGATE", "--network-mode", "awsvpc", "--cpu", "256", "--memory", "512", *role, "--container-definitions", json.dumps([container]))  # fmt: skip
+    arn = aws("ecs", "run-task", "--cluster", "c", "--task-definition", "web", "--launch-type", "FARGATE", "--network-configuration", f"awsvpcConfiguration={{subnets=[{subnet}]}}")["tasks"][0]["taskArn"]  # fmt: skip
+    aws.advance(120)
+    return dict(aws("ecs", "describe-tasks", "--cluster", "c", "--tasks", arn)["tasks"][0])
 
 
 @pytest.fixture
@@ -167,55 +182,21 @@ def test_an_execution_role_without_log_stream_rights_stops_the_task(sandbox: Emb
 def test_the_managed_execution_policy_pulls_and_logs(sandbox: EmbeddedSandbox, layout: str) -> None:
     """AmazonECSTaskExecutionRolePolicy, as the labs attach it, is enough for a pushed image with awslogs."""
     uri = _pushed(sandbox, layout)
-    iam = sandbox.client("iam")
-    iam.create_role(RoleName="managed", AssumeRolePolicyDocument=TRUST)
-    iam.attach_role_policy(
-        RoleName="managed", PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-    )
-    ecs = sandbox.client("ecs")
     sandbox.client("logs").create_log_group(logGroupName="/ecs/web")
-    ecs.create_cluster(clusterName="c")
-    ecs.register_task_definition(
-        family="web", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
-        executionRoleArn=iam.get_role(RoleName="managed")["Role"]["Arn"],
-        containerDefinitions=[{"name": "web", "image": f"{uri}:1", "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}}],
-    )  # fmt: skip
-    subnet = sandbox.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
-    arn = ecs.run_task(
-        cluster="c", taskDefinition="web", launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
-    )["tasks"][0]["taskArn"]  # fmt: skip
-    sandbox.advance(120)
-    task = ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]
+    container = {"name": "web", "image": f"{uri}:1", "logConfiguration": _awslogs("/ecs/web")}
+    task = _start(sandbox, container, _role(sandbox, managed=MANAGED))
     assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
 
 
 def test_an_explicit_deny_wins_over_the_managed_allow(sandbox: EmbeddedSandbox, layout: str) -> None:
-    """A learner cannot pull by allowing `*` and hoping a Deny is ignored."""
+    """A learner cannot pull by attaching the managed policy and hoping a Deny is ignored."""
     uri = _pushed(sandbox, layout)
-    iam = sandbox.client("iam")
-    task_def_role = iam.create_role(RoleName="execution", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    policy = {
+    deny = {
         "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": "*", "Resource": "*"},
-            {"Effect": "Deny", "Action": "ecr:BatchGetImage", "Resource": "*"},
-        ],
+        "Statement": [{"Effect": "Deny", "Action": "ecr:BatchGetImage", "Resource": "*"}],
     }
-    iam.put_role_policy(RoleName="execution", PolicyName="p", PolicyDocument=json.dumps(policy))
-    ecs = sandbox.client("ecs")
-    ecs.create_cluster(clusterName="c")
-    ecs.register_task_definition(
-        family="web", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
-        executionRoleArn=task_def_role, containerDefinitions=[{"name": "web", "image": f"{uri}:1"}],
-    )  # fmt: skip
-    subnet = sandbox.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
-    arn = ecs.run_task(
-        cluster="c", taskDefinition="web", launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
-    )["tasks"][0]["taskArn"]  # fmt: skip
-    sandbox.advance(120)
-    task = ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]
+    role = _role(sandbox, json.dumps(deny), managed=MANAGED)
+    task = _start(sandbox, {"name": "web", "image": f"{uri}:1"}, role)
     assert task["stoppedReason"].endswith("403 Forbidden")
 
 
@@ -226,20 +207,8 @@ def test_public_images_still_run_without_an_execution_role(sandbox: EmbeddedSand
 
 def test_an_unpushed_tag_through_the_aws_cli(aws_cli: AwsCli) -> None:
     """The AWS CLI shows the stopped task as AWS does: TaskFailedToStart, CannotPullContainerError."""
-    aws = aws_cli
-    uri = aws("ecr", "create-repository", "--repository-name", "web")["repository"]["repositoryUri"]
-    role = aws("iam", "create-role", "--role-name", "execution", "--assume-role-policy-document", TRUST)[
-        "Role"
-    ]["Arn"]
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": PULL, "Resource": "*"}]}
-    aws("iam", "put-role-policy", "--role-name", "execution", "--policy-name", "p", "--policy-document", json.dumps(policy))  # fmt: skip
-    subnet = aws("ec2", "describe-subnets")["Subnets"][0]["SubnetId"]
-    aws("ecs", "create-cluster", "--cluster-name", "c")
-    containers = json.dumps([{"name": "web", "image": f"{uri}:v1"}])
-    aws("ecs", "register-task-definition", "--family", "web", "--requires-compatibilities", "FARGATE", "--network-mode", "awsvpc", "--cpu", "256", "--memory", "512", "--execution-role-arn", role, "--container-definitions", containers)  # fmt: skip
-    arn = aws("ecs", "run-task", "--cluster", "c", "--task-definition", "web", "--launch-type", "FARGATE", "--network-configuration", f"awsvpcConfiguration={{subnets=[{subnet}]}}")["tasks"][0]["taskArn"]  # fmt: skip
-    aws.advance(120)
-    task = aws("ecs", "describe-tasks", "--cluster", "c", "--tasks", arn)["tasks"][0]
+    uri = aws_cli("ecr", "create-repository", "--repository-name", "web")["repository"]["repositoryUri"]
+    task = _cli_start(aws_cli, {"name": "web", "image": f"{uri}:v1"}, PULL)
     assert task["stopCode"] == "TaskFailedToStart"
     assert task["stoppedReason"] == (
         f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
@@ -249,18 +218,8 @@ def test_an_unpushed_tag_through_the_aws_cli(aws_cli: AwsCli) -> None:
 
 def test_an_execution_role_without_ecr_auth_through_the_aws_cli(aws_cli: AwsCli) -> None:
     """An execution role with no policy: GetAuthorizationToken is refused before the manifest is asked for."""
-    aws = aws_cli
-    uri = aws("ecr", "create-repository", "--repository-name", "web")["repository"]["repositoryUri"]
-    role = aws("iam", "create-role", "--role-name", "execution", "--assume-role-policy-document", TRUST)[
-        "Role"
-    ]["Arn"]
-    subnet = aws("ec2", "describe-subnets")["Subnets"][0]["SubnetId"]
-    aws("ecs", "create-cluster", "--cluster-name", "c")
-    containers = json.dumps([{"name": "web", "image": f"{uri}:v1"}])
-    aws("ecs", "register-task-definition", "--family", "web", "--requires-compatibilities", "FARGATE", "--network-mode", "awsvpc", "--cpu", "256", "--memory", "512", "--execution-role-arn", role, "--container-definitions", containers)  # fmt: skip
-    arn = aws("ecs", "run-task", "--cluster", "c", "--task-definition", "web", "--launch-type", "FARGATE", "--network-configuration", f"awsvpcConfiguration={{subnets=[{subnet}]}}")["tasks"][0]["taskArn"]  # fmt: skip
-    aws.advance(120)
-    task = aws("ecs", "describe-tasks", "--cluster", "c", "--tasks", arn)["tasks"][0]
+    uri = aws_cli("ecr", "create-repository", "--repository-name", "web")["repository"]["repositoryUri"]
+    task = _cli_start(aws_cli, {"name": "web", "image": f"{uri}:v1"}, [])
     assert task["stoppedReason"].startswith("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth")  # fmt: skip
 
 
@@ -327,14 +286,7 @@ def test_a_stand_in_registered_by_the_learner_makes_its_image_known(sandbox: Emb
 
 
 def test_an_unknown_public_image_through_the_aws_cli(aws_cli: AwsCli) -> None:
-    aws = aws_cli
-    subnet = aws("ec2", "describe-subnets")["Subnets"][0]["SubnetId"]
-    aws("ecs", "create-cluster", "--cluster-name", "c")
-    containers = json.dumps([{"name": "web", "image": "nginx-typo:latest"}])
-    aws("ecs", "register-task-definition", "--family", "web", "--requires-compatibilities", "FARGATE", "--network-mode", "awsvpc", "--cpu", "256", "--memory", "512", "--container-definitions", containers)  # fmt: skip
-    arn = aws("ecs", "run-task", "--cluster", "c", "--task-definition", "web", "--launch-type", "FARGATE", "--network-configuration", f"awsvpcConfiguration={{subnets=[{subnet}]}}")["tasks"][0]["taskArn"]  # fmt: skip
-    aws.advance(120)
-    task = aws("ecs", "describe-tasks", "--cluster", "c", "--tasks", arn)["tasks"][0]
+    task = _cli_start(aws_cli, {"name": "web", "image": "nginx-typo:latest"}, None)
     assert task["stopCode"] == "TaskFailedToStart"
     assert (
         "failed to resolve ref docker.io/library/nginx-typo:latest: pull access denied"
@@ -343,31 +295,13 @@ def test_an_unknown_public_image_through_the_aws_cli(aws_cli: AwsCli) -> None:
     assert task["containers"][0]["reason"] == task["stoppedReason"]
 
 
-def _run_logging(sandbox: EmbeddedSandbox, actions: list[str], options: dict[str, str]) -> dict[str, Any]:
-    iam, ecs = sandbox.client("iam"), sandbox.client("ecs")
-    role = iam.create_role(RoleName="execution", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
-    iam.put_role_policy(RoleName="execution", PolicyName="p", PolicyDocument=json.dumps(policy))
-    logging = {
-        "logDriver": "awslogs",
-        "options": {"awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs", **options},
-    }
-    ecs.create_cluster(clusterName="c")
-    ecs.register_task_definition(
-        family="web", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
-        executionRoleArn=role, containerDefinitions=[{"name": "web", "image": "nginx", "logConfiguration": logging}],
-    )  # fmt: skip
-    subnet = sandbox.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
-    arn = ecs.run_task(
-        cluster="c", taskDefinition="web", launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
-    )["tasks"][0]["taskArn"]  # fmt: skip
-    sandbox.advance(120)
-    return dict(ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0])
+def _run_logging(sandbox: EmbeddedSandbox, actions: list[str], group: str, **options: str) -> dict[str, Any]:
+    container = {"name": "web", "image": "nginx", "logConfiguration": _awslogs(group, **options)}
+    return _start(sandbox, container, _role(sandbox, _policy(actions)))
 
 
 def test_a_log_group_that_does_not_exist_stops_the_task(sandbox: EmbeddedSandbox) -> None:
-    task = _run_logging(sandbox, LOGS, {"awslogs-group": "/ecs/missing"})
+    task = _run_logging(sandbox, LOGS, "/ecs/missing")
     assert task["stoppedReason"] == (
         "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
         "failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not "
@@ -376,7 +310,7 @@ def test_a_log_group_that_does_not_exist_stops_the_task(sandbox: EmbeddedSandbox
 
 
 def test_awslogs_create_group_needs_create_log_group(sandbox: EmbeddedSandbox) -> None:
-    task = _run_logging(sandbox, LOGS, {"awslogs-group": "/ecs/new", "awslogs-create-group": "true"})
+    task = _run_logging(sandbox, LOGS, "/ecs/new", **{"awslogs-create-group": "true"})
     assert "failed to create Cloudwatch log group: AccessDeniedException" in task["stoppedReason"]
     assert "logs:CreateLogGroup on resource: arn:aws:logs:us-east-1:" in task["stoppedReason"]
     assert sandbox.client("logs").describe_log_groups(logGroupNamePrefix="/ecs/new")["logGroups"] == []
@@ -385,26 +319,14 @@ def test_awslogs_create_group_needs_create_log_group(sandbox: EmbeddedSandbox) -
 def test_a_running_task_has_its_log_stream_and_group(sandbox: EmbeddedSandbox) -> None:
     """With logs:CreateLogGroup the group is created; the stream is prefix/container/task-id, as on AWS."""
     actions = [*LOGS, "logs:CreateLogGroup"]
-    task = _run_logging(sandbox, actions, {"awslogs-group": "/ecs/new", "awslogs-create-group": "true"})
+    task = _run_logging(sandbox, actions, "/ecs/new", **{"awslogs-create-group": "true"})
     assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
     streams = sandbox.client("logs").describe_log_streams(logGroupName="/ecs/new")["logStreams"]
     assert [s["logStreamName"] for s in streams] == [f"ecs/web/{task['taskArn'].rsplit('/', 1)[-1]}"]
 
 
 def test_a_missing_log_group_through_the_aws_cli(aws_cli: AwsCli) -> None:
-    aws = aws_cli
-    role = aws("iam", "create-role", "--role-name", "execution", "--assume-role-policy-document", TRUST)[
-        "Role"
-    ]["Arn"]
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": LOGS, "Resource": "*"}]}
-    aws("iam", "put-role-policy", "--role-name", "execution", "--policy-name", "p", "--policy-document", json.dumps(policy))  # fmt: skip
-    subnet = aws("ec2", "describe-subnets")["Subnets"][0]["SubnetId"]
-    aws("ecs", "create-cluster", "--cluster-name", "c")
-    logging = {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}  # fmt: skip
-    containers = json.dumps([{"name": "web", "image": "nginx", "logConfiguration": logging}])
-    aws("ecs", "register-task-definition", "--family", "web", "--requires-compatibilities", "FARGATE", "--network-mode", "awsvpc", "--cpu", "256", "--memory", "512", "--execution-role-arn", role, "--container-definitions", containers)  # fmt: skip
-    arn = aws("ecs", "run-task", "--cluster", "c", "--task-definition", "web", "--launch-type", "FARGATE", "--network-configuration", f"awsvpcConfiguration={{subnets=[{subnet}]}}")["tasks"][0]["taskArn"]  # fmt: skip
-    aws.advance(120)
-    task = aws("ecs", "describe-tasks", "--cluster", "c", "--tasks", arn)["tasks"][0]
+    container = {"name": "web", "image": "nginx", "logConfiguration": _awslogs("/ecs/web")}
+    task = _cli_start(aws_cli, container, LOGS)
     assert task["stopCode"] == "TaskFailedToStart"
     assert "ResourceNotFoundException: The specified log group does not exist." in task["stoppedReason"]
