@@ -860,8 +860,19 @@ def deploy(sandbox: Sandbox, manifest: Manifest, app: str, env: str, *, wait: bo
 
 
 def _stable(sandbox: Sandbox, environment: Environment, manifest: Manifest, result: Deployment) -> bool:
+    """True once the service settled; raises `CopilotError` when a task of this deployment failed to start."""
     ecs = sandbox.client("ecs")
     service = ecs.describe_services(cluster=environment.cluster, services=[result.service_arn])["services"][0]
+    stopped = ecs.list_tasks(
+        cluster=environment.cluster, serviceName=service["serviceName"], desiredStatus="STOPPED"
+    )["taskArns"]
+    for task in ecs.describe_tasks(cluster=environment.cluster, tasks=stopped)["tasks"] if stopped else []:
+        if (
+            task.get("stopCode") == "TaskFailedToStart"
+            and task.get("taskDefinitionArn") == result.task_definition_arn
+        ):
+            # As `copilot svc deploy` does, the deployment stops on the first task ECS could not start.
+            raise CopilotError(f"{manifest.name}: a task failed to start: {task.get('stoppedReason')}")
     if len(service.get("deployments", [])) != 1 or service["runningCount"] != service["desiredCount"]:
         return False
     if result.target_group_arn is None:

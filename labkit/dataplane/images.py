@@ -15,6 +15,12 @@ An image without a stand-in gets the default one: `/` answers 200 `text/plain`
 "labkit stand-in for <image> (task <id>, container <name>)" and any other path 404.
 
 `TaskServer(context)` serves a task's stand-in on a free port of 127.0.0.1.
+
+`is_known_public_image(image)` says whether a public image (Docker Hub, ECR Public or another registry)
+is one the sandbox can pull: one with a stand-in registered for its exact repository or a glob, or one
+of `PUBLIC_IMAGES`, well-known public images that get the default stand-in. The simulator stops a task
+whose image is none of these (nor a workload's, nor pushed to the sandbox's ECR) as ECS stops a task
+whose image does not exist.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from werkzeug.wrappers import Response
 from labkit.sandbox.serving import LoopbackServer
 
 __all__ = [
+    "PUBLIC_IMAGES",
     "ContainerContext",
     "ImageFactory",
     "ImageName",
@@ -47,6 +54,7 @@ __all__ = [
     "httpd_official",
     "image_app",
     "image_factory",
+    "is_known_public_image",
     "nginx_hello",
     "nginx_official",
     "parse_image_name",
@@ -247,6 +255,43 @@ def image_factory(image: str) -> ImageFactory:
             best = max(globs, key=lambda p: (sum(ch not in "*?[]" for ch in p), p))
             return _IMAGES[best]
     return default_stand_in
+
+
+#: Public repositories (as `parse_image_name` names them) that exist on Docker Hub or ECR Public and
+#: that the course, AWS's tutorials or moto's tests run: they start with the default stand-in.
+PUBLIC_IMAGES = frozenset(
+    {
+        # Docker Hub official images (also on ECR Public as public.ecr.aws/docker/library/NAME).
+        *("hello-world", "busybox", "alpine", "ubuntu", "debian", "centos", "amazonlinux", "python", "node"),
+        *("golang", "openjdk", "eclipse-temurin", "ruby", "php", "redis", "postgres", "mysql", "mariadb"),
+        *("mongo", "memcached", "rabbitmq", "traefik", "haproxy", "tomcat", "wordpress", "registry"),
+        # Docker Hub images of organisations, as AWS's tutorials and moto's tests name them.
+        *("docker/hello-world", "amazon/amazon-ecs-sample", "amazon/aws-cli", "amazon/cloudwatch-agent"),
+        "amazon/aws-for-fluent-bit",
+        # ECR Public repositories of AWS's samples and agents.
+        *("amazonlinux/amazonlinux", "aws-cli/aws-cli", "ecs-sample-image/amazon-ecs-sample"),
+        *("aws-observability/aws-otel-collector", "aws-observability/aws-for-fluent-bit"),
+        *("cloudwatch-agent/cloudwatch-agent", "xray/aws-xray-daemon", "appmesh/aws-appmesh-envoy"),
+    }
+)
+_PUBLIC_REGISTRIES = frozenset({_DOCKER_HUB, "public.ecr.aws"})
+
+
+def is_known_public_image(image: str) -> bool:
+    """True when the sandbox can pull `image`: a registered stand-in's repository, or one of `PUBLIC_IMAGES`.
+
+    A malformed reference is not known.
+    """
+    try:
+        name = parse_image_name(image)
+    except ValueError:
+        return False
+    if name.registry in _PUBLIC_REGISTRIES and name.repository in PUBLIC_IMAGES:
+        return True
+    with _IMAGES_LOCK:
+        if name.repository in _IMAGES:
+            return True
+        return any(_is_glob(p) and fnmatch.fnmatchcase(name.repository, p) for p in _IMAGES)
 
 
 def image_app(context: ContainerContext) -> WSGIApp:

@@ -246,13 +246,23 @@ def test_build_makes_an_ecr_repository_named_app_slash_service(sandbox: Embedded
     """`image.build` creates the ECR repository `<app>/<svc>`; the task definition names its :latest tag."""
     deploy_environment(sandbox, "demo", "test")
     backend = load_manifest("name: jobs\ntype: Backend Service\nimage:\n  build: Dockerfile\n  port: 8080\n")
-    result = deploy(sandbox, backend, "demo", "test")
+    result = deploy(sandbox, backend, "demo", "test", wait=False)
     repo = sandbox.client("ecr").describe_repositories(repositoryNames=["demo/jobs"])["repositories"][0]
     assert result.repository_uri == repo["repositoryUri"]
     image = sandbox.client("ecs").describe_task_definition(taskDefinition="demo-test-jobs")["taskDefinition"][
         "containerDefinitions"
     ][0]["image"]
     assert image == f"{repo['repositoryUri']}:latest"
+
+
+def test_a_build_image_never_pushed_stops_the_deploy_with_ecs_reason(sandbox: EmbeddedSandbox) -> None:
+    """labkit builds no image: until one is pushed to `<app>/<svc>:latest`, ECS cannot pull it, and deploy says so."""
+    deploy_environment(sandbox, "demo", "test")
+    backend = load_manifest("name: jobs\ntype: Backend Service\nimage:\n  build: Dockerfile\n  port: 8080\n")
+    with pytest.raises(
+        CopilotError, match=r"jobs: a task failed to start: CannotPullContainerError: .*: not found"
+    ):
+        deploy(sandbox, backend, "demo", "test")
 
 
 def test_from_cfn_reads_cloudformation_exports_and_a_missing_one_is_an_error(

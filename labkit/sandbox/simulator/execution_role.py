@@ -6,10 +6,18 @@ secret (`secretsmanager:GetSecretValue`) and S3 environment file (`s3:GetObject`
 `executionRoleArn`, not the task role. A role whose policies do not allow one of them stops the task
 with a `ResourceInitializationError`, worded as AWS words it (aws/copilot-cli#4504 quotes the SSM
 case). A task definition without an execution role is left to the caller.
+
+`pull_failure` does the same for the image and the log stream, for every container: an image in the
+sandbox's own ECR needs `ecr:GetAuthorizationToken`, then `ecr:BatchGetImage` and
+`ecr:GetDownloadUrlForLayer` on its repository, then the repository and tag (or digest) must exist; a
+container with the `awslogs` driver needs `logs:CreateLogStream` on its stream. The reasons are AWS's
+(aws/aws-app-mesh-examples#413, doctorray117/minecraft-ondemand#12, the ECS troubleshooting guide's
+"Cannot pull container image errors").
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from labkit.dataplane.workloads import WorkloadError
@@ -17,7 +25,7 @@ from labkit.dataplane.workloads import WorkloadError
 if TYPE_CHECKING:
     from labkit.sandbox.simulator.workloads import WorkloadRunner
 
-__all__ = ["check_execution_role", "needed_permissions"]
+__all__ = ["check_execution_role", "needed_permissions", "pull_failure"]
 
 
 def _parameter_arn(value_from: str, region: str, account: str) -> str:
@@ -44,6 +52,161 @@ def needed_permissions(container: dict[str, Any], region: str, account: str) -> 
     return needed
 
 
+_ECR_HOST = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+
+
+def _principal(role: str, account: str, task_arn: str) -> str:
+    return f"arn:aws:sts::{account}:assumed-role/{role.rsplit('/', 1)[-1]}/{task_arn.rsplit('/', 1)[-1]}"
+
+
+def _denied(principal: str, action: str, resource: str) -> str:
+    return (
+        f"AccessDeniedException: User: {principal} is not authorized to perform: {action} on resource: "
+        f"{resource} because no identity-based policy allows the {action} action status code: 400"
+    )
+
+
+def _image_found(
+    runner: WorkloadRunner, region: str, repository: str, tag: str | None, digest: str | None
+) -> bool:
+    from labkit.sandbox import moto_seam
+
+    ecr = moto_seam.backend("ecr", runner.sim.account_id, region)
+    found = ecr.repositories.get(repository)
+    if found is None:
+        return False
+    for image in found.images:
+        if digest is not None and image.image_digest == digest:
+            return True
+        if digest is None and (tag or "latest") in (image.image_tags or []):
+            return True
+    return False
+
+
+def _known_public(image: str) -> bool:
+    from labkit.dataplane.images import is_known_public_image
+    from labkit.dataplane.workloads import workload_for
+
+    return workload_for(image) is not None or is_known_public_image(image)
+
+
+def _unknown_public(image: str) -> str:
+    """AWS's reason for a public image that does not exist: Docker Hub denies it, other registries miss it."""
+    from labkit.dataplane.images import parse_image_name
+
+    prefix = "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref"
+    try:
+        name = parse_image_name(image)
+    except ValueError:
+        return f"{prefix} {image}: invalid reference format"
+    if name.registry != "docker.io":
+        return f"{prefix} {image}: {image}: not found"
+    repository = name.repository if "/" in name.repository else f"library/{name.repository}"
+    ref = f"docker.io/{repository}" + (f"@{name.digest}" if name.digest else f":{name.tag or 'latest'}")
+    return (
+        f"{prefix} {ref}: pull access denied, repository does not exist or may require authorization: "
+        "server message: insufficient_scope: authorization failed"
+    )
+
+
+def pull_failure(
+    runner: WorkloadRunner, definition: Any, container: dict[str, Any], task_arn: str
+) -> str | None:
+    """The stoppedReason of a task whose container's image or log stream cannot be set up; None when it can.
+
+    When it can, the container's awslogs stream is created (and its group, with `awslogs-create-group`),
+    as ECS creates them before the container starts.
+    """
+    from labkit.dataplane.images import parse_image_name
+    from labkit.sandbox.simulator.workloads import policy_allows
+
+    account = runner.sim.account_id
+    role = getattr(definition, "execution_role_arn", None)
+    documents = runner.role_documents(str(role)) if role else []
+    principal = _principal(str(role), account, task_arn) if role else ""
+    image = str(container.get("image", ""))
+    try:
+        name = parse_image_name(image)
+    except ValueError:
+        name = None
+    host = _ECR_HOST.match(name.registry) if name is not None else None
+    if name is not None and host is not None and host.group("account") == account:
+        region = host.group("region")
+        if role:
+            action = "ecr:GetAuthorizationToken"
+            if policy_allows(documents, action, "*") is not True:
+                return (
+                    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
+                    "retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 "
+                    f"time(s): {_denied(principal, action, '*')}"
+                )
+            repository_arn = f"arn:aws:ecr:{region}:{account}:repository/{name.repository}"
+            for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"):
+                if policy_allows(documents, action, repository_arn) is not True:
+                    return (
+                        f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to "
+                        f"resolve ref {image}: pulling from host {name.registry} failed with status code "
+                        f"[manifests {name.reference}]: 403 Forbidden"
+                    )
+        if not _image_found(runner, region, name.repository, name.tag, name.digest):
+            return (
+                f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve "
+                f"ref {image}: {image}: not found"
+            )
+    elif host is None and not _known_public(image):
+        return _unknown_public(image)
+    return _log_stream_failure(runner, container, task_arn, documents, principal if role else None)
+
+
+def _log_stream_failure(
+    runner: WorkloadRunner,
+    container: dict[str, Any],
+    task_arn: str,
+    documents: list[dict[str, Any]],
+    principal: str | None,
+) -> str | None:
+    """Open an awslogs container's stream as ECS does (its group too with `awslogs-create-group`), or say why not."""
+    from labkit.sandbox import moto_seam
+    from labkit.sandbox.simulator.workloads import policy_allows
+
+    logging = container.get("logConfiguration") or {}
+    if principal is None or logging.get("logDriver") != "awslogs":
+        return None
+    options = logging.get("options") or {}
+    group = str(options.get("awslogs-group", ""))
+    region = str(options.get("awslogs-region") or runner.sim.region)
+    prefix = options.get("awslogs-stream-prefix")
+    task_id = task_arn.rsplit("/", 1)[-1]
+    stream = f"{prefix}/{container.get('name')}/{task_id}" if prefix else task_id
+    account = runner.sim.account_id
+    failed = "ResourceInitializationError: failed to validate logger args: "
+    group_arn = f"arn:aws:logs:{region}:{account}:log-group:{group}"
+    logs = moto_seam.backend("logs", account, region)
+    if group not in logs.groups:
+        if str(options.get("awslogs-create-group", "")).lower() != "true":
+            return (
+                f"{failed}create stream has been retried 1 times: failed to create Cloudwatch log stream: "
+                "ResourceNotFoundException: The specified log group does not exist. : exit status 1"
+            )
+        action = "logs:CreateLogGroup"
+        if policy_allows(documents, action, f"{group_arn}:*") is not True:
+            return (
+                f"{failed}failed to create Cloudwatch log group: {_denied(principal, action, f'{group_arn}:*')}"
+                " : exit status 1"
+            )
+        logs.create_log_group(group, {})
+    stream_arn = f"{group_arn}:log-stream:{stream}"
+    action = "logs:CreateLogStream"
+    if policy_allows(documents, action, stream_arn) is not True:
+        return (
+            f"{failed}create stream has been retried 1 times: failed to create Cloudwatch log stream: "
+            f"{_denied(principal, action, stream_arn)} : exit status 1"
+        )
+    if stream not in logs.groups[group].streams:
+        logs.create_log_stream(group, stream)
+    return None
+
+
 def check_execution_role(
     runner: WorkloadRunner, definition: Any, container: dict[str, Any], task_arn: str
 ) -> None:
@@ -57,14 +220,11 @@ def check_execution_role(
     if not needed:
         return
     documents = runner.role_documents(str(role))
-    principal = f"arn:aws:sts::{runner.sim.account_id}:assumed-role/{str(role).rsplit('/', 1)[-1]}/{task_arn.rsplit('/', 1)[-1]}"
+    principal = _principal(str(role), runner.sim.account_id, task_arn)
     for source, action, resource in needed:
         if policy_allows(documents, action, resource) is True:
             continue
-        denied = (
-            f"AccessDeniedException: User: {principal} is not authorized to perform: {action} on resource: "
-            f"{resource} because no identity-based policy allows the {action} action status code: 400"
-        )
+        denied = _denied(principal, action, resource)
         if source == "ssm":
             raise WorkloadError(
                 f"execution resource retrieval failed: unable to retrieve secrets from ssm: "

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 from labkit.dataplane.workloads import Workload, WorkloadContext, WorkloadError, workload_for
 from labkit.sandbox import moto_seam
-from labkit.sandbox.simulator.execution_role import check_execution_role
+from labkit.sandbox.simulator.execution_role import check_execution_role, pull_failure
 from labkit.sandbox.simulator.iam_actions import iam_action
 from labkit.sandbox.simulator.volumes import VolumeStore
 
@@ -384,6 +384,12 @@ class WorkloadRunner:
         (`TaskFailedToStart`, `ResourceInitializationError`).
         """
         try:
+            definition = self.sim.ecs.backend.describe_task_definition(runtime.task.task_definition_arn)
+            for container in definition.container_definitions:
+                failure = pull_failure(self, definition, container, runtime.arn)
+                if failure is not None:
+                    self._refuse_container(runtime, str(container.get("name")), failure)
+                    return
             plans = self._plan(runtime)
         except WorkloadError as exc:
             reason = f"ResourceInitializationError: unable to pull secrets or registry auth: {exc}"
@@ -397,6 +403,13 @@ class WorkloadRunner:
             return
         if plans:
             self._plans[runtime.arn] = plans
+
+    def _refuse_container(self, runtime: TaskRuntime, container_name: str, reason: str) -> None:
+        """The container's image or log stream could not be set up: it gets the reason, the task stops."""
+        for container in runtime.task.containers:
+            if container.get("name") == container_name:
+                container["reason"] = reason
+        self.sim.ecs.stop(runtime, reason, stop_code="TaskFailedToStart", failed=True)
 
     def _plan(self, runtime: TaskRuntime) -> list[_Plan]:
         definition = self.sim.ecs.backend.describe_task_definition(runtime.task.task_definition_arn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from pathlib import Path
 
@@ -10,6 +11,20 @@ from labkit.images import build_oci_image, placeholder_image
 from labkit.registry.client import client_for
 from labkit.testing import advance_until
 from tests.sandbox.simulator.conftest import Stack
+
+
+def _execution_role(stack: Stack) -> str:
+    """The ecsTaskExecutionRole AWS's guides create: Fargate pulls from ECR with it (a role that does not exist cannot)."""
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+    iam = stack.sandbox.client("iam")
+    arn = str(
+        iam.create_role(RoleName="ecsTaskExecutionRole", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+            "Arn"
+        ]
+    )
+    policy = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+    iam.attach_role_policy(RoleName="ecsTaskExecutionRole", PolicyArn=policy)
+    return arn
 
 
 def test_a_task_definition_can_use_the_repository_uri(stack: Stack, tmp_path: Path) -> None:
@@ -27,7 +42,7 @@ def test_a_task_definition_can_use_the_repository_uri(stack: Stack, tmp_path: Pa
         cpu="256",
         memory="512",
         # Fargate pulls from ECR with the task execution role.
-        executionRoleArn=f"arn:aws:iam::{stack.sandbox.account_id}:role/ecsTaskExecutionRole",
+        executionRoleArn=_execution_role(stack),
         containerDefinitions=[
             {
                 "name": "hello",
@@ -56,7 +71,7 @@ def test_a_pushed_placeholder_of_nginxdemos_hello_answers_like_it(stack: Stack, 
     image = placeholder_image(tmp_path / "l", "nginxdemos/hello")
     client_for(stack.sandbox).push_layout(image.path, "hello", "v1", source_tag="latest")
     definition = dict(TASK_DEFINITION)
-    definition["executionRoleArn"] = f"arn:aws:iam::{stack.sandbox.account_id}:role/ecsTaskExecutionRole"
+    definition["executionRoleArn"] = _execution_role(stack)
     definition["containerDefinitions"] = [
         {**TASK_DEFINITION["containerDefinitions"][0], "image": f"{uri}:v1"}
     ]
