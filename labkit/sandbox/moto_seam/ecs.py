@@ -635,10 +635,9 @@ def _refuse_busy_cluster(ecs_backend: Any, found: Any) -> None:
     The messages are AWS's, as the ECS API answers them (seen in aws/amazon-ecs-cli#368,
     aws/aws-cli#2078 and gruntwork-io/cloud-nuke#368); the codes are in botocore's ECS model.
     """
-    if any(
-        s.cluster_name == found.name and s.status in ("ACTIVE", "DRAINING")
-        for s in ecs_backend.services.values()
-    ):
+    # A DRAINING service (deleted, its tasks still stopping) no longer counts as a service: its tasks
+    # do (ClusterContainsTasksException, as gruntwork-io/cloud-nuke#368 saw after delete-service --force).
+    if any(s.cluster_name == found.name and s.status == "ACTIVE" for s in ecs_backend.services.values()):
         raise _ecs_error(
             "ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active."
         )
