@@ -388,6 +388,7 @@ def test_load_balancing_tutorial_fail_open_certificate_and_health_check_port(aws
         json.dumps([{"name": "web", "image": "httpd:2.4", "portMappings": [{"containerPort": 80}]}]),
     )  # fmt: skip
     aws.json("ecs", "create-cluster", "--cluster-name", "lb-cluster")
+    aws.advance(181)  # a new load balancer is `provisioning` for 180 s; it health-checks once `active`
     aws.json(
         "ecs", "create-service", "--cluster", "lb-cluster", "--service-name", "web", "--task-definition", "web",
         "--desired-count", "1", "--launch-type", "FARGATE", "--network-configuration", _fargate_network(aws),
