@@ -45,6 +45,37 @@ ROLLING = (
 )
 
 
+#: Width of one character in em, estimated on the generous side for DejaVu Sans (tests/book/
+#: test_figure_layout.py uses the same figures to check that no text overlaps or is cut off).
+EM_WIDTH = {"normal": 0.62, "bold": 0.68}
+
+
+def text_width(text: str, size: int, weight: str = "normal") -> float:
+    """The width a text takes at a font size, estimated generously."""
+    return len(text) * size * EM_WIDTH[weight]
+
+
+def wrap(text: str, size: int, width: float) -> list[str]:
+    """The text cut into lines (at spaces) that each fit in `width` pixels at `size`."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and text_width(f"{lines[-1]} {word}", size) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+def text_lines(x: float, y: float, lines: list[str], size: int, colour: str, **extra: str) -> list[str]:
+    """One `<text>` per line, `size * 1.4` apart, starting with the baseline `y`."""
+    attributes = "".join(f' {key.replace("_", "-")}="{value}"' for key, value in extra.items())
+    return [
+        f'<text x="{x:g}" y="{y + i * round(size * 1.4):g}" font-size="{size}" fill="{colour}"{attributes}>'
+        f"{escape(line)}</text>"
+        for i, line in enumerate(lines)
+    ]
+
+
 def _svg(width: int, height: int, title: str, body: list[str]) -> str:
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -54,62 +85,73 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> str:
 
 
 def rolling_svg(desired: int, minimum_healthy_percent: int, maximum_percent: int) -> str:
-    """A timeline of one rolling update: one column of tasks per state, bounds as dashed lines."""
+    """A timeline of one rolling update: one column of tasks per state, bounds as dashed lines.
+
+    The ceiling's label sits above its line and the floor's below its own, and the two lines are
+    drawn 2 px apart, so that equal bounds (100/100) still show both lines and both labels.
+    """
     plan = plan_rolling_update(desired, minimum_healthy_percent, maximum_percent)
     lower, upper = rolling_bounds(desired, minimum_healthy_percent, maximum_percent)
     states = [(desired, 0, "start")] + [(s.old, s.new, f"{s.action} {s.count}") for s in plan.steps]
     cell, gap, column = 26, 4, 92
     rows = max(upper, desired, max(o + n for o, n, _ in states))
-    top, left = 54, 70
-    bottom = top + rows * (cell + gap)
+    left = 70
     width = max(left + column * len(states) + 20, 620)
-    height = bottom + 56 + (40 if plan.stalled_reason else 0)
     title = (
         f"Rolling update of {desired} tasks, minimumHealthyPercent {minimum_healthy_percent}, "
         f"maximumPercent {maximum_percent}"
     )
-    body = [
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="10" y="22" font-size="15" fill="{INK}">{escape(title)}</text>',
-        f'<text x="10" y="42" font-size="12" fill="{MUTED}">lower bound ceil({desired} x '
-        f"{minimum_healthy_percent}%) = {lower} healthy, upper bound floor({desired} x {maximum_percent}%) "
-        f"= {upper} running or pending</text>",
-    ]
+    subtitle = (
+        f"lower bound ceil({desired} x {minimum_healthy_percent}%) = {lower} healthy, upper bound "
+        f"floor({desired} x {maximum_percent}%) = {upper} running or pending"
+    )
+    title_lines, subtitle_lines = wrap(title, 15, width - 20), wrap(subtitle, 12, width - 20)
+    y = 22
+    body = [f'<rect x="0" y="0" width="{width}" height="HEIGHT" fill="#ffffff"/>']
+    body += text_lines(10, y, title_lines, 15, INK)
+    y += len(title_lines) * 21
+    body += text_lines(10, y, subtitle_lines, 12, MUTED)
+    y += (len(subtitle_lines) - 1) * 17
+    top = y + 24  # room for the ceiling's label above the highest line
+    bottom = top + rows * (cell + gap)
 
     def y_of(count: int) -> int:
         return bottom - count * (cell + gap) + gap // 2
 
-    for label, count, colour in (("min", lower, "#c0392b"), ("max", upper, "#2c6fbb")):
-        y = y_of(count)
+    for label, count, colour, shift, label_dy in (
+        ("min", lower, "#c0392b", 2, 15),
+        ("max", upper, "#2c6fbb", -2, -5),
+    ):
+        line_y = y_of(count) + shift
         body.append(
-            f'<line x1="{left - 8}" y1="{y}" x2="{width - 12}" y2="{y}" stroke="{colour}" '
-            f'stroke-dasharray="6 4" stroke-width="1.5"/>'
+            f'<line class="bound" data-bound="{label}" x1="{left - 8}" y1="{line_y}" x2="{width - 12}" '
+            f'y2="{line_y}" stroke="{colour}" stroke-dasharray="6 4" stroke-width="1.5"/>'
         )
-        body.append(f'<text x="8" y="{y + 4}" font-size="12" fill="{colour}">{label} {count}</text>')
+        body.append(f'<text x="8" y="{line_y + label_dy}" font-size="12" fill="{colour}">{label} {count}</text>')
     for index, (old, new, label) in enumerate(states):
         x = left + index * column
         body.append(f'<g class="state" data-step="{index}" data-old="{old}" data-new="{new}">')
         for slot in range(old + new):
             colour, text = (OLD, "v1") if slot < old else (NEW, "v2")
-            y = bottom - (slot + 1) * (cell + gap) + gap
+            cell_y = bottom - (slot + 1) * (cell + gap) + gap
             body.append(
-                f'<rect x="{x}" y="{y}" width="{column - 24}" height="{cell}" rx="4" fill="{colour}"/>'
-                f'<text x="{x + (column - 24) // 2}" y="{y + 18}" font-size="12" fill="#ffffff" '
+                f'<rect x="{x}" y="{cell_y}" width="{column - 24}" height="{cell}" rx="4" fill="{colour}"/>'
+                f'<text x="{x + (column - 24) // 2}" y="{cell_y + 18}" font-size="12" fill="#ffffff" '
                 f'text-anchor="middle">{text}</text>'
             )
         body.append(
-            f'<text x="{x + (column - 24) // 2}" y="{bottom + 20}" font-size="12" fill="{INK}" '
+            f'<text x="{x + (column - 24) // 2}" y="{bottom + 22}" font-size="12" fill="{INK}" '
             f'text-anchor="middle">({old},{new})</text>'
-            f'<text x="{x + (column - 24) // 2}" y="{bottom + 38}" font-size="11" fill="{MUTED}" '
+            f'<text x="{x + (column - 24) // 2}" y="{bottom + 40}" font-size="11" fill="{MUTED}" '
             f'text-anchor="middle">{escape(label)}</text>'
         )
         body.append("</g>")
+    height = bottom + 56
     if plan.stalled_reason:
-        first, _, second = plan.stalled_reason.partition(": ")
-        body.append(
-            f'<text x="10" y="{bottom + 66}" font-size="12" fill="#c0392b">stalled: {escape(first)}:</text>'
-            f'<text x="10" y="{bottom + 84}" font-size="12" fill="#c0392b">{escape(second)}</text>'
-        )
+        lines = wrap(f"stalled: {plan.stalled_reason}", 12, width - 20)
+        body += text_lines(10, bottom + 68, lines, 12, "#c0392b")
+        height = bottom + 68 + (len(lines) - 1) * 17 + 14
+    body[0] = body[0].replace("HEIGHT", str(height))
     return _svg(width, height, title, body)
 
 
@@ -155,27 +197,31 @@ def placement_instances() -> list[Instance]:
 
 
 def placement_svg() -> str:
-    """Panels of instances (columns) holding the numbered tasks each strategy put there."""
-    cell, gap, col_w, col_gap = 24, 4, 104, 10
+    """Panels of instances (columns) holding the numbered tasks each strategy put there.
+
+    Drawn 2 x 2 and at most about 780 px wide, so that its smallest text (12 px) still shows at more
+    than 10 px in the book's 672 px column.
+    """
+    cell, gap, col_w, col_gap = 24, 4, 80, 8
     slots = 4
-    panel_w = len(PLACEMENT_INSTANCES) * (col_w + col_gap) + 20
-    panel_h = 70 + slots * (cell + gap) + 56
+    panel_w = len(PLACEMENT_INSTANCES) * (col_w + col_gap) + 12
     width = panel_w * 2 + 30
-    height = 56 + panel_h * 2 + 10
     title = (
         f"Placing {PLACEMENT_COUNT} tasks (512 CPU units, 1024 MiB each) on four instances, "
         "by strategy and constraint"
     )
-    body = [
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="10" y="22" font-size="15" fill="{INK}">{escape(title)}</text>',
-        f'<text x="10" y="42" font-size="12" fill="{MUTED}">numbers are the order of placement; '
-        "a t3.medium or t2.medium registers 2048 CPU units and 3993 MiB, so 3 of these tasks fit</text>",
-    ]
-    for panel, (caption, strategies, constraints) in enumerate(PLACEMENT_PANELS):
-        ox = 10 + (panel % 2) * (panel_w + 10)
-        oy = 56 + (panel // 2) * panel_h
-        result = place_tasks(
+    subtitle = (
+        "Numbers are the order of placement. A t3.medium or t2.medium registers 2048 CPU units and "
+        "3993 MiB, so 3 of these tasks fit on one."
+    )
+    title_lines, subtitle_lines = wrap(title, 15, width - 20), wrap(subtitle, 12, width - 20)
+    body = [f'<rect x="0" y="0" width="{width}" height="HEIGHT" fill="#ffffff"/>']
+    body += text_lines(10, 22, title_lines, 15, INK)
+    sub_y = 22 + len(title_lines) * 21
+    body += text_lines(10, sub_y, subtitle_lines, 12, MUTED)
+    panels_top = sub_y + (len(subtitle_lines) - 1) * 17 + 16
+    results = [
+        place_tasks(
             PLACEMENT_TASK,
             PLACEMENT_COUNT,
             placement_instances(),
@@ -183,24 +229,37 @@ def placement_svg() -> str:
             constraints,
             rng=random.Random(7),
         )
+        for _, strategies, constraints in PLACEMENT_PANELS
+    ]
+    notes = [
+        wrap(f"{len(r.failures)} not placed: {r.failures[0].reason}" if r.failures else "all placed", 12, panel_w - 20)
+        for r in results
+    ]
+    panel_h = 88 + slots * (cell + gap) + 16 + max(len(n) for n in notes) * 17 + 8
+    height = panels_top + panel_h * 2 + 10
+    for panel, ((caption, _, _), result, note) in enumerate(zip(PLACEMENT_PANELS, results, notes)):
+        ox = 10 + (panel % 2) * (panel_w + 10)
+        oy = panels_top + (panel // 2) * panel_h
         body.append(
             f'<g class="panel" data-caption="{escape(caption)}" data-failures="{len(result.failures)}">'
             f'<rect x="{ox}" y="{oy}" width="{panel_w}" height="{panel_h - 10}" rx="6" fill="#f6f8fa" '
             f'stroke="#d0d7de"/>'
-            f'<text x="{ox + 10}" y="{oy + 20}" font-size="13" fill="{INK}">{escape(caption)}</text>'
+            f'<text x="{ox + 8}" y="{oy + 20}" font-size="13" fill="{INK}">{escape(caption)}</text>'
         )
         for index, (iid, itype, az) in enumerate(PLACEMENT_INSTANCES):
-            x = ox + 10 + index * (col_w + col_gap)
+            x = ox + 8 + index * (col_w + col_gap)
             arn = placement_instances()[index].arn
             tasks = [p.task_index + 1 for p in result.placements if p.instance_arn == arn]
             body.append(
                 f'<g class="instance" data-instance="{iid}" data-tasks="{",".join(map(str, tasks))}">'
-                f'<text x="{x + col_w // 2}" y="{oy + 40}" font-size="12" fill="{INK}" '
-                f'text-anchor="middle">{iid} {itype}</text>'
-                f'<text x="{x + col_w // 2}" y="{oy + 56}" font-size="11" fill="{MUTED}" '
+                f'<text x="{x + col_w // 2}" y="{oy + 42}" font-size="12" fill="{INK}" '
+                f'text-anchor="middle">{iid}</text>'
+                f'<text x="{x + col_w // 2}" y="{oy + 58}" font-size="12" fill="{INK}" '
+                f'text-anchor="middle">{itype}</text>'
+                f'<text x="{x + col_w // 2}" y="{oy + 74}" font-size="12" fill="{MUTED}" '
                 f'text-anchor="middle">{az}</text>'
             )
-            base = oy + 64
+            base = oy + 84
             body.append(
                 f'<rect x="{x}" y="{base}" width="{col_w}" height="{slots * (cell + gap) + gap}" '
                 f'fill="#ffffff" stroke="#8c959f"/>'
@@ -208,21 +267,15 @@ def placement_svg() -> str:
             for slot, number in enumerate(tasks):
                 y = base + slots * (cell + gap) - (slot + 1) * (cell + gap) + gap
                 body.append(
-                    f'<rect x="{x + 6}" y="{y}" width="{col_w - 12}" height="{cell}" rx="4" fill="{NEW}"/>'
+                    f'<rect x="{x + 5}" y="{y}" width="{col_w - 10}" height="{cell}" rx="4" fill="{NEW}"/>'
                     f'<text x="{x + col_w // 2}" y="{y + 17}" font-size="12" fill="#ffffff" '
                     f'text-anchor="middle">task {number}</text>'
                 )
             body.append("</g>")
-        note = (
-            f"{len(result.failures)} not placed: {result.failures[0].reason}"
-            if result.failures
-            else "all placed"
-        )
         colour = "#c0392b" if result.failures else MUTED
-        body.append(
-            f'<text x="{ox + 10}" y="{oy + panel_h - 22}" font-size="12" fill="{colour}">{escape(note)}</text>'
-        )
+        body += text_lines(ox + 8, oy + 84 + slots * (cell + gap) + gap + 22, note, 12, colour)
         body.append("</g>")
+    body[0] = body[0].replace("HEIGHT", str(height))
     return _svg(width, height, title, body)
 
 
