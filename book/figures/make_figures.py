@@ -130,7 +130,9 @@ def rolling_svg(desired: int, minimum_healthy_percent: int, maximum_percent: int
             f'<line class="bound" data-bound="{label}" x1="{left - 8}" y1="{line_y}" x2="{width - 12}" '
             f'y2="{line_y}" stroke="{colour}" stroke-dasharray="6 4" stroke-width="1.5"/>'
         )
-        body.append(f'<text x="8" y="{line_y + label_dy}" font-size="12" fill="{colour}">{label} {count}</text>')
+        body.append(
+            f'<text x="8" y="{line_y + label_dy}" font-size="12" fill="{colour}">{label} {count}</text>'
+        )
     for index, (old, new, label) in enumerate(states):
         x = left + index * column
         body.append(f'<g class="state" data-step="{index}" data-old="{old}" data-new="{new}">')
@@ -235,12 +237,18 @@ def placement_svg() -> str:
         for _, strategies, constraints in PLACEMENT_PANELS
     ]
     notes = [
-        wrap(f"{len(r.failures)} not placed: {r.failures[0].reason}" if r.failures else "all placed", 12, panel_w - 20)
+        wrap(
+            f"{len(r.failures)} not placed: {r.failures[0].reason}" if r.failures else "all placed",
+            12,
+            panel_w - 20,
+        )
         for r in results
     ]
     panel_h = 88 + slots * (cell + gap) + 16 + max(len(n) for n in notes) * 17 + 8
     height = panels_top + panel_h * 2 + 10
-    for panel, ((caption, _, _), result, note) in enumerate(zip(PLACEMENT_PANELS, results, notes)):
+    for panel, ((caption, _, _), result, note) in enumerate(
+        zip(PLACEMENT_PANELS, results, notes, strict=True)
+    ):
         ox = 10 + (panel % 2) * (panel_w + 10)
         oy = panels_top + (panel // 2) * panel_h
         body.append(
@@ -351,7 +359,7 @@ class Diagram:
     def row(self, xs: list[float], y: float, w: int, boxes: list[tuple[list[str], str]]) -> int:
         """Boxes of one height side by side at `xs`; returns the height."""
         height = max(self.measure(w, texts) for texts, _ in boxes)
-        for x, (texts, style) in zip(xs, boxes):
+        for x, (texts, style) in zip(xs, boxes, strict=True):
             self.box(x, y, w, texts, style, h=height)
         return height
 
@@ -363,7 +371,9 @@ class Diagram:
             f'<text x="{x + 10}" y="{y + 19}" font-size="13" font-weight="bold" fill="{INK}">{escape(label)}</text>'
         )
 
-    def arrow(self, x1: float, y1: float, x2: float, y2: float, label: str = "", dx: int = 0, dy: int = -6) -> None:
+    def arrow(
+        self, x1: float, y1: float, x2: float, y2: float, label: str = "", dx: int = 0, dy: int = -6
+    ) -> None:
         """An arrow from (x1, y1) to (x2, y2), with an optional label beside its middle."""
         self.body.append(
             f'<line x1="{x1:g}" y1="{y1:g}" x2="{x2:g}" y2="{y2:g}" stroke="#52606d" stroke-width="1.6" '
@@ -428,7 +438,9 @@ def autoscaling_layers_svg() -> str:
     """The two scaling layers: service autoscaling of tasks, capacity provider scaling of instances."""
     d = Diagram(680)
     title = "Two layers of scaling: tasks, then the instances they run on"
-    top = d.title(22, title, "With Fargate only the first layer exists: AWS finds capacity for each task.") + 8
+    top = (
+        d.title(22, title, "With Fargate only the first layer exists: AWS finds capacity for each task.") + 8
+    )
     w, gap = 148, 18
     xs = [16 + i * (w + gap) for i in range(4)]
     row1 = [
@@ -514,7 +526,10 @@ def ecr_push_svg() -> str:
     """The ECR push flow: build, log in, tag, push from your machine; ECS pulls with its role."""
     d = Diagram(680)
     title = "Pushing an image to ECR, and ECS pulling it"
-    top = d.title(22, title, "REGISTRY is ACCOUNT.dkr.ecr.REGION.amazonaws.com, one per account and Region.") + 8
+    top = (
+        d.title(22, title, "REGISTRY is ACCOUNT.dkr.ecr.REGION.amazonaws.com, one per account and Region.")
+        + 8
+    )
     steps = [
         ["1. docker build -t hello .", "the image, with its layers"],
         ["2. aws ecr get-login-password | docker login", "user AWS, a 12-hour token, for REGISTRY"],
@@ -530,7 +545,9 @@ def ecr_push_svg() -> str:
     bottom = y
     login_y, login_h = placed[1]
     push_y, push_h = placed[3]
-    registry = d.box(356, login_y, 302, ["registry REGISTRY", "private: IAM says who may push and pull"], "aws")
+    registry = d.box(
+        356, login_y, 302, ["registry REGISTRY", "private: IAM says who may push and pull"], "aws"
+    )
     repo_h = d.box(356, push_y - 24, 302, ["repository hello", "image hello:1.0, by tag or by digest"], "aws")
     task_y = push_y - 24 + repo_h + 36
     task_h = d.box(356, task_y, 302, ["ECS task", "pulls hello:1.0 with the task execution role"], "ecs")

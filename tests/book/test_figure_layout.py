@@ -53,7 +53,9 @@ def _inherited(element: ET.Element, parents: dict[ET.Element, ET.Element], name:
         value = node.get(name)
         if value is None:
             style = dict(
-                part.split(":", 1) for part in (node.get("style") or "").replace(" ", "").split(";") if ":" in part
+                part.split(":", 1)
+                for part in (node.get("style") or "").replace(" ", "").split(";")
+                if ":" in part
             )
             value = style.get(name)
         if value is not None:
@@ -72,7 +74,11 @@ def text_boxes(root: ET.Element) -> list[TextBox]:
         if not text:
             continue
         size = float((_inherited(element, parents, "font-size") or "16").removesuffix("px"))
-        weight = "bold" if (_inherited(element, parents, "font-weight") or "normal") in ("bold", "700") else "normal"
+        weight = (
+            "bold"
+            if (_inherited(element, parents, "font-weight") or "normal") in ("bold", "700")
+            else "normal"
+        )
         width = len(text) * size * EM_WIDTH[weight]
         x, y = float(element.get("x", "0")), float(element.get("y", "0"))
         anchor = _inherited(element, parents, "text-anchor") or "start"
@@ -127,12 +133,18 @@ def figures_shown() -> list[tuple[Path, Path, float, str]]:
         for match in re.finditer(r"^\s*`{3,}\{figure\}\s+(\S+\.svg)\s*\n((?:\s*:[\w-]+:.*\n)*)", text, re.M):
             options = dict(re.findall(r":([\w-]+):\s*(.*)", match.group(2)))
             width = options.get("width", "100%")
-            pixels = PAGE_WIDTH * float(width[:-1]) / 100 if width.endswith("%") else float(width.removesuffix("px"))
+            pixels = (
+                PAGE_WIDTH * float(width[:-1]) / 100
+                if width.endswith("%")
+                else float(width.removesuffix("px"))
+            )
             shown.append((page, page.parent / match.group(1), pixels, options.get("alt", "").strip()))
     return shown
 
 
-@pytest.mark.parametrize("page,svg,pixels,alt", figures_shown(), ids=lambda v: getattr(v, "name", None))
+@pytest.mark.parametrize(
+    ("page", "svg", "pixels", "alt"), figures_shown(), ids=lambda v: getattr(v, "name", None)
+)
 def test_every_figure_is_legible_where_it_is_shown_and_has_alt_text(
     page: Path, svg: Path, pixels: float, alt: str
 ) -> None:
