@@ -13,8 +13,10 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
+import botocore.session
 import pytest
 
 from tests.book.blocks import book_pages, code_blocks
@@ -374,3 +376,41 @@ def test_lab_prerequisites_point_to_the_book_not_the_notes(lab: Path) -> None:
     if "chapter" in intro.lower() and not links:
         problems.append("the notebook's prerequisites name a chapter without linking it (../../book/NAME.md)")
     assert not problems, "\n".join(problems)
+
+
+@cache
+def _enum(service: str, shape: str) -> list[str]:
+    return list(botocore.session.get_session().get_service_model(service).shape_for(shape).enum)
+
+
+def _glossary_entry(term: str) -> str:
+    text = (REPO / "book" / "glossary.md").read_text(encoding="utf-8")
+    found = re.search(rf"^{re.escape(term)}\n((?:  .*\n)+)", text, re.M)
+    assert found, f"the glossary has no entry {term!r}"
+    return found.group(1)
+
+
+def test_the_book_names_every_value_of_the_enums_it_lists() -> None:
+    """The glossary's launch types, and ECR's tag mutability settings and the circuit breaker's
+    threshold types in their chapters, are all the values botocore's models have."""
+    launch_types = _glossary_entry("launch type")
+    missing = [v for v in _enum("ecs", "LaunchType") if f"`{v}`" not in launch_types]
+    ecr = (REPO / "book" / "ecr.md").read_text(encoding="utf-8")
+    missing += [v for v in _enum("ecr", "ImageTagMutability") if f"`{v}`" not in ecr]
+    rolling = (REPO / "book" / "rolling-updates.md").read_text(encoding="utf-8")
+    missing += [v for v in _enum("ecs", "ThresholdType") if f"`{v}`" not in rolling]
+    assert not missing, f"not named where the book lists the values: {missing}"
+
+
+def test_healthy_is_not_explained_as_past_the_grace_period() -> None:
+    """No page says a task is healthy once it is past the health check grace period."""
+    wrong = re.compile(r"past the (?:service's )?health check grace period|healthy after the grace", re.I)
+    pages = [*(REPO / "book").glob("*.md"), *(REPO / "labs").glob("*/lab.ipynb")]
+    found = [str(p.relative_to(REPO)) for p in pages if wrong.search(p.read_text(encoding="utf-8"))]
+    assert not found, found
+
+
+def test_the_rolling_updates_chapter_does_not_dispute_the_notes_right_example() -> None:
+    """The notes' "(4 V2 and 2 V1)" state of example 2 is right: the chapter does not say otherwise."""
+    text = (REPO / "book" / "rolling-updates.md").read_text(encoding="utf-8")
+    assert "4 V2 and 2 V1" not in text
