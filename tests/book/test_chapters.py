@@ -414,3 +414,20 @@ def test_the_rolling_updates_chapter_does_not_dispute_the_notes_right_example() 
     """The notes' "(4 V2 and 2 V1)" state of example 2 is right: the chapter does not say otherwise."""
     text = (REPO / "book" / "rolling-updates.md").read_text(encoding="utf-8")
     assert "4 V2 and 2 V1" not in text
+
+
+@pytest.mark.parametrize("lab", _lab_dirs(), ids=lambda p: p.name)
+def test_no_code_line_in_a_lab_pages_text_is_wider_than_the_page(lab: Path) -> None:
+    """The code blocks in a lab notebook's Markdown cells (the book shows them) fit in 100 characters."""
+    notebook = json.loads((lab / "lab.ipynb").read_text(encoding="utf-8"))
+    wide = []
+    for index, cell in enumerate(notebook["cells"]):
+        if cell["cell_type"] != "markdown":
+            continue
+        inside = False
+        for line in "".join(cell["source"]).split("\n"):
+            if re.match(r"^\s*(`{3,}|~{3,})", line):
+                inside = not inside
+            elif inside and len(line.rstrip()) > MAX_CODE_WIDTH:
+                wide.append(f"cell {index}: {len(line)} characters")
+    assert not wide, "\n".join(wide)
