@@ -116,3 +116,22 @@ def report(out: Path, state: Path) -> None:
 
     for kind, path in write_report(out, state / "events.jsonl").items():
         echo(f"{kind:<5} {path}")
+
+
+@hub.command("kubernetes")
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--image", required=True, help="The single-user image you will build and push, name:tag.")
+@click.option(
+    "--lab", default="nginx-alb", show_default=True, help="The lab each learner's JupyterLab opens."
+)
+@click.option(
+    "--admin", default="instructor", show_default=True, help="The hub admin who sees the dashboard."
+)
+def kubernetes(out: Path, image: str, lab: str, admin: str) -> None:
+    """Write Zero to JupyterHub values.yaml and the single-user image's Dockerfile into OUT."""
+    from labkit.workshop.hub import kubernetes_files
+
+    for path in kubernetes_files(out, image=image, lab=lab, admin=admin):
+        echo(f"wrote {path}")
+    echo(f"build: docker build -f {out / 'Dockerfile'} -t {image} .   (from the course repository)")
+    echo(f"deploy: helm upgrade --install workshop jupyterhub/jupyterhub --values {out / 'values.yaml'}")

@@ -39,6 +39,7 @@ __all__ = [
     "HubConfigError",
     "HubSettings",
     "hub_config",
+    "kubernetes_files",
     "read_passwords",
     "singleuser_main",
     "write_hub_files",
@@ -241,3 +242,31 @@ def singleuser_main(argv: list[str] | None = None) -> int:
         command.append("--ServerApp.allow_root=True")
     os.execv(sys.executable, command)
     return 0  # not reached
+
+
+def kubernetes_files(
+    out: Path, *, image: str, lab: str = "nginx-alb", admin: str = "instructor"
+) -> list[Path]:
+    """Write Zero to JupyterHub's `values.yaml` and the single-user image's `Dockerfile` into `out`.
+
+    `image` is the single-user image (`name:tag`), which also runs labkit's service beside the hub.
+    """
+    from importlib import resources
+
+    load_lab(lab)
+    name, _, tag = image.rpartition(":")
+    if not name or not tag or "/" in tag:
+        raise HubConfigError(f"the image must be name:tag, not {image!r}")
+    if not admin.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise HubConfigError(f"an admin is a user name, not {admin!r}")
+    values = {"@IMAGE@": image, "@IMAGE_NAME@": name, "@IMAGE_TAG@": tag, "@LAB@": lab, "@ADMIN@": admin}
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for template in ("values.yaml", "Dockerfile"):
+        text = resources.files("labkit").joinpath("data", "hub", template).read_text(encoding="utf-8")
+        for key, value in values.items():
+            text = text.replace(key, value)
+        path = out / template
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

@@ -18,6 +18,7 @@ See ARCHITECTURE.md, "Workshops, clean-up, Copilot, CLI".
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import os
@@ -34,7 +35,7 @@ from labkit.sandbox.guards import is_loopback_url
 from labkit.workshop.progress import EventLog, read_events, validate_event
 from labkit.workshop.report import build_report
 
-__all__ = ["main", "make_app"]
+__all__ = ["POD_BIND_VARIABLE", "bind_address", "main", "make_app"]
 
 log = logging.getLogger("labkit.workshop.hub")
 
@@ -136,6 +137,32 @@ def make_app(events: Path, hub_auth: HubOAuth | None = None) -> web.Application:
     )
 
 
+#: On Kubernetes only: the pod's own IP (`status.podIP`), so the proxy pod can reach the service.
+POD_BIND_VARIABLE = "LABKIT_HUB_SERVICE_POD_IP"
+
+
+def bind_address(service_url: str, pod_ip: str | None = None) -> str:
+    """The address the service listens on: 127.0.0.1, for a service URL on loopback (one machine).
+
+    On Kubernetes (Zero to JupyterHub) the proxy runs in another pod, so the service must listen on
+    its pod's own address: given as `LABKIT_HUB_SERVICE_POD_IP` (the chart's values set it from
+    `status.podIP`), one unicast address, never a wildcard. Anything else raises `ValueError`.
+    """
+    if not service_url or not service_url.startswith("http://"):
+        raise ValueError(f"JUPYTERHUB_SERVICE_URL must be an http:// URL, not {service_url!r}")
+    if not pod_ip:
+        if not is_loopback_url(service_url) or urlparse(service_url).hostname in ("0.0.0.0", "::"):
+            raise ValueError(f"binds 127.0.0.1 only; JUPYTERHUB_SERVICE_URL is {service_url!r}")
+        return "127.0.0.1"
+    try:
+        ip = ipaddress.ip_address(pod_ip)
+    except ValueError:
+        raise ValueError(f"{POD_BIND_VARIABLE} must be an IP address, not {pod_ip!r}") from None
+    if ip.is_unspecified or ip.is_multicast:
+        raise ValueError(f"{POD_BIND_VARIABLE} must be the pod's own address, not {pod_ip}")
+    return str(ip)
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m labkit.workshop.hub_service --events FILE`: run as a JupyterHub managed service."""
     parser = argparse.ArgumentParser(prog="labkit.workshop.hub_service", description=__doc__)
@@ -143,13 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[labkit hub service] %(message)s")
     url = os.environ.get("JUPYTERHUB_SERVICE_URL", "")
-    if not url or not is_loopback_url(url):
-        print(f"labkit hub service: binds 127.0.0.1 only; JUPYTERHUB_SERVICE_URL is {url!r}", file=sys.stderr)
+    try:
+        address = bind_address(url, os.environ.get(POD_BIND_VARIABLE))
+    except ValueError as exc:
+        print(f"labkit hub service: {exc}", file=sys.stderr)
         return 2
     app = make_app(args.events)
-    parsed = urlparse(url)
-    app.listen(parsed.port or 80, address="127.0.0.1")
-    log.info("listening on %s (events: %s)", url, args.events)
+    app.listen(urlparse(url).port or 80, address=address)
+    log.info("listening on %s:%s (events: %s)", address, urlparse(url).port, args.events)
     ioloop.IOLoop.current().start()
     return 0
 

@@ -125,3 +125,66 @@ def test_on_jupyterhub_the_kernel_reports_with_the_servers_own_token(monkeypatch
     assert reporter.send("open", "nginx-alb") is False
     monkeypatch.delenv("JUPYTERHUB_API_TOKEN")
     assert reporter_from_env() is None
+
+
+def test_kubernetes_values_and_dockerfile_name_the_image_lab_and_locked_installs(tmp_path: Path) -> None:
+    import yaml
+    from dockerfile_parse import DockerfileParser
+
+    result = CliRunner().invoke(
+        cli,
+        [
+            "hub",
+            "kubernetes",
+            str(tmp_path),
+            "--image",
+            "registry.example/labkit-user:1",
+            "--lab",
+            "ecs-cluster",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    values = yaml.safe_load((tmp_path / "values.yaml").read_text(encoding="utf-8"))
+    assert values["singleuser"]["image"] == {"name": "registry.example/labkit-user", "tag": "1"}
+    assert values["singleuser"]["defaultUrl"] == "/lab/tree/ecs-cluster.ipynb"
+    assert values["singleuser"]["cmd"] == ["python", "-m", "labkit.workshop.hub_singleuser"]
+    assert values["singleuser"]["extraEnv"]["LABKIT_HUB_PROGRESS_URL"].endswith("/services/labkit/progress")
+    (sidecar,) = values["hub"]["extraContainers"]
+    assert sidecar["image"] == "registry.example/labkit-user:1"
+    env = {e["name"]: e for e in sidecar["env"]}
+    assert env["LABKIT_HUB_SERVICE_POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert values["hub"]["services"]["labkit"]["url"] == env["JUPYTERHUB_SERVICE_URL"]["value"]
+    assert "@" not in (tmp_path / "values.yaml").read_text(encoding="utf-8").replace("# ", "")
+    parser = DockerfileParser(path=str(tmp_path / "Dockerfile"))
+    runs = [i["value"] for i in parser.structure if i["instruction"] == "RUN"]
+    assert any("--require-hashes -r /tmp/hub.txt" in r for r in runs)
+    copies = [i["value"] for i in parser.structure if i["instruction"] == "COPY"]
+    assert "requirements/hub.txt /tmp/hub.txt" in copies
+    assert (Path(__file__).resolve().parents[2] / "requirements" / "hub.txt").is_file()
+    assert [i["value"] for i in parser.structure if i["instruction"] == "USER"] == ["1000"]
+    refused = CliRunner().invoke(cli, ["hub", "kubernetes", str(tmp_path), "--image", "no-tag"])
+    assert refused.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "pod_ip", "expected"),
+    [
+        ("http://127.0.0.1:10101", None, "127.0.0.1"),
+        ("http://hub:10101", "10.1.2.3", "10.1.2.3"),
+        ("http://hub:10101", None, ValueError),
+        ("http://0.0.0.0:10101", None, ValueError),
+        ("http://hub:10101", "0.0.0.0", ValueError),
+        ("http://hub:10101", "::", ValueError),
+        ("http://hub:10101", "hub", ValueError),
+    ],
+)
+def test_the_service_binds_loopback_or_its_pods_own_address_never_a_wildcard(
+    url: str, pod_ip: str | None, expected: object
+) -> None:
+    from labkit.workshop.hub_service import bind_address
+
+    if expected is ValueError:
+        with pytest.raises(ValueError, match=r"must|only"):
+            bind_address(url, pod_ip)
+    else:
+        assert bind_address(url, pod_ip) == expected
