@@ -295,7 +295,7 @@ class TestHooks:
         advance_until(bg.stack.sandbox, lambda: bg.deployment(arn) and len(calls) == 1, what="first call", step=5)
         detail = bg.deployment(arn)["lifecycleHookDetails"][0]
         assert (detail["status"], detail["targetArn"], detail["targetType"]) == ("IN_PROGRESS", HOOK, "AWS_LAMBDA")
-        bg.stack.sandbox.advance(19)
+        bg.stack.sandbox.advance(10)  # callBackDelay is 20 s
         bg.stack.ecs.describe_services(cluster="course", services=["web"])
         assert len(calls) == 1
         advance_until(
