@@ -571,6 +571,8 @@ class DeploymentSimulator:
                 if hook_stage in hook.lifecycle_stages
             ]
             if stage.stage == "SCALE_UP":
+                # Green's tasks start now (the scheduler keeps them at the desired count from here on).
+                self.reconcile(runtime)
                 runtime.dirty = True
             if stage.stage == "CLEAN_UP":
                 for index, group in self.groups.get(run.green.id, {}).items():
