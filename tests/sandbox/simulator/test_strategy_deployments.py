@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from labkit.demo import TASK_DEFINITION
-from labkit.sandbox.simulator.deployments import register_lifecycle_hook, unregister_lifecycle_hook
+from labkit.sandbox import register_lifecycle_hook, unregister_lifecycle_hook
 from labkit.testing import advance_until
 from tests.sandbox.simulator.conftest import Stack
 
@@ -576,3 +576,10 @@ class TestApi:
         assert listed[0]["status"] == "STOPPED"
         breaker = stack.service()["deploymentConfiguration"]["deploymentCircuitBreaker"]
         assert breaker["thresholdConfiguration"] == {"type": "COUNT", "value": 1}
+
+
+def test_a_hook_is_a_lambda_function_arn() -> None:
+    with pytest.raises(ValueError, match="Lambda function ARN"):
+        register_lifecycle_hook("check-green", lambda event, context: {"hookStatus": "SUCCEEDED"})
+    with pytest.raises(KeyError):
+        unregister_lifecycle_hook("arn:aws:lambda:us-east-1:123456789012:function:never-registered")
