@@ -426,6 +426,33 @@ class TestRollbacks:
         assert described["alarms"]["status"] == "TRIGGERED"
         assert set(bg.revisions(bg.production_url, 4)) == {"1"}
 
+    def test_circuit_breaker_rolls_a_blue_green_deployment_back(self, bg: BlueGreen) -> None:
+        """Green's tasks never start (an image the sandbox cannot pull): the circuit breaker rolls back."""
+        bg.create(
+            {
+                "strategy": "BLUE_GREEN",
+                "bakeTimeInMinutes": 0,
+                "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+            }
+        )
+        container = {**TASK_DEFINITION["containerDefinitions"][0], "image": "example.invalid/none:1"}
+        bg.stack.ecs.register_task_definition(**{**TASK_DEFINITION, "containerDefinitions": [container]})
+        bg.stack.ecs.update_service(cluster="course", service="web", taskDefinition="nginx-demo-hello:2")
+        arn = bg.stack.ecs.list_service_deployments(cluster="course", service="web")["serviceDeployments"][0][
+            "serviceDeploymentArn"
+        ]
+        advance_until(
+            bg.stack.sandbox,
+            lambda: bg.deployment(arn)["status"] == "ROLLBACK_SUCCESSFUL",
+            what="circuit breaker rollback",
+            step=5,
+        )
+        described = bg.deployment(arn)
+        assert described["deploymentCircuitBreaker"]["status"] == "TRIGGERED"
+        assert described["deploymentCircuitBreaker"]["failureCount"] >= 3
+        assert described["lifecycleStage"] == "SCALE_UP"
+        assert set(bg.revisions(bg.production_url, 4)) == {"1"}
+
     def test_stop_with_rollback(self, bg: BlueGreen) -> None:
         bg.create({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 30})
         arn = bg.deploy_v2()
