@@ -414,6 +414,15 @@ class DeploymentSimulator:
                 self._finish(record, "ROLLBACK_SUCCESSFUL", record.get("statusReason"))
             elif record["status"] == "STOP_REQUESTED":
                 self._finish(record, "STOPPED", record.get("statusReason"))
+        runtime.service.current_service_revisions = [
+            {
+                key: value
+                for key, value in self._summary(runtime, self.of_deployment[d.id][1]).items()
+                if key in ("arn", "requestedTaskCount", "runningTaskCount", "pendingTaskCount")
+            }
+            for d in runtime.deployments
+            if d.id in self.of_deployment
+        ]
         run = self.runs.get(runtime.key)
         if run is not None:
             self._advance(run)

@@ -502,6 +502,10 @@ class TestApi:
         listed = stack.ecs.list_service_deployments(cluster="course", service="web")["serviceDeployments"]
         assert [d["status"] for d in listed] == ["SUCCESSFUL"]
         assert stack.service()["currentServiceDeployment"] == listed[0]["serviceDeploymentArn"]
+        revisions = stack.service()["currentServiceRevisions"]
+        assert [(r["arn"], r["runningTaskCount"]) for r in revisions] == [
+            (listed[0]["targetServiceRevisionArn"], 1)
+        ]
         described = stack.ecs.describe_service_deployments(
             serviceDeploymentArns=[
                 listed[0]["serviceDeploymentArn"],
