@@ -326,6 +326,8 @@ class DeploymentSimulator:
         run = self.runs.pop(runtime.key, None)
         if run is not None:
             run.done = True
+            run.green.record["rolloutState"] = "FAILED"
+            run.green.record["rolloutStateReason"] = f"Stopped by deployment {deployment.id}."
             self._stop_green(run, f"Task stopped by deployment {deployment.id}")
             self._apply(run, (100.0, 0.0), (100.0, 0.0))
 
@@ -438,7 +440,10 @@ class DeploymentSimulator:
         config = parse_deployment_configuration(runtime.deployment_configuration)
         if not config.shifts_traffic or len(runtime.deployments) < 2:
             return False
-        blue = runtime.deployments[1]
+        # Blue is the revision in production: the newest earlier deployment that completed (one a
+        # newer deployment interrupted is not), else the one just before.
+        earlier = runtime.deployments[1:]
+        blue = next((d for d in earlier if d.record.get("rolloutState") == "COMPLETED"), earlier[0])
         arn, _ = self.of_deployment[green.id]
         record = self.records[arn]
         bindings: list[Binding] = []

@@ -468,6 +468,27 @@ class TestRollbacks:
         with pytest.raises(ClientError, match="ConflictException"):
             bg.stack.ecs.stop_service_deployment(serviceDeploymentArn=arn)
 
+    def test_a_newer_deployment_stops_one_in_progress(self, bg: BlueGreen) -> None:
+        """v3 during v2's bake: v2 is STOPPED, its tasks stop, v3 goes green beside v1 (still blue)."""
+        bg.create({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 30})
+        second = bg.deploy_v2()
+        advance_until(bg.stack.sandbox, lambda: _stage(bg, second) == "BAKE_TIME", what="v2 bakes", step=5)
+        bg.stack.ecs.register_task_definition(**TASK_DEFINITION)
+        bg.stack.ecs.update_service(cluster="course", service="web", taskDefinition="nginx-demo-hello:3")
+        assert bg.deployment(second)["status"] == "STOPPED"
+        assert _weights(bg, bg.production_rule) == {"blue": 1, "green": 0}
+        third = bg.stack.ecs.list_service_deployments(cluster="course", service="web")["serviceDeployments"][
+            0
+        ]
+        advance_until(
+            bg.stack.sandbox,
+            lambda: bg.deployment(third["serviceDeploymentArn"])["lifecycleStage"] == "BAKE_TIME",
+            what="v3 bakes",
+            step=5,
+        )
+        assert {t["taskDefinitionArn"][-1] for t in bg.stack.tasks()} == {"1", "3"}
+        assert set(bg.revisions(bg.production_url, 4)) == {"3"}
+
     def test_next_deployment_uses_the_other_group(self, bg: BlueGreen) -> None:
         """After a successful blue/green deployment, green's group is production: the next green uses the first."""
         bg.create({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
