@@ -216,6 +216,8 @@ class DeploymentSimulator:
         self.production: dict[str, dict[int, str]] = {}
         #: Strategy deployments in progress, by service key.
         self.runs: dict[str, StrategyRun] = {}
+        # An alarm that goes to ALARM (evaluated, or set with SetAlarmState) is seen at once.
+        sim.alarms.state_listeners.append(self._alarm_changed)
 
     @property
     def elb_backend(self) -> Any:
@@ -811,19 +813,34 @@ class DeploymentSimulator:
             if backend is not None and getattr(backend.alarms.get(n), "state_value", None) == "ALARM"
         ]
         if firing:
-            run.record["alarms"]["status"] = "TRIGGERED"
-            run.record["alarms"]["triggeredAlarmNames"] = firing
-            reason = f"CloudWatch alarm(s) {', '.join(firing)} in ALARM."
-            self.sim.ecs.event(
-                run.runtime,
-                f"(service {run.runtime.name}) (deployment {run.green.id}) deployment failed: alarm detected.",
-            )
-            if run.alarms.get("rollback"):
-                self.roll_back(run, reason)
-            else:
-                self._stop_where_it_is(run, reason)
+            self._alarm_triggered(run, firing)
             return
         self.sim.after(ALARM_CHECK_SECONDS, functools.partial(self._check_alarms, run), "deployment alarms")
+
+    def _alarm_changed(self, alarm: Any, old_state: str, new_state: str, instant: dt.datetime) -> None:
+        if new_state != "ALARM":
+            return
+        for run in list(self.runs.values()):
+            if run.alarms.get("enable") and alarm.name in (run.alarms.get("alarmNames") or []):
+                self.sim.after(
+                    0, functools.partial(self._alarm_triggered, run, [str(alarm.name)]), "deployment alarm"
+                )
+
+    def _alarm_triggered(self, run: StrategyRun, firing: list[str]) -> None:
+        """A deployment alarm is in ALARM: roll back (alarms.rollback) or stop where it is."""
+        if run.done or self.runs.get(run.runtime.key) is not run:
+            return
+        run.record["alarms"]["status"] = "TRIGGERED"
+        run.record["alarms"]["triggeredAlarmNames"] = firing
+        reason = f"CloudWatch alarm(s) {', '.join(firing)} in ALARM."
+        self.sim.ecs.event(
+            run.runtime,
+            f"(service {run.runtime.name}) (deployment {run.green.id}) deployment failed: alarm detected.",
+        )
+        if run.alarms.get("rollback"):
+            self.roll_back(run, reason)
+        else:
+            self._stop_where_it_is(run, reason)
 
     def circuit_breaker(self, runtime: ServiceRuntime, deployment: DeploymentRuntime) -> bool:
         """The circuit breaker tripped on `deployment`: True when a strategy run handled it."""
