@@ -533,6 +533,8 @@ class DeploymentSimulator:
         """Move a deployment on as far as it can go now (stages, hooks, traffic, timers)."""
         if run.busy or run.done or self.runs.get(run.runtime.key) is not run:
             return
+        if run.record["status"] != "IN_PROGRESS":
+            return  # a stop was requested: the rollback comes next
         run.busy = True
         try:
             self._advance_unguarded(run)
@@ -913,7 +915,15 @@ class DeploymentSimulator:
         )
 
     def stop(self, record: dict[str, Any], stop_type: str) -> None:
-        """StopServiceDeployment: ROLLBACK rolls back, ABORT stops (traffic returns to blue as well)."""
+        """StopServiceDeployment ("Stopping Amazon ECS service deployments").
+
+        PENDING or IN_PROGRESS: ROLLBACK moves to ROLLBACK_REQUESTED, then rolls back; ABORT to
+        STOP_REQUESTED, then STOPPED (traffic returns to blue as well; not verified against AWS).
+        STOP_REQUESTED, ROLLBACK_REQUESTED and ROLLBACK_IN_PROGRESS go on as they are. A finished
+        deployment is a ConflictException (message not verified against AWS).
+        """
+        if record["status"] in ("STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"):
+            return
         if record["status"] not in ("PENDING", "IN_PROGRESS"):
             raise moto_seam.ecs.ecs_error(
                 "ConflictException",
@@ -921,6 +931,9 @@ class DeploymentSimulator:
             )
         run = next((r for r in self.runs.values() if r.record is record), None)
         reason = f"StopServiceDeployment ({stop_type}) requested by the user."
+        record["status"] = "ROLLBACK_REQUESTED" if stop_type == "ROLLBACK" else "STOP_REQUESTED"
+        record["statusReason"] = reason
+        record["updatedAt"] = self.sim.now()
         if run is None:
             # A rolling deployment: back to the previous deployment, as the circuit breaker's rollback does.
             runtime = next(
@@ -932,9 +945,10 @@ class DeploymentSimulator:
             previous = runtime.deployments[1]
             runtime.deployments[0].record["rolloutState"] = "FAILED"
             runtime.deployments[0].record["rolloutStateReason"] = reason
-            record["status"] = "ROLLBACK_IN_PROGRESS" if stop_type == "ROLLBACK" else "STOP_REQUESTED"
-            record["statusReason"] = reason
+            if stop_type == "ROLLBACK":
+                record["status"] = "ROLLBACK_IN_PROGRESS"
             runtime.service.task_definition = previous.task_definition
             self.sim.ecs.new_deployment(runtime, previous.task_definition)
             return
-        self.roll_back(run, reason, final="ROLLBACK_SUCCESSFUL" if stop_type == "ROLLBACK" else "STOPPED")
+        final = "ROLLBACK_SUCCESSFUL" if stop_type == "ROLLBACK" else "STOPPED"
+        self.sim.after(0, functools.partial(self.roll_back, run, reason, final=final), "deployment stop")

@@ -458,6 +458,11 @@ class TestRollbacks:
         arn = bg.deploy_v2()
         advance_until(bg.stack.sandbox, lambda: _stage(bg, arn) == "BAKE_TIME", what="bake", step=5)
         bg.stack.ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+        assert bg.stack.ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][
+            0
+        ]["status"] in ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
+        # Stopping again while it rolls back lets the rollback go on.
+        bg.stack.ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
         advance_until(
             bg.stack.sandbox,
             lambda: bg.deployment(arn)["status"] == "ROLLBACK_SUCCESSFUL",
