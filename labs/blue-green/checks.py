@@ -521,10 +521,8 @@ def _rolled_back_canary(ctx: CheckContext) -> tuple[Outcome, dict[str, Any] | No
     if not _alarm_fired(ctx, ALARM, started, ended):
         return failed(f"{ALARM}'s history shows no change to ALARM during the canary deployment."), deployment
     versions = _versions(ctx)
-    service = ctx.service(CLUSTER, SERVICE) or {}
-    back_to = versions.get(str(service.get("taskDefinition")))
-    if back_to == "v3":
-        return settling("The service still points at v3; wait for the rollback to finish."), deployment
+    rolled_back_to = _revision(ctx, (deployment.get("rollback") or {}).get("serviceRevisionArn"))
+    back_to = versions.get(str(rolled_back_to.get("taskDefinition")), "the revision that served before")
     return passed(
         f"{ALARM} went to ALARM while the canary baked and ECS rolled v3 back to {back_to}."
     ), deployment
