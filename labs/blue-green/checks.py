@@ -347,7 +347,11 @@ def service_ready(ctx: CheckContext) -> Outcome:
                 f"{SERVICE} wants {counted(service.get('desiredCount', 0), 'task')}; this lab uses {DESIRED}."
             )
         deployments = service.get("deployments", [])
-        if len(deployments) != 1 or service.get("runningCount") != DESIRED:
+        if len(deployments) != 1:
+            return settling(
+                f"{counted(len(deployments), 'deployment')} of {SERVICE} under way; wait for it to end."
+            )
+        if service.get("runningCount") != DESIRED:
             return settling(
                 f"{service.get('runningCount', 0)} of {DESIRED} tasks are RUNNING; wait for the service to be stable."
             )
