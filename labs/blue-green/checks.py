@@ -615,7 +615,7 @@ def linear_watched(ctx: CheckContext) -> Outcome:
     "You read the deployments back and saved the ARN of the one the alarm rolled back",
     points=2,
     hints=[
-        f"ecs.list_service_deployments(cluster='{CLUSTER}', service='{SERVICE}') lists them, newest first; "
+        f"ecs.list_service_deployments(cluster='{CLUSTER}', service='{SERVICE}') lists them; "
         "describe_service_deployments(serviceDeploymentArns=[...]) gives each one's strategy, status and alarms.",
         "The one you want has status ROLLBACK_SUCCESSFUL and alarms.triggeredAlarmNames naming the alarm.",
         f"Save its serviceDeploymentArn with save_answer(...): it writes the SSM parameter {ROLLED_BACK_PARAMETER}.",
