@@ -189,24 +189,37 @@ def _group_pair(ctx: CheckContext) -> tuple[str, str] | None:
 
 
 def _serving_group(ctx: CheckContext, deployment: dict[str, Any]) -> str | None:
-    """The target group the deployment's target (green) revision serves from, as ECS resolved it.
+    """The target group the deployment's target (green) revision served from, or None.
 
-    Falls back to the one of the lab's two groups that none of the source (blue) revisions served from.
+    Worked out from the service's history as AWS documents it, not from each revision's
+    `resolvedConfiguration`: the first deployment (CreateService) serves from the load balancer entry's
+    `targetGroupArn`; a BLUE_GREEN, LINEAR or CANARY deployment starts green in the other group of the
+    pair (`alternateTargetGroupArn`), which is production from the moment it succeeds; a rolled-back
+    or stopped one leaves production where it was, and a rolling one replaces tasks in place.
     """
-    target = _revision(ctx, (deployment.get("targetServiceRevision") or {}).get("arn"))
-    for balancer in (target.get("resolvedConfiguration") or {}).get("loadBalancers") or []:
-        if balancer.get("targetGroupArn"):
-            return str(balancer["targetGroupArn"])
     pair = _group_pair(ctx)
-    if pair is None:
+    history = _deployments(ctx)
+    if pair is None or not history:
         return None
-    sources: set[str] = set()
-    for source in deployment.get("sourceServiceRevisions") or []:
-        revision = _revision(ctx, source.get("arn"))
-        for balancer in (revision.get("resolvedConfiguration") or {}).get("loadBalancers") or []:
-            sources.add(str(balancer.get("targetGroupArn")))
-    others = [arn for arn in pair if arn not in sources]
-    return others[0] if len(others) == 1 else None
+    first = _revision(ctx, (history[0].get("targetServiceRevision") or {}).get("arn"))
+    configured = [
+        b.get("targetGroupArn") for b in first.get("loadBalancers") or [] if b.get("targetGroupArn")
+    ]
+    if not configured or configured[0] not in pair:
+        return None
+    production = str(configured[0])
+    if history[0].get("serviceDeploymentArn") == deployment.get("serviceDeploymentArn"):
+        return production  # the service's first deployment has nothing to shift from
+    for earlier in history[1:]:
+        if _strategy(earlier) == "ROLLING":
+            green = production
+        else:
+            green = pair[1] if production == pair[0] else pair[0]
+        if earlier.get("serviceDeploymentArn") == deployment.get("serviceDeploymentArn"):
+            return green
+        if earlier.get("status") == "SUCCESSFUL":
+            production = green
+    return None
 
 
 def requests_by_minute(
@@ -540,7 +553,7 @@ def _rolled_back_canary(ctx: CheckContext) -> tuple[Outcome, dict[str, Any] | No
         f"Create the alarm {ALARM} with create_canary_alarm() (BgLab/CheckoutErrors, Sum over 1 minute >= 1).",
         "Deploy v3 with deploymentConfiguration {'strategy': 'CANARY', 'canaryConfiguration': {'canaryPercent': "
         f"10.0, 'canaryBakeTimeInMinutes': 5}}, 'bakeTimeInMinutes': 1, 'alarms': {{'alarmNames': ['{ALARM}'], "
-        "'enable': True, 'rollback': True}}}.",
+        "'enable': True, 'rollback': True}}, 'lifecycleHooks': []} (the PAUSE hook of step 2 stays until replaced).",
         "While the canary bakes, run smoke_test(...): it asks the production listener, counts v3's broken "
         "answers and publishes them as CheckoutErrors. Do not stop the deployment yourself.",
     ],

@@ -366,6 +366,8 @@ def canary_v3(sandbox: Sandbox) -> None:
             "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 5},
             "bakeTimeInMinutes": 1,
             "alarms": {"alarmNames": [ALARM], "enable": True, "rollback": True},
+            # The PAUSE hook of the blue/green deployment stays in the service's configuration until replaced.
+            "lifecycleHooks": [],
         },
     )
     cloudwatch = sandbox.client("cloudwatch")
@@ -384,6 +386,13 @@ def canary_v3(sandbox: Sandbox) -> None:
         "the canary deployment of v3 ending",
         limit=3600,
         step=5,
+    )
+    # The alarm watches the next deployment too: it must be OK again first.
+    sandbox.wait_until(
+        lambda: cloudwatch.describe_alarms(AlarmNames=[ALARM])["MetricAlarms"][0]["StateValue"] == "OK",
+        f"{ALARM} back to OK",
+        limit=3600,
+        step=10,
     )
 
 
