@@ -63,11 +63,24 @@ def test_reference_steps_pass_every_checkpoint_and_an_empty_sandbox_fails_them(
 
 
 def test_a_rolling_update_to_v2_is_not_a_blue_green_deployment(sandbox: EmbeddedSandbox) -> None:
-    """Updating the service to v2 with the ROLLING strategy fails the blue/green checkpoint, naming ROLLING."""
-    session, _, reference = _session(sandbox)
+    """Rolling the service to v2 (ECS refuses ROLLING with advancedConfiguration, so the shortcut drops
+    it) fails the blue/green checkpoint, naming ROLLING."""
+    session, checks, reference = _session(sandbox)
     session.catch_up(to="service-ready-for-blue-green")
-    reference._deploy(
-        sandbox, "v2", {"strategy": "ROLLING", "minimumHealthyPercent": 100, "maximumPercent": 200}
+    ecs = sandbox.client("ecs")
+    service = ecs.describe_services(cluster=checks.CLUSTER, services=[checks.SERVICE])["services"][0]
+    plain = {
+        key: service["loadBalancers"][0][key] for key in ("targetGroupArn", "containerName", "containerPort")
+    }
+    v2 = ecs.register_task_definition(**reference.task_definition("v2"))["taskDefinition"][
+        "taskDefinitionArn"
+    ]
+    ecs.update_service(
+        cluster=checks.CLUSTER,
+        service=checks.SERVICE,
+        taskDefinition=v2,
+        loadBalancers=[plain],
+        deploymentConfiguration={"strategy": "ROLLING", "minimumHealthyPercent": 100, "maximumPercent": 200},
     )
     sandbox.wait_until(lambda: reference._settled(sandbox), "the rolling update", limit=3600, step=5)
     outcome = _check(sandbox, session, "blue-green-verified")
