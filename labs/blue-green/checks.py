@@ -22,6 +22,7 @@ Everything is graded from what the sandbox keeps, never from what the notebook p
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -262,15 +263,6 @@ def _service_tasks(ctx: CheckContext, status: str) -> list[dict[str, Any]]:
     return tasks
 
 
-def _revisions_of(versions: dict[str, str], version: str) -> set[str]:
-    return {arn for arn, v in versions.items() if v == version}
-
-
-def _earliest(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return min(present) if present else None
-
-
 def _show_minutes(minutes: Iterable[float]) -> str:
     return ", ".join(dt.datetime.fromtimestamp(m, dt.UTC).strftime("%H:%M") for m in sorted(minutes))
 
@@ -390,7 +382,8 @@ def _unfinished(deployment: dict[str, Any], what: str) -> Outcome:
     points=3,
     hints=[
         "Register v2 with task_definition('v2') and update the service to it with deploymentConfiguration "
-        "{'strategy': 'BLUE_GREEN', 'bakeTimeInMinutes': 2, 'lifecycleHooks': [PAUSE_AFTER_TEST_TRAFFIC]}.",
+        "{'strategy': 'BLUE_GREEN', 'bakeTimeInMinutes': 2, 'lifecycleHooks': [{'targetType': 'PAUSE', "
+        "'lifecycleStages': ['POST_TEST_TRAFFIC_SHIFT']}]}.",
         "While the deployment waits at POST_TEST_TRAFFIC_SHIFT, ask the test listener (port 8080) and the "
         "production listener (port 80) with compare_listeners(...): green answers on 8080, blue on 80.",
         "Then continue_service_deployment(serviceDeploymentArn=..., hookId=..., action='CONTINUE') and wait "
@@ -433,22 +426,24 @@ def blue_green_verified(ctx: CheckContext) -> Outcome:
         green = _serving_group(ctx, deployment)
         if green is None:
             return failed("ECS's record of the deployment does not say which target group green served from.")
-        versions = _versions(ctx)
+        started = _seconds(deployment.get("startedAt")) or _seconds(deployment.get("createdAt"))
+        finished = _seconds(deployment.get("finishedAt"))
+        if finished is None or started is None:
+            return failed("ECS's record of the deployment has no start or end time.")
+        # Blue: the tasks of the revisions the deployment started from, as they stopped after it began.
+        blue = {
+            str(_revision(ctx, source.get("arn")).get("taskDefinition"))
+            for source in deployment.get("sourceServiceRevisions") or []
+        }
         blue_tasks = [
             t
             for t in _service_tasks(ctx, "STOPPED") + _service_tasks(ctx, "RUNNING")
-            if t.get("taskDefinitionArn") in _revisions_of(versions, "v1")
+            if t.get("taskDefinitionArn") in blue
         ]
         if any(t.get("lastStatus") == "RUNNING" and t.get("desiredStatus") == "RUNNING" for t in blue_tasks):
-            return failed("Tasks of v1 (blue) still run: blue is scaled down when the deployment succeeds.")
-        finished = _seconds(deployment.get("finishedAt"))
-        blue_stopped = _earliest(
-            _seconds(t.get("stoppingAt")) or _seconds(t.get("stoppedAt")) for t in blue_tasks
-        )
-        end = _earliest([finished, blue_stopped])
-        started = _seconds(deployment.get("startedAt")) or _seconds(deployment.get("createdAt"))
-        if end is None or started is None:
-            return failed("ECS's record of the deployment has no start or end time.")
+            return failed("Blue's tasks still run: blue is scaled down when the deployment succeeds.")
+        stops = (_seconds(t.get("stoppingAt")) or _seconds(t.get("stoppedAt")) for t in blue_tasks)
+        end = min([finished, *(stop for stop in stops if stop is not None and stop >= started)])
         # Blue is scaled down at the end of the bake time, which starts when production traffic has
         # shifted: a minute that ended before then reached green through the test listener only.
         shifted = end - bake * 60
@@ -468,8 +463,6 @@ def blue_green_verified(ctx: CheckContext) -> Outcome:
 
 def _alarm_fired(ctx: CheckContext, name: str, start: float, end: float) -> bool:
     """Whether the alarm's history shows it going to ALARM between `start` and `end` (epoch seconds)."""
-    import json
-
     history = ctx.client("cloudwatch").describe_alarm_history(
         AlarmName=name,
         HistoryItemType="StateUpdate",
