@@ -4,6 +4,7 @@ a linear rollout nobody watched, the wrong deployment's ARN) fail with the reaso
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -60,6 +61,11 @@ def test_reference_steps_pass_every_checkpoint_and_an_empty_sandbox_fails_them(
     messages = {result.id: result.message for result in after.checkpoints}
     assert "before production traffic shifted" in messages["blue-green-verified"]
     assert "rolled v3 back to v2" in messages["canary-rolled-back-by-alarm"]
+    # v4's share grows minute by minute: the check measured v4's target group, not v2's.
+    shares = [int(share) for share in re.findall(r"(\d+)%", messages["linear-watched"].split("(")[0])]
+    assert len(shares) >= 3
+    assert shares == sorted(shares), messages["linear-watched"]
+    assert shares[0] < 50 < shares[-1]
 
 
 def test_a_rolling_update_to_v2_is_not_a_blue_green_deployment(sandbox: EmbeddedSandbox) -> None:
