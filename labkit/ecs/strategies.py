@@ -56,6 +56,7 @@ __all__ = [
     "StrategyError",
     "circuit_breaker_threshold",
     "listener_weights",
+    "merge_deployment_configuration",
     "parse_deployment_configuration",
     "plan_deployment",
     "production_steps",
@@ -478,3 +479,23 @@ def circuit_breaker_threshold(desired: int, threshold: Mapping[str, Any] | None 
     if kind == "UNBOUNDED_PERCENT":
         return max(1, computed)
     return min(200, max(3, computed))
+
+
+_STRATEGY_ONLY = ("linearConfiguration", "canaryConfiguration")
+
+
+def merge_deployment_configuration(
+    current: Mapping[str, Any] | None, update: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The deployment configuration after UpdateService sends `update` over `current`.
+
+    Top-level fields `update` gives replace `current`'s; a change of `strategy` drops the other
+    strategy's `linearConfiguration`/`canaryConfiguration` unless `update` gives them again.
+    """
+    merged = dict(current or {})
+    update = dict(update or {})
+    if "strategy" in update and update.get("strategy") != merged.get("strategy"):
+        for key in _STRATEGY_ONLY:
+            merged.pop(key, None)
+    merged.update(update)
+    return merged

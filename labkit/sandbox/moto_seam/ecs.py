@@ -17,10 +17,12 @@ from labkit.sandbox.simulator.core import Simulator, simulator_for
 __all__ = [
     "client_error",
     "cluster",
+    "ecs_error",
     "known_security_group",
     "known_subnet",
     "new_task",
     "service",
+    "validate_deployment_strategy",
     "validation_error",
 ]
 
@@ -189,6 +191,7 @@ def create_service(self: Any, sim: Simulator, original: Callable[..., Any]) -> A
             "A task definition must be specified for the ECS and CODE_DEPLOY deployment controllers."
         )
     _validate_placement(params)
+    validate_deployment_strategy(self, params, controller=controller)
     original(self)
     created = service(self.ecs_backend, params.get("cluster") or "default", params["serviceName"])
     if strategy:
@@ -211,6 +214,14 @@ def update_service(self: Any, sim: Simulator, original: Callable[..., Any]) -> A
     updated = service(self.ecs_backend, cluster_name, params["service"].split("/")[-1])
     previous = updated.task_definition
     _refuse_controller_update(updated, params)
+    runtime = sim.ecs.services.get(f"{updated.cluster_name}:{updated.name}")
+    validate_deployment_strategy(
+        self,
+        params,
+        runtime.deployment_configuration if runtime is not None else None,
+        list(updated.load_balancers or []),
+        (getattr(updated, "deployment_controller", None) or {}).get("type", "ECS"),
+    )
     if params.get("taskDefinition"):
         definition = self.ecs_backend.describe_task_definition(params["taskDefinition"])
         _validate_service(self, {**params, "loadBalancers": updated.load_balancers}, definition)
@@ -651,3 +662,230 @@ def _refuse_busy_cluster(ecs_backend: Any, found: Any) -> None:
         raise _ecs_error(
             "ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active."
         )
+
+
+# == ECS service deployments: blue/green, linear, canary (issue 17; simulator/deployments.py) =========
+#
+# moto has none of these actions; in a sandbox account the simulator answers them. Another account
+# gets the sandbox's stated limit (501 NotImplemented), as any action moto lacks.
+
+
+def ecs_error(code: str, message: str) -> Exception:
+    """ECS's error `code` with `message` (ConflictException, ServiceDeploymentNotFoundException, ...)."""
+    return _ecs_error(code, message)
+
+
+def validate_deployment_strategy(
+    response: Any,
+    params: dict[str, Any],
+    current_configuration: dict[str, Any] | None = None,
+    current_load_balancers: list[dict[str, Any]] | None = None,
+    controller: str = "ECS",
+) -> None:
+    """Refuse, as ECS does, a deployment strategy and load balancer `advancedConfiguration` that cannot run.
+
+    The strategy fields are checked by `labkit.ecs.strategies`; the load balancer's alternate target
+    group and listener rules must exist, differ from the primary ones, and the production rule must
+    forward to the service's target groups (a look-alike rule elsewhere would shift nothing).
+    """
+    from labkit.ecs.strategies import (
+        StrategyError,
+        circuit_breaker_threshold,
+        merge_deployment_configuration,
+        parse_deployment_configuration,
+    )
+    from labkit.sandbox.moto_seam.elbv2 import find_rule, forward_target_groups
+
+    merged = merge_deployment_configuration(current_configuration, params.get("deploymentConfiguration"))
+    try:
+        config = parse_deployment_configuration(merged)
+        breaker = merged.get("deploymentCircuitBreaker") or {}
+        if breaker.get("thresholdConfiguration") is not None:
+            circuit_breaker_threshold(1, breaker["thresholdConfiguration"])
+    except StrategyError as exc:
+        raise invalid_parameter(str(exc)) from None
+    if config.shifts_traffic and controller != "ECS":
+        # DeploymentConfiguration.strategy: the built-in strategies need the ECS controller. message not verified
+        raise invalid_parameter(
+            f"The {config.strategy} deployment strategy is only supported with the ECS deployment controller."
+        )
+    entries = params["loadBalancers"] if params.get("loadBalancers") is not None else current_load_balancers
+    elb = backend("elbv2", response.current_account, response.region)
+    for entry in entries or []:
+        advanced = entry.get("advancedConfiguration")
+        primary = entry.get("targetGroupArn")
+        if not advanced:
+            if config.shifts_traffic and primary:
+                # blue-green-deployment-implementation: the service's load balancer needs an alternate target
+                # group and a production listener rule. message not verified against AWS
+                raise invalid_parameter(
+                    f"advancedConfiguration must be specified for the load balancer of a service whose deployment "
+                    f"strategy is {config.strategy}."
+                )
+            continue
+        if not config.shifts_traffic:
+            # message not verified against AWS
+            raise invalid_parameter(
+                "advancedConfiguration is only valid for the BLUE_GREEN, LINEAR and CANARY deployment strategies."
+            )
+        for name in ("alternateTargetGroupArn", "productionListenerRule", "roleArn"):
+            if not advanced.get(name):
+                raise invalid_parameter(f"advancedConfiguration.{name} must be specified.")
+        alternate = str(advanced["alternateTargetGroupArn"])
+        if alternate == primary:
+            raise invalid_parameter("alternateTargetGroupArn must be different from targetGroupArn.")
+        if alternate not in elb.target_groups:
+            raise invalid_parameter(f"The target group {alternate} does not exist.")
+        role = str(advanced["roleArn"])
+        if not role.startswith("arn:aws:iam::") or ":role/" not in role:
+            raise invalid_parameter(f"Invalid roleArn: {role}. It must be an IAM role ARN.")
+        rules = {"productionListenerRule": advanced["productionListenerRule"]}
+        if advanced.get("testListenerRule"):
+            rules["testListenerRule"] = advanced["testListenerRule"]
+            if advanced["testListenerRule"] == advanced["productionListenerRule"]:
+                raise invalid_parameter("testListenerRule must be different from productionListenerRule.")
+        for name, arn in rules.items():
+            found = find_rule(elb, str(arn))
+            if found is None:
+                raise invalid_parameter(f"The listener rule {arn} specified in {name} does not exist.")
+            groups = set(forward_target_groups(found[1]))
+            if not groups & {primary, alternate}:
+                raise invalid_parameter(
+                    f"The {name} {arn} must forward to the service's target group {primary} or its alternate "
+                    f"target group {alternate}."
+                )
+
+
+def _sandbox_only(handler: SandboxHandler) -> Callable[[Any], Callable[..., Any]]:
+    """A response method moto lacks: the simulator answers in a sandbox account, 501 elsewhere."""
+
+    def make(original: Any) -> Callable[..., Any]:
+        def wrapped(self: Any) -> Any:
+            sim = simulator_for(self.current_account)
+            if sim is None or self.region != sim.region:
+                raise NotImplementedError(
+                    "service deployments are emulated in the sandbox's own account and region only"
+                )
+            return sim.perform(lambda: handler(self, sim, original))
+
+        return wrapped
+
+    return make
+
+
+def _deployment_record(sim: Simulator, arn: str) -> dict[str, Any]:
+    record = sim.deployments.records.get(str(arn))
+    if record is None:
+        # botocore's model names this error for StopServiceDeployment and ContinueServiceDeployment.
+        raise ecs_error("ServiceDeploymentNotFoundException", f"The service deployment {arn} does not exist.")
+    return record
+
+
+def _timestamp(value: Any) -> Any:
+    import datetime as dt
+
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(float(value), dt.UTC)
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromtimestamp(float(value), dt.UTC)
+        except ValueError:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _list_service_deployments(self: Any, sim: Simulator, original: Any) -> Any:
+    params = request_params(self)
+    found = service(
+        self.ecs_backend, params.get("cluster") or "default", str(params["service"]).split("/")[-1]
+    )
+    key = f"{found.cluster_name}:{found.name}"
+    wanted = set(params.get("status") or [])
+    created = params.get("createdAt") or {}
+    before, after = _timestamp(created.get("before")), _timestamp(created.get("after"))
+    rows = []
+    for arn in reversed(sim.deployments.by_service.get(key, [])):
+        record = sim.deployments.records[arn]
+        if wanted and record["status"] not in wanted:
+            continue
+        if before is not None and not record["createdAt"] < before:
+            continue
+        if after is not None and not record["createdAt"] > after:
+            continue
+        brief = {
+            k: record[k]
+            for k in ("serviceDeploymentArn", "serviceArn", "clusterArn", "startedAt", "createdAt", "finishedAt",
+                      "status", "statusReason")
+            if record.get(k) is not None
+        }  # fmt: skip
+        brief["targetServiceRevisionArn"] = record["targetServiceRevision"]["arn"]
+        rows.append(brief)
+    limit = params.get("maxResults")
+    if limit is not None and (not isinstance(limit, int) or not 1 <= limit <= 100):
+        raise invalid_parameter("maxResults must be between 1 and 100.")
+    token = params.get("nextToken")
+    start = int(token) if isinstance(token, str) and token.isdigit() else 0
+    end = start + (limit or 100)
+    result: dict[str, Any] = {"serviceDeployments": rows[start:end]}
+    if end < len(rows):
+        result["nextToken"] = str(end)
+    return action_result(result)
+
+
+def _describe_service_deployments(self: Any, sim: Simulator, original: Any) -> Any:
+    arns = list(request_param(self, "serviceDeploymentArns") or [])
+    if not arns or len(arns) > 20:
+        raise invalid_parameter("serviceDeploymentArns must contain between 1 and 20 ARNs.")
+    found, failures = [], []
+    for arn in arns:
+        record = sim.deployments.records.get(str(arn))
+        if record is None:
+            failures.append({"arn": arn, "reason": "MISSING"})
+        else:
+            found.append({k: v for k, v in record.items() if v is not None})
+    return action_result({"serviceDeployments": found, "failures": failures})
+
+
+def _describe_service_revisions(self: Any, sim: Simulator, original: Any) -> Any:
+    arns = list(request_param(self, "serviceRevisionArns") or [])
+    if not arns or len(arns) > 20:
+        raise invalid_parameter("serviceRevisionArns must contain between 1 and 20 ARNs.")
+    found, failures = [], []
+    for arn in arns:
+        revision = sim.deployments.revisions.get(str(arn))
+        if revision is None:
+            failures.append({"arn": arn, "reason": "MISSING"})
+        else:
+            found.append({k: v for k, v in revision.items() if v is not None})
+    return action_result({"serviceRevisions": found, "failures": failures})
+
+
+def _stop_service_deployment(self: Any, sim: Simulator, original: Any) -> Any:
+    arn = str(request_param(self, "serviceDeploymentArn"))
+    stop_type = request_param(self, "stopType") or "ROLLBACK"
+    if stop_type not in ("ROLLBACK", "ABORT"):
+        raise invalid_parameter(f"Invalid stopType: {stop_type}. Valid values: ABORT, ROLLBACK.")
+    sim.deployments.stop(_deployment_record(sim, arn), stop_type)
+    return action_result({"serviceDeploymentArn": arn})
+
+
+def _continue_service_deployment(self: Any, sim: Simulator, original: Any) -> Any:
+    arn = str(request_param(self, "serviceDeploymentArn"))
+    action = request_param(self, "action") or "CONTINUE"
+    if action not in ("CONTINUE", "ROLLBACK"):
+        raise invalid_parameter(f"Invalid action: {action}. Valid values: CONTINUE, ROLLBACK.")
+    sim.deployments.continue_hook(_deployment_record(sim, arn), str(request_param(self, "hookId")), action)
+    return action_result({"serviceDeploymentArn": arn})
+
+
+for _name, _answer in (
+    ("list_service_deployments", _list_service_deployments),
+    ("describe_service_deployments", _describe_service_deployments),
+    ("describe_service_revisions", _describe_service_revisions),
+    ("stop_service_deployment", _stop_service_deployment),
+    ("continue_service_deployment", _continue_service_deployment),
+):
+    hook(_RESPONSE, _name, why="missing in moto: the simulator's service deployments", adds=True)(
+        _sandbox_only(_answer)
+    )

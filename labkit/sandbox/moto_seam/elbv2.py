@@ -21,7 +21,7 @@ from labkit.sandbox.moto_seam.hooks import hook, uses
 from labkit.sandbox.simulator.core import simulator_for
 from labkit.sandbox.simulator.targets import target_key
 
-__all__: list[str] = []
+__all__ = ["find_rule", "forward_target_groups", "set_forward_weights"]
 
 _GROUP = "moto.elbv2.models.FakeTargetGroup"
 _BACKEND = "moto.elbv2.models.ELBv2Backend"
@@ -335,3 +335,68 @@ def activate(original: Callable[..., Any]) -> Callable[..., Any]:
         original(self)
 
     return handler
+
+
+# -- listener rules ECS rewrites (blue/green, linear and canary deployments) ------------------------
+
+uses("moto.elbv2.models.FakeAction", "__init__", ("self", "data"), why="a weighted forward action ECS writes")
+uses(
+    "moto.elbv2.models.FakeListener",
+    "_default_rule",
+    why="a listener's default rule (its ARN can be a deployment's production or test listener rule)",
+    instance=True,
+)
+
+
+def find_rule(elb_backend: Any, arn: str) -> tuple[Any, Any] | None:
+    """(listener, rule) for a listener rule ARN (a listener ARN: its default rule), or None.
+
+    ECS's `advancedConfiguration.productionListenerRule`/`testListenerRule` name a rule of an
+    Application Load Balancer (or a listener of a Network Load Balancer).
+    """
+    for lb in list(elb_backend.load_balancers.values()):
+        for listener_arn, listener in list(lb.listeners.items()):
+            if listener_arn == arn:
+                return listener, listener._default_rule[0]
+            for rule in list(listener.rules.values()):
+                if rule.arn == arn:
+                    return listener, rule
+    return None
+
+
+def forward_target_groups(rule: Any) -> list[str]:
+    """The target groups a rule's forward actions name (simple or weighted)."""
+    groups: list[str] = []
+    for action in rule.actions:
+        data = action.data if hasattr(action, "data") else action
+        if data.get("TargetGroupArn"):
+            groups.append(data["TargetGroupArn"])
+        for tg in (data.get("ForwardConfig") or {}).get("TargetGroups", []) or []:
+            groups.append(tg["TargetGroupArn"])
+    return groups
+
+
+def set_forward_weights(elb_backend: Any, arn: str, weights: list[tuple[str, int]]) -> bool:
+    """Make a rule (or a listener's default rule) forward to `weights`' target groups by weight.
+
+    What ECS does to the production and test listener rules at each traffic shift (ModifyRule
+    with a weighted `forward` action). Returns False when the rule no longer exists.
+    """
+    from moto.elbv2.models import FakeAction
+
+    found = find_rule(elb_backend, arn)
+    if found is None:
+        return False
+    listener, rule = found
+    action = FakeAction(
+        {
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": [{"TargetGroupArn": tg, "Weight": int(w)} for tg, w in weights],
+            },
+        }
+    )
+    rule.actions = [action]
+    if getattr(rule, "is_default", False):
+        listener.default_actions = [action]
+    return True

@@ -181,10 +181,12 @@ class Simulator:
         self.metrics: MetricsSimulator = MetricsSimulator(self)
         self.alarms: AlarmSimulator = AlarmSimulator(self)
         self.autoscaling: AutoScalingSimulator = AutoScalingSimulator(self)
+        from labkit.sandbox.simulator.deployments import DeploymentSimulator
         from labkit.sandbox.simulator.events import EventsSimulator
         from labkit.sandbox.simulator.sns import SnsSimulator
         from labkit.sandbox.simulator.workloads import WorkloadRunner
 
+        self.deployments: DeploymentSimulator = DeploymentSimulator(self)
         self.events: EventsSimulator = EventsSimulator(self)
         self.sns: SnsSimulator = SnsSimulator(self)
         self.workloads: WorkloadRunner = WorkloadRunner(self)

@@ -13,7 +13,6 @@ import copy
 import datetime as dt
 import functools
 import ipaddress
-import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -153,6 +152,17 @@ class ServiceRuntime:
     fault_reason: str | None = None
     fault_backoff: float = 0.0
     retry_at: dt.datetime | None = None
+    #: The service's whole deploymentConfiguration as the client set it (strategy and all).
+    deployment_configuration: dict[str, Any] = field(default_factory=dict)
+    #: The circuit breaker's thresholdConfiguration (None: the default) and resetOnHealthyTask.
+    threshold: dict[str, Any] | None = None
+    reset_on_healthy: bool = True
+
+    def failure_threshold(self) -> int:
+        """How many failed tasks trip the circuit breaker (`labkit.ecs.strategies.circuit_breaker_threshold`)."""
+        from labkit.ecs.strategies import circuit_breaker_threshold
+
+        return circuit_breaker_threshold(int(self.service.desired_count), self.threshold)
 
 
 class EcsSimulator:
@@ -663,11 +673,17 @@ class EcsSimulator:
         service.deployments = [record]
         runtime.deployments = [DeploymentRuntime(record, service.task_definition)]
         self.services[runtime.key] = runtime
+        self.sim.deployments.deployment_created(runtime, runtime.deployments[0])
         return service_snapshot(service)
 
     def _apply_settings(self, runtime: ServiceRuntime, params: dict[str, Any]) -> None:
+        from labkit.ecs.strategies import merge_deployment_configuration
+
         config = params.get("deploymentConfiguration") or {}
         if config:
+            runtime.deployment_configuration = merge_deployment_configuration(
+                runtime.deployment_configuration, config
+            )
             runtime.minimum_healthy_percent = int(
                 config.get("minimumHealthyPercent", runtime.minimum_healthy_percent)
             )
@@ -675,12 +691,28 @@ class EcsSimulator:
             breaker = config.get("deploymentCircuitBreaker") or {}
             runtime.circuit_breaker = bool(breaker.get("enable", runtime.circuit_breaker))
             runtime.rollback = bool(breaker.get("rollback", runtime.rollback))
+            if "deploymentCircuitBreaker" in config:
+                runtime.threshold = breaker.get("thresholdConfiguration")
+                runtime.reset_on_healthy = breaker.get("resetOnHealthyTask") is not False
         if params.get("healthCheckGracePeriodSeconds") is not None:
             runtime.grace_seconds = int(params["healthCheckGracePeriodSeconds"])
+        breaker_shown: dict[str, Any] = {"enable": runtime.circuit_breaker, "rollback": runtime.rollback}
+        if runtime.threshold is not None:
+            breaker_shown["thresholdConfiguration"] = runtime.threshold
+        if (runtime.deployment_configuration.get("deploymentCircuitBreaker") or {}).get(
+            "resetOnHealthyTask"
+        ) is not None:
+            breaker_shown["resetOnHealthyTask"] = runtime.reset_on_healthy
         runtime.service.deployment_configuration = {
-            "deploymentCircuitBreaker": {"enable": runtime.circuit_breaker, "rollback": runtime.rollback},
+            "deploymentCircuitBreaker": breaker_shown,
             "maximumPercent": runtime.maximum_percent,
             "minimumHealthyPercent": runtime.minimum_healthy_percent,
+            # What else the client set (strategy, bake time, hooks, alarms) is answered as set.
+            **{
+                key: value
+                for key, value in runtime.deployment_configuration.items()
+                if key not in ("deploymentCircuitBreaker", "maximumPercent", "minimumHealthyPercent")
+            },
         }
         if runtime.grace_seconds:
             runtime.service.health_check_grace_period_seconds = runtime.grace_seconds
@@ -736,7 +768,9 @@ class EcsSimulator:
         if params.get("forceNewDeployment") or (
             previous_task_definition and new_definition != previous_task_definition
         ):
-            self.new_deployment(runtime, new_definition)
+            deployment = self.new_deployment(runtime, new_definition)
+            # BLUE_GREEN, LINEAR and CANARY: a green revision beside blue (simulator/deployments.py).
+            self.sim.deployments.start(runtime, deployment)
         else:
             runtime.deployments[0].record["desiredCount"] = service.desired_count
         runtime.steady = False
@@ -758,6 +792,7 @@ class EcsSimulator:
             runtime,
             f"(service {runtime.name}) (deployment {record['id']}) deployment of {task_definition.split('/')[-1]} started.",
         )
+        self.sim.deployments.deployment_created(runtime, deployment)
         return deployment
 
     def service_deleted(self, service: Any) -> None:
@@ -769,6 +804,8 @@ class EcsSimulator:
         service.status = "DRAINING"
         service.desired_count = 0
         runtime = self.services.pop(_service_key(service.cluster_name, service.name), None)
+        if runtime is not None:
+            self.sim.deployments.service_deleted(runtime)
         tasks = self._tasks_of(runtime) if runtime is not None else []
         for task in tasks:
             self.stop(task, "Service deleted")
@@ -892,6 +929,10 @@ class EcsSimulator:
         primary = runtime.deployments[0]
         old = runtime.deployments[1:]
         self._stop_unhealthy(runtime)
+        if self.sim.deployments.reconcile(runtime):
+            # A blue/green, linear or canary deployment in progress keeps blue and green side by side.
+            self._update_counts(runtime)
+            return
         new_tasks = self._tasks_of(runtime, primary)
         new_running = sum(1 for t in new_tasks if t.status == "RUNNING")
         new_pending = sum(1 for t in new_tasks if t.status in ("PROVISIONING", "PENDING", "ACTIVATING"))
@@ -1052,7 +1093,7 @@ class EcsSimulator:
         if deployment is None or task.became_healthy:
             return
         deployment.record["failedTasks"] = int(deployment.record.get("failedTasks", 0)) + 1
-        threshold = min(200, max(3, math.ceil(0.5 * int(runtime.service.desired_count))))
+        threshold = runtime.failure_threshold()
         if deployment.record["failedTasks"] == threshold:
             # ECS reports a service that cannot consistently start tasks.
             ecs_events.service_action(self.sim, runtime, "SERVICE_TASK_START_IMPAIRED")
@@ -1062,6 +1103,8 @@ class EcsSimulator:
             deployment.record["failedTasks"] >= threshold
             and deployment.record.get("rolloutState") == "IN_PROGRESS"
         ):
+            if self.sim.deployments.circuit_breaker(runtime, deployment):
+                return  # a blue/green, linear or canary deployment: its own rollback
             deployment.record["rolloutState"] = "FAILED"
             deployment.record["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
             self.event(
@@ -1101,8 +1144,11 @@ class EcsSimulator:
         service.deployments = [d.record for d in runtime.deployments]
         primary = runtime.deployments[0]
         for task in self._tasks_of(runtime, primary):
-            if self.healthy(task):
+            if self.healthy(task) and not task.became_healthy:
                 task.became_healthy = True
+                if runtime.reset_on_healthy:
+                    # resetOnHealthyTask (default true): a healthy task resets the failure count.
+                    primary.record["failedTasks"] = 0
         settled = (
             len(runtime.deployments) == 1
             and primary.record["runningCount"] == service.desired_count
@@ -1117,6 +1163,7 @@ class EcsSimulator:
             self.event(runtime, f"(service {runtime.name}) has reached a steady state.")
             ecs_events.service_action(self.sim, runtime, "SERVICE_STEADY_STATE")
         runtime.steady = settled
+        self.sim.deployments.counts_updated(runtime)
 
     # -- RunTask / StopTask -----------------------------------------------------------------
 

@@ -7,6 +7,8 @@ the task behind the target, on the target group's health check path and matcher.
 has a loopback port that forwards requests round-robin to the healthy targets of the target
 group its rules choose: rules in priority order, the first whose conditions all match (path-pattern
 and host-header; a rule with another condition type never matches here), else the default action.
+A weighted forward (several target groups) first picks the group by weight, deterministically
+(`route_request`): this is how ECS's blue/green, linear and canary deployments shift traffic.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class ElbSimulator:
         self.records: dict[TargetKey, TargetRecord] = {}
         self.listeners: dict[str, ListenerProxy] = {}
         self._round_cache: dict[tuple[str, str, str], tuple[bool, str | None, str]] | None = None
+        #: Smooth weighted round-robin state per (listener, weights) of a weighted forward.
+        self._turns: dict[tuple[str, tuple[tuple[str, int], ...]], dict[str, int]] = {}
 
     @property
     def backend(self) -> Any:
@@ -276,10 +280,11 @@ class ElbSimulator:
         service = self.sim.ecs.services.get(runtime.service_key or "")
         if service is None:
             return
-        for entry in service.service.load_balancers or []:
-            arn = entry.get("targetGroupArn")
+        for index, entry in enumerate(service.service.load_balancers or []):
+            # A blue/green, linear or canary deployment's green tasks go in its alternate target group.
+            arn = self.sim.deployments.target_group_for(runtime, index, entry)
             group = self.backend.target_groups.get(arn) if arn else None
-            if group is None:
+            if arn is None or group is None:
                 continue
             container_port = int(entry.get("containerPort", 0))
             if group.target_type == "ip":
@@ -321,7 +326,7 @@ class ElbSimulator:
             lambda: self.healthy_targets(arn),
             before_request=self.sim.catch_up,
             protocol=str(listener.protocol or "HTTP"),
-            route=lambda host, path: self.healthy_targets(arn, path=path, host=host),
+            route=lambda host, path: self.route_request(arn, host, path),
             on_forward=functools.partial(self.sim.metrics.request_forwarded, arn),
         )
 
@@ -336,11 +341,11 @@ class ElbSimulator:
         for arn in listener_arns:
             self.listener_deleted(arn)
 
-    def _forward_groups(
+    def _forward_weights(
         self, listener_arn: str, path: str | None = None, host: str | None = None
-    ) -> list[str]:
-        """The target groups a request to `path` on `host` is forwarded to (the default action's
-        when no path is given or no rule matches)."""
+    ) -> list[tuple[str, int]]:
+        """(target group, weight) pairs a request to `path` on `host` is forwarded to (the default
+        action's when no path is given or no rule matches); a plain forward has weight 1."""
         listener = next(
             (
                 lb.listeners[listener_arn]
@@ -358,40 +363,77 @@ class ElbSimulator:
                 if _rule_matches(rule.conditions, path, host or ""):
                     actions = rule.actions
                     break
-        groups: list[str] = []
+        weighted: list[tuple[str, int]] = []
         for action in actions:
             if action.data.get("TargetGroupArn"):
-                groups.append(action.data["TargetGroupArn"])
+                weighted.append((action.data["TargetGroupArn"], 1))
             for tg in (action.data.get("ForwardConfig") or {}).get("TargetGroups", []) or []:
-                groups.append(tg["TargetGroupArn"])
-        return groups
+                weighted.append(
+                    (tg["TargetGroupArn"], int(tg.get("Weight", 1) if tg.get("Weight") is not None else 1))
+                )
+        return weighted
+
+    def _forward_groups(
+        self, listener_arn: str, path: str | None = None, host: str | None = None
+    ) -> list[str]:
+        """The target groups a request to `path` on `host` may be forwarded to (weight above 0)."""
+        return [tg for tg, weight in self._forward_weights(listener_arn, path, host) if weight > 0]
+
+    def route_request(self, listener_arn: str, host: str, path: str) -> list[Target]:
+        """The targets one request is forwarded to: a weighted forward first picks one target group.
+
+        The pick is a smooth weighted round-robin per listener and weights (deterministic: with
+        weights 3:1, every 4 requests 3 go to the first group and 1 to the second), then the
+        listener takes turns among that group's healthy targets (all of them when none is healthy:
+        an ALB fails open per target group).
+        """
+        with self.sim.lock:
+            weighted: dict[str, int] = {}
+            for tg, weight in self._forward_weights(listener_arn, path, host):
+                if weight > 0:
+                    weighted[tg] = weighted.get(tg, 0) + weight
+            if len(weighted) <= 1:
+                return self._targets_in(set(weighted))
+            key = (listener_arn, tuple(sorted(weighted.items())))
+            if len(self._turns) > 1000:
+                self._turns.clear()
+            current = self._turns.setdefault(key, dict.fromkeys(weighted, 0))
+            total = sum(weighted.values())
+            for tg, weight in weighted.items():
+                current[tg] += weight
+            chosen = max(sorted(current), key=lambda tg: current[tg])
+            current[chosen] -= total
+            return self._targets_in({chosen})
 
     def healthy_targets(
         self, listener_arn: str, *, path: str | None = None, host: str | None = None
     ) -> list[Target]:
         """The targets a listener forwards to (for a request to `path` on `host`, the rule's):
         healthy ones; all registered ones when none is (fail open)."""
+        with self.sim.lock:
+            return self._targets_in(set(self._forward_groups(listener_arn, path, host)))
+
+    def _targets_in(self, groups: set[str]) -> list[Target]:
+        """The healthy targets of `groups`; their unhealthy ones when none is healthy (fail open)."""
         from labkit.dataplane.listener import Target
 
-        with self.sim.lock:
-            groups = set(self._forward_groups(listener_arn, path, host))
-            candidates = [r for r in self.records.values() if r.key[0] in groups and r.active]
-            healthy = [r for r in candidates if r.state == "healthy"]
-            # An ALB whose targets are all unhealthy routes to all of them ("fails open").
-            chosen = healthy or [r for r in candidates if r.state == "unhealthy"]
-            targets = []
-            for record in sorted(chosen, key=lambda r: r.registered_at):
-                url = self._target_url(record.key)
-                if url is not None:
-                    targets.append(
-                        Target(
-                            target_id=record.key[1],
-                            port=record.key[2],
-                            url=url,
-                            target_group_arn=record.key[0],
-                        )
+        candidates = [r for r in self.records.values() if r.key[0] in groups and r.active]
+        healthy = [r for r in candidates if r.state == "healthy"]
+        # An ALB whose targets are all unhealthy routes to all of them ("fails open").
+        chosen = healthy or [r for r in candidates if r.state == "unhealthy"]
+        targets = []
+        for record in sorted(chosen, key=lambda r: r.registered_at):
+            url = self._target_url(record.key)
+            if url is not None:
+                targets.append(
+                    Target(
+                        target_id=record.key[1],
+                        port=record.key[2],
+                        url=url,
+                        target_group_arn=record.key[0],
                     )
-            return targets
+                )
+        return targets
 
     def listener_urls(self) -> list[dict[str, Any]]:
         """Every listener with its loopback URL."""
