@@ -23,7 +23,9 @@ __all__ = [
     "available_modes",
     "get_mode",
     "open_sandbox",
+    "register_lifecycle_hook",
     "register_mode",
+    "unregister_lifecycle_hook",
 ]
 
 SandboxFactory = Callable[..., Sandbox]
@@ -41,6 +43,27 @@ def get_mode(name: str) -> SandboxFactory:
         return _MODES[name]
     except KeyError:
         raise UnknownModeError(name, sorted(_MODES)) from None
+
+
+def register_lifecycle_hook(function_arn: str, handler: Callable[[dict[str, Any], Any], Any]) -> None:
+    """Make `handler(event, context)` the Lambda function `function_arn` of ECS deployment lifecycle hooks.
+
+    In an emulated sandbox a `lifecycleHooks` entry's `hookTargetArn` calls the handler registered for
+    it (in the emulator's process: an embedded sandbox's is this one), with the payload ECS sends; it
+    answers `{"hookStatus": "SUCCEEDED" | "FAILED" | "IN_PROGRESS"}` (optionally `callBackDelay`,
+    `hookDetails`). An ARN with no handler fails its hook and the deployment rolls back, as a missing
+    function does on AWS. See `labkit.sandbox.simulator.deployments.register_lifecycle_hook`.
+    """
+    from labkit.sandbox.simulator.deployments import register_lifecycle_hook as register
+
+    register(function_arn, handler)
+
+
+def unregister_lifecycle_hook(function_arn: str) -> None:
+    """Forget the handler of `function_arn` (KeyError when there is none)."""
+    from labkit.sandbox.simulator.deployments import unregister_lifecycle_hook as unregister
+
+    unregister(function_arn)
 
 
 def available_modes() -> list[str]:

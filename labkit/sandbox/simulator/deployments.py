@@ -326,6 +326,8 @@ class DeploymentSimulator:
         run = self.runs.pop(runtime.key, None)
         if run is not None:
             run.done = True
+            run.green.record["rolloutState"] = "FAILED"
+            run.green.record["rolloutStateReason"] = f"Stopped by deployment {deployment.id}."
             self._stop_green(run, f"Task stopped by deployment {deployment.id}")
             self._apply(run, (100.0, 0.0), (100.0, 0.0))
 
@@ -414,6 +416,15 @@ class DeploymentSimulator:
                 self._finish(record, "ROLLBACK_SUCCESSFUL", record.get("statusReason"))
             elif record["status"] == "STOP_REQUESTED":
                 self._finish(record, "STOPPED", record.get("statusReason"))
+        runtime.service.current_service_revisions = [
+            {
+                key: value
+                for key, value in self._summary(runtime, self.of_deployment[d.id][1]).items()
+                if key in ("arn", "requestedTaskCount", "runningTaskCount", "pendingTaskCount")
+            }
+            for d in runtime.deployments
+            if d.id in self.of_deployment
+        ]
         run = self.runs.get(runtime.key)
         if run is not None:
             self._advance(run)
@@ -429,7 +440,10 @@ class DeploymentSimulator:
         config = parse_deployment_configuration(runtime.deployment_configuration)
         if not config.shifts_traffic or len(runtime.deployments) < 2:
             return False
-        blue = runtime.deployments[1]
+        # Blue is the revision in production: the newest earlier deployment that completed (one a
+        # newer deployment interrupted is not), else the one just before.
+        earlier = runtime.deployments[1:]
+        blue = next((d for d in earlier if d.record.get("rolloutState") == "COMPLETED"), earlier[0])
         arn, _ = self.of_deployment[green.id]
         record = self.records[arn]
         bindings: list[Binding] = []
@@ -571,6 +585,8 @@ class DeploymentSimulator:
                 if hook_stage in hook.lifecycle_stages
             ]
             if stage.stage == "SCALE_UP":
+                # Green's tasks start now (the scheduler keeps them at the desired count from here on).
+                self.reconcile(runtime)
                 runtime.dirty = True
             if stage.stage == "CLEAN_UP":
                 for index, group in self.groups.get(run.green.id, {}).items():

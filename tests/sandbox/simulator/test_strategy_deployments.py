@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from labkit.demo import TASK_DEFINITION
-from labkit.sandbox.simulator.deployments import register_lifecycle_hook, unregister_lifecycle_hook
+from labkit.sandbox import register_lifecycle_hook, unregister_lifecycle_hook
 from labkit.testing import advance_until
 from tests.sandbox.simulator.conftest import Stack
 
@@ -66,7 +66,9 @@ class BlueGreen:
         """Register revision 2 and update the service; return the new service deployment's ARN."""
         self.stack.ecs.register_task_definition(**TASK_DEFINITION)
         self.stack.ecs.update_service(cluster="course", service="web", taskDefinition="nginx-demo-hello:2")
-        listed = self.stack.ecs.list_service_deployments(cluster="course", service="web")["serviceDeployments"]
+        listed = self.stack.ecs.list_service_deployments(cluster="course", service="web")[
+            "serviceDeployments"
+        ]
         return str(listed[0]["serviceDeploymentArn"])
 
     def deployment(self, arn: str) -> dict[str, Any]:
@@ -88,7 +90,7 @@ class BlueGreen:
             by_ip[ip] = task["taskDefinitionArn"].rsplit(":", 1)[-1]
         answers = []
         for _ in range(count):
-            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=10) as response:
                 body = response.read().decode()
             ip = re.search(r"(\d+\.\d+\.\d+\.\d+):80", body)
             assert ip is not None, body[:300]
@@ -157,7 +159,10 @@ class TestBlueGreen:
         arn = bg.deploy_v2()
         assert bg.deployment(arn)["status"] == "IN_PROGRESS"
         advance_until(
-            bg.stack.sandbox, lambda: _stage(bg, arn) == "BAKE_TIME", what="production traffic shifted", step=5
+            bg.stack.sandbox,
+            lambda: _stage(bg, arn) == "BAKE_TIME",
+            what="production traffic shifted",
+            step=5,
         )
         # Both revisions run during the bake; production and test reach green only.
         running = [t["taskDefinitionArn"][-1] for t in bg.stack.tasks() if t["lastStatus"] == "RUNNING"]
@@ -183,7 +188,9 @@ class TestBlueGreen:
         assert service["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"
         assert service["deploymentConfiguration"]["bakeTimeInMinutes"] == 5
 
-    def test_test_listener_reaches_green_before_production(self, bg: BlueGreen, hooks: dict[str, Any]) -> None:
+    def test_test_listener_reaches_green_before_production(
+        self, bg: BlueGreen, hooks: dict[str, Any]
+    ) -> None:
         """At POST_TEST_TRAFFIC_SHIFT a hook sees green on the test listener and blue on production."""
         seen: dict[str, list[str]] = {}
 
@@ -284,7 +291,11 @@ class TestHooks:
         def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
             calls.append(event.get("hookDetails"))
             if len(calls) < 3:
-                return {"hookStatus": "IN_PROGRESS", "callBackDelay": 20, "hookDetails": {"tries": len(calls)}}
+                return {
+                    "hookStatus": "IN_PROGRESS",
+                    "callBackDelay": 20,
+                    "hookDetails": {"tries": len(calls)},
+                }
             return {"hookStatus": "SUCCEEDED"}
 
         register_lifecycle_hook(HOOK, slow)
@@ -292,10 +303,16 @@ class TestHooks:
         self._create_with_hook(bg, hookDetails={"bucket": "b"})
         arn = bg.deploy_v2()
         # (a request catches the sandbox up: the hook is called then)
-        advance_until(bg.stack.sandbox, lambda: bg.deployment(arn) and len(calls) == 1, what="first call", step=5)
+        advance_until(
+            bg.stack.sandbox, lambda: bg.deployment(arn) and len(calls) == 1, what="first call", step=5
+        )
         detail = bg.deployment(arn)["lifecycleHookDetails"][0]
-        assert (detail["status"], detail["targetArn"], detail["targetType"]) == ("IN_PROGRESS", HOOK, "AWS_LAMBDA")
-        bg.stack.sandbox.advance(19)
+        assert (detail["status"], detail["targetArn"], detail["targetType"]) == (
+            "IN_PROGRESS",
+            HOOK,
+            "AWS_LAMBDA",
+        )
+        bg.stack.sandbox.advance(10)  # callBackDelay is 20 s
         bg.stack.ecs.describe_services(cluster="course", services=["web"])
         assert len(calls) == 1
         advance_until(
@@ -364,7 +381,9 @@ class TestHooks:
         arn = bg.deploy_v2()
         advance_until(
             bg.stack.sandbox,
-            lambda: (bg.deployment(arn).get("lifecycleHookDetails") or [{}])[0].get("status") == "AWAITING_ACTION",
+            lambda: (
+                (bg.deployment(arn).get("lifecycleHookDetails") or [{}])[0].get("status") == "AWAITING_ACTION"
+            ),
             what="paused",
             step=5,
         )
@@ -407,6 +426,33 @@ class TestRollbacks:
         assert described["alarms"]["status"] == "TRIGGERED"
         assert set(bg.revisions(bg.production_url, 4)) == {"1"}
 
+    def test_circuit_breaker_rolls_a_blue_green_deployment_back(self, bg: BlueGreen) -> None:
+        """Green's tasks never start (an image the sandbox cannot pull): the circuit breaker rolls back."""
+        bg.create(
+            {
+                "strategy": "BLUE_GREEN",
+                "bakeTimeInMinutes": 0,
+                "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+            }
+        )
+        container = {**TASK_DEFINITION["containerDefinitions"][0], "image": "example.invalid/none:1"}
+        bg.stack.ecs.register_task_definition(**{**TASK_DEFINITION, "containerDefinitions": [container]})
+        bg.stack.ecs.update_service(cluster="course", service="web", taskDefinition="nginx-demo-hello:2")
+        arn = bg.stack.ecs.list_service_deployments(cluster="course", service="web")["serviceDeployments"][0][
+            "serviceDeploymentArn"
+        ]
+        advance_until(
+            bg.stack.sandbox,
+            lambda: bg.deployment(arn)["status"] == "ROLLBACK_SUCCESSFUL",
+            what="circuit breaker rollback",
+            step=5,
+        )
+        described = bg.deployment(arn)
+        assert described["deploymentCircuitBreaker"]["status"] == "TRIGGERED"
+        assert described["deploymentCircuitBreaker"]["failureCount"] >= 3
+        assert described["lifecycleStage"] == "SCALE_UP"
+        assert set(bg.revisions(bg.production_url, 4)) == {"1"}
+
     def test_stop_with_rollback(self, bg: BlueGreen) -> None:
         bg.create({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 30})
         arn = bg.deploy_v2()
@@ -422,14 +468,39 @@ class TestRollbacks:
         with pytest.raises(ClientError, match="ConflictException"):
             bg.stack.ecs.stop_service_deployment(serviceDeploymentArn=arn)
 
+    def test_a_newer_deployment_stops_one_in_progress(self, bg: BlueGreen) -> None:
+        """v3 during v2's bake: v2 is STOPPED, its tasks stop, v3 goes green beside v1 (still blue)."""
+        bg.create({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 30})
+        second = bg.deploy_v2()
+        advance_until(bg.stack.sandbox, lambda: _stage(bg, second) == "BAKE_TIME", what="v2 bakes", step=5)
+        bg.stack.ecs.register_task_definition(**TASK_DEFINITION)
+        bg.stack.ecs.update_service(cluster="course", service="web", taskDefinition="nginx-demo-hello:3")
+        assert bg.deployment(second)["status"] == "STOPPED"
+        assert _weights(bg, bg.production_rule) == {"blue": 1, "green": 0}
+        third = bg.stack.ecs.list_service_deployments(cluster="course", service="web")["serviceDeployments"][
+            0
+        ]
+        advance_until(
+            bg.stack.sandbox,
+            lambda: bg.deployment(third["serviceDeploymentArn"])["lifecycleStage"] == "BAKE_TIME",
+            what="v3 bakes",
+            step=5,
+        )
+        assert {t["taskDefinitionArn"][-1] for t in bg.stack.tasks()} == {"1", "3"}
+        assert set(bg.revisions(bg.production_url, 4)) == {"3"}
+
     def test_next_deployment_uses_the_other_group(self, bg: BlueGreen) -> None:
         """After a successful blue/green deployment, green's group is production: the next green uses the first."""
         bg.create({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
         arn = bg.deploy_v2()
-        advance_until(bg.stack.sandbox, lambda: bg.deployment(arn)["status"] == "SUCCESSFUL", what="v2", step=5)
+        advance_until(
+            bg.stack.sandbox, lambda: bg.deployment(arn)["status"] == "SUCCESSFUL", what="v2", step=5
+        )
         bg.stack.ecs.register_task_definition(**TASK_DEFINITION)
         bg.stack.ecs.update_service(cluster="course", service="web", taskDefinition="nginx-demo-hello:3")
-        third = bg.stack.ecs.list_service_deployments(cluster="course", service="web")["serviceDeployments"][0]
+        third = bg.stack.ecs.list_service_deployments(cluster="course", service="web")["serviceDeployments"][
+            0
+        ]
         advance_until(
             bg.stack.sandbox,
             lambda: bg.deployment(third["serviceDeploymentArn"])["status"] == "SUCCESSFUL",
@@ -437,7 +508,9 @@ class TestRollbacks:
             step=5,
         )
         assert _weights(bg, bg.production_rule) == {"blue": 1, "green": 0}  # the first group serves v3
-        revision = bg.stack.ecs.describe_service_revisions(serviceRevisionArns=[third["targetServiceRevisionArn"]])
+        revision = bg.stack.ecs.describe_service_revisions(
+            serviceRevisionArns=[third["targetServiceRevisionArn"]]
+        )
         assert revision["serviceRevisions"][0]["taskDefinition"].endswith(":3")
 
 
@@ -450,14 +523,21 @@ class TestApi:
         listed = stack.ecs.list_service_deployments(cluster="course", service="web")["serviceDeployments"]
         assert [d["status"] for d in listed] == ["SUCCESSFUL"]
         assert stack.service()["currentServiceDeployment"] == listed[0]["serviceDeploymentArn"]
+        revisions = stack.service()["currentServiceRevisions"]
+        assert [(r["arn"], r["runningTaskCount"]) for r in revisions] == [
+            (listed[0]["targetServiceRevisionArn"], 1)
+        ]
         described = stack.ecs.describe_service_deployments(
-            serviceDeploymentArns=[listed[0]["serviceDeploymentArn"], "arn:aws:ecs:us-east-1:1:service-deployment/x/y/z"]
+            serviceDeploymentArns=[
+                listed[0]["serviceDeploymentArn"],
+                "arn:aws:ecs:us-east-1:1:service-deployment/x/y/z",
+            ]
         )
         assert described["failures"][0]["reason"] == "MISSING"
         assert described["serviceDeployments"][0]["targetServiceRevision"]["runningTaskCount"] == 1
-        assert not stack.ecs.list_service_deployments(cluster="course", service="web", status=["IN_PROGRESS"])[
-            "serviceDeployments"
-        ]
+        assert not stack.ecs.list_service_deployments(
+            cluster="course", service="web", status=["IN_PROGRESS"]
+        )["serviceDeployments"]
 
     def test_unknown_service_and_deployment(self, stack: Stack) -> None:
         with pytest.raises(ClientError, match="ServiceNotFoundException"):
@@ -486,7 +566,11 @@ class TestApi:
     def test_bad_parameters(
         self, bg: BlueGreen, configuration: dict[str, Any], advanced: bool, message: str
     ) -> None:
-        entry: dict[str, Any] = {"targetGroupArn": bg.stack.target_group_arn, "containerName": "hello", "containerPort": 80}
+        entry: dict[str, Any] = {
+            "targetGroupArn": bg.stack.target_group_arn,
+            "containerName": "hello",
+            "containerPort": 80,
+        }
         if advanced:
             entry["advancedConfiguration"] = bg.advanced()
         with pytest.raises(ClientError, match=message) as caught:
@@ -496,10 +580,12 @@ class TestApi:
     def test_look_alike_production_rule_is_refused(self, bg: BlueGreen) -> None:
         """A production rule that forwards elsewhere would shift nothing: refused."""
         elb = bg.stack.elb
-        other = elb.create_target_group(Name="other", Protocol="HTTP", Port=80, VpcId=bg.stack.vpc_id, TargetType="ip")[
-            "TargetGroups"
-        ][0]["TargetGroupArn"]
-        listener = elb.describe_listeners(LoadBalancerArn=bg.stack.load_balancer_arn)["Listeners"][0]["ListenerArn"]
+        other = elb.create_target_group(
+            Name="other", Protocol="HTTP", Port=80, VpcId=bg.stack.vpc_id, TargetType="ip"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        listener = elb.describe_listeners(LoadBalancerArn=bg.stack.load_balancer_arn)["Listeners"][0][
+            "ListenerArn"
+        ]
         rule = elb.create_rule(
             ListenerArn=listener, Priority=5, Actions=[{"Type": "forward", "TargetGroupArn": other}],
             Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/x"]}}],
@@ -534,10 +620,18 @@ class TestApi:
             what="circuit breaker",
             step=5,
         )
-        assert stack.service()["deployments"][0]["failedTasks"] == 1 or stack.service()["deployments"][0][
-            "failedTasks"
-        ] >= 1
+        assert (
+            stack.service()["deployments"][0]["failedTasks"] == 1
+            or stack.service()["deployments"][0]["failedTasks"] >= 1
+        )
         listed = stack.ecs.list_service_deployments(cluster="course", service="web")["serviceDeployments"]
         assert listed[0]["status"] == "STOPPED"
         breaker = stack.service()["deploymentConfiguration"]["deploymentCircuitBreaker"]
         assert breaker["thresholdConfiguration"] == {"type": "COUNT", "value": 1}
+
+
+def test_a_hook_is_a_lambda_function_arn() -> None:
+    with pytest.raises(ValueError, match="Lambda function ARN"):
+        register_lifecycle_hook("check-green", lambda event, context: {"hookStatus": "SUCCEEDED"})
+    with pytest.raises(KeyError):
+        unregister_lifecycle_hook("arn:aws:lambda:us-east-1:123456789012:function:never-registered")
