@@ -22,7 +22,7 @@ from typing import Any, Literal
 from labkit.confinement import Confinement
 from labkit.execute import ExecutionError, run_notebook
 from labkit.grading import CAUGHT_UP_NOTE, CheckpointResult, GradeReport, grade
-from labkit.labs import GRADED_VARIABLE, LabInfo, list_labs, load_lab
+from labkit.labs import GRADED_VARIABLE, LabInfo, course_order, load_lab
 from labkit.notebooks import make_learner_version, make_solution_version, read_notebook, write_notebook
 
 __all__ = [
@@ -317,7 +317,7 @@ def validate_labs(
     cell_timeout: float = 300,
 ) -> list[ValidationResult]:
     """`labkit validate`: every lab's solution passes every checkpoint and its learner version fails them."""
-    ids = lab_ids or [lab.id for lab in list_labs()]
+    ids = lab_ids or course_order().ids
     for lab_id in ids:
         load_lab(lab_id)  # an unknown or broken lab is an error before anything runs
     Confinement.choose()  # so is a confinement this machine cannot give
@@ -328,6 +328,19 @@ def validate_labs(
     with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
         futures = [pool.submit(_validate_one, lab_id, str(results), cell_timeout, labs_dir) for lab_id in ids]
         return [f.result() for f in futures]
+
+
+def validation_matrix(lab_ids: list[str] | None = None) -> dict[str, list[str]]:
+    """`labkit validate --list`: the labs `validate_labs` would run, as a CI matrix (`{"lab": [...]}`).
+
+    Every lab in the course's order (`course_order`), or the ids given, in their order. Each is
+    loaded, so an unknown or broken lab is the same error `validate_labs` gives, before any CI job
+    is planned; nothing runs.
+    """
+    ids = lab_ids or course_order().ids
+    for lab_id in ids:
+        load_lab(lab_id)
+    return {"lab": list(ids)}
 
 
 def validation_junit(results: list[ValidationResult]) -> str:

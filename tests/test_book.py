@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import http.server
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 
 from tests.browser import Browser, chromium
 from tests.conftest import REPO
+from tests.workflows import step, step_run
 
 
 def _jupyter_book() -> str:
@@ -28,17 +30,31 @@ def _jupyter_book() -> str:
     return str(beside) if beside.exists() else "jupyter-book"
 
 
+def _workflow_build() -> tuple[list[str], str]:
+    """The book workflow's build command (`.github/workflows/book.yml`) and the folder it uploads."""
+    argv = shlex.split(step_run("book", "build", "Build the book"))
+    uploaded = step("book", "build", "Upload the HTML")["with"]["path"]
+    return argv, uploaded
+
+
+def test_the_workflow_builds_what_it_uploads() -> None:
+    """The book workflow builds the repository with warnings as errors and uploads that build's HTML."""
+    argv, uploaded = _workflow_build()
+    assert argv[:3] == ["jupyter-book", "build", "."]
+    assert "-W" in argv
+    out = argv[argv.index("--path-output") + 1]
+    assert uploaded.rstrip("/") == f"{out}/_build/html"
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """`jupyter-book build . -W` into a fresh folder, once per session: (the run, the html folder)."""
+    """The book workflow's own `jupyter-book build . ... -W`, run in the repository with its output in a
+    fresh folder, once per session: (the run, the html folder)."""
     out = tmp_path_factory.mktemp("book")
-    done = subprocess.run(
-        [_jupyter_book(), "build", str(REPO), "--path-output", str(out), "-W"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    argv, _ = _workflow_build()
+    argv = [_jupyter_book(), *argv[1:]]
+    argv[argv.index("--path-output") + 1] = str(out)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False, cwd=REPO)
     return done, out / "_build" / "html"
 
 

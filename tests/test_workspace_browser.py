@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from labkit.labs import labs_root, load_lab
-from labkit.notebooks import CODE_MARKERS, make_solution_version, read_notebook
+from labkit.labs import load_lab
 from tests.browser import chromium
 from tests.conftest import REPO
-from tests.jupyterlab import started_workspace
+from tests.jupyterlab import Notebook, first_solution, started_workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -28,72 +26,12 @@ SCREENSHOTS = REPO / "results" / "screenshots"
 RAN = re.compile(r"^\[\d+\]:$")
 
 
-def _first_solution() -> tuple[str, str]:
-    """The first solution of the nginx-alb lab (what a learner who got it right types) and the
-    checkpoint its check cell grades."""
-    source = read_notebook(labs_root() / "nginx-alb" / "lab.ipynb")
-    solution = make_solution_version(source)
-    for index, cell in enumerate(source.cells):
-        if cell.cell_type == "code" and CODE_MARKERS[0] in cell.source:
-            following = source.cells[index + 1].source
-            checkpoint = re.search(r"lab\.check\(\"([\w-]+)\"\)", following)
-            assert checkpoint, following
-            return solution.cells[index].source, checkpoint.group(1)
-    raise AssertionError("nginx-alb has no solution cell")
-
-
-class Notebook:
-    """The open notebook in JupyterLab: its cells by index, run one at a time."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.cells = page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
-
-    def wait_idle(self, timeout: float = 60_000) -> None:
-        """Wait until the status bar says the kernel is idle."""
-        self.page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for(timeout=timeout)
-
-    def index_of(self, text: str, start: int = 0) -> int:
-        """The index of the first cell (from `start`) whose input holds `text`."""
-        for index in range(start, self.cells.count()):
-            if text in (self.cells.nth(index).locator(".jp-InputArea-editor").text_content() or ""):
-                return index
-        raise AssertionError(f"no cell holds {text!r}")
-
-    def run(self, index: int, timeout: float = 90_000) -> Any:
-        """Select cell `index`, run it in place (Ctrl-Enter), wait for its prompt to show a number."""
-        cell = self.cells.nth(index)
-        prompt = cell.locator(".jp-InputArea-prompt")
-        cell.scroll_into_view_if_needed()
-        prompt.click()
-        self.page.keyboard.press("Escape")
-        before = prompt.inner_text()
-        self.page.keyboard.press("Control+Enter")
-        self.page.wait_for_function(
-            """([cell, before]) => {
-                const text = cell.querySelector('.jp-InputArea-prompt').textContent.trim();
-                return /^\\[\\d+\\]:$/.test(text) && text !== before;
-            }""",
-            arg=[cell.element_handle(), before.strip()],
-            timeout=timeout,
-        )
-        return cell
-
-    def type_into(self, index: int, code: str) -> None:
-        """Replace a cell's code with `code`, as pasted (no auto-indent or auto-closed brackets)."""
-        editor = self.cells.nth(index).locator(".cm-content")
-        editor.click()
-        self.page.keyboard.press("Control+a")
-        self.page.keyboard.insert_text(code)
-        self.page.keyboard.press("Escape")
-
-
 def test_a_learner_passes_a_checkpoint_sees_a_hint_and_keeps_progress_across_a_restart(
     tmp_path: Path,
 ) -> None:
     """Type the first solution, run it and its check (the widget says passed); show the first hint of a
     failing checkpoint; restart the kernel and see `lab.progress()` still count the pass."""
-    solution, passing = _first_solution()
+    solution, passing = first_solution()
     lab = load_lab("nginx-alb")
     failing = "cluster-created"
     first_hint = lab.checkpoints.get(failing).hints[0]

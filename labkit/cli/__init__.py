@@ -41,6 +41,7 @@ def cli() -> None:
 def _register() -> None:
     from labkit.cli.copilot import copilot
     from labkit.cli.demo import demo
+    from labkit.cli.hub import hub
     from labkit.cli.labs import assign, check, grade, labs, run, validate
     from labkit.cli.sandbox import sandbox
     from labkit.cli.start import start
@@ -59,6 +60,7 @@ def _register() -> None:
     cli.add_command(copilot)
     cli.add_command(teardown)
     cli.add_command(workshop)
+    cli.add_command(hub)
 
 
 _register()

@@ -196,13 +196,24 @@ def _print_run(outcome: Any, as_json: bool, *, version: str | None = None) -> No
     help="Also write a JUnit XML report here.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def validate(lab_ids: tuple[str, ...], jobs: int, junit: Path | None, as_json: bool) -> None:
+@click.option(
+    "--list",
+    "list_only",
+    is_flag=True,
+    help="Run nothing: print the labs that would be validated, in the course's order "
+    '(with --json, as a CI matrix: {"lab": [...]}).',
+)
+def validate(lab_ids: tuple[str, ...], jobs: int, junit: Path | None, as_json: bool, list_only: bool) -> None:
     """Prove every lab: its solution passes every checkpoint, its learner version fails every one.
 
     Each notebook's kernel runs confined, as under `labkit grade` (LABKIT_CONFINEMENT overrides).
     """
-    from labkit.runner import validate_labs, validation_json, validation_junit
+    from labkit.runner import validate_labs, validation_json, validation_junit, validation_matrix
 
+    if list_only:
+        matrix = validation_matrix(list(lab_ids) or None)
+        echo(json.dumps(matrix) if as_json else "\n".join(matrix["lab"]))
+        return
     results = validate_labs(list(lab_ids) or None, jobs=jobs)
     if junit:
         junit.write_text(validation_junit(results), encoding="utf-8")

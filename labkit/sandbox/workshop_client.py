@@ -27,6 +27,7 @@ from labkit.sandbox.emulator import CONTROL_PREFIX, TOKEN_HEADER
 from labkit.sandbox.guards import CredentialsMismatchError, is_loopback_url
 
 __all__ = [
+    "HUB_PROGRESS_VARIABLE",
     "LEARNER_KEY_PREFIX",
     "ProgressReporter",
     "WorkshopSandbox",
@@ -41,16 +42,31 @@ LEARNER_KEY_PREFIX = "AKIALABKITW"
 
 
 class ProgressReporter:
-    """Posts a learner's progress events to the workshop server with the learner's token."""
+    """Posts a learner's progress events to the workshop server with the learner's token.
 
-    def __init__(self, workshop_url: str, token: str, *, timeout: float = 2.0) -> None:
-        if not is_loopback_url(workshop_url):
+    `hub_url` instead of `workshop_url`: the progress URL of labkit's JupyterHub service, which the
+    hub gives each learner's server (`LABKIT_HUB_PROGRESS_URL`); the token is then the learner's own
+    JupyterHub token (`JUPYTERHUB_API_TOKEN`), sent as JupyterHub expects it.
+    """
+
+    def __init__(
+        self, workshop_url: str | None, token: str, *, timeout: float = 2.0, hub_url: str | None = None
+    ) -> None:
+        self.failures = 0
+        self.timeout = timeout
+        self._token = token
+        if hub_url is not None:
+            if not hub_url.startswith(("http://", "https://")):
+                raise ValueError(f"the hub's progress URL must be http(s), not {hub_url}")
+            # On Kubernetes the hub's service is not on the learner's loopback; the URL is the hub's word.
+            self.url = hub_url
+            self._headers = {"Authorization": f"token {token}"}
+            return
+        if workshop_url is None or not is_loopback_url(workshop_url):
             # A workshop server binds loopback; anything else is not ours to send progress to.
             raise ValueError(f"a workshop server is on 127.0.0.1, not {workshop_url}")
         self.url = workshop_url.rstrip("/") + CONTROL_PREFIX + "/workshop/progress"
-        self._token = token
-        self.timeout = timeout
-        self.failures = 0
+        self._headers = {TOKEN_HEADER: token}
 
     def send(self, kind: str, lab: str, checkpoint: str | None = None, status: str | None = None) -> bool:
         """Post one event now; return False (and log why) when the server did not record it."""
@@ -65,7 +81,7 @@ class ProgressReporter:
             self.url,
             data=json.dumps(event).encode(),
             method="POST",
-            headers={TOKEN_HEADER: self._token, "Content-Type": "application/json"},
+            headers={**self._headers, "Content-Type": "application/json"},
         )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         try:
@@ -90,9 +106,18 @@ def load_connection(path: Path) -> dict[str, str]:
     return {k: str(v) for k, v in data.items()}
 
 
+#: Set by `labkit hub config` in each learner's single-user server: where progress events go.
+HUB_PROGRESS_VARIABLE = "LABKIT_HUB_PROGRESS_URL"
+
+
 def reporter_from_env() -> ProgressReporter | None:
-    """The reporter of the learner's workshop named by `LABKIT_WORKSHOP`, or None outside a workshop."""
+    """The reporter of the learner's workshop: named by `LABKIT_WORKSHOP` (a workshop server), or on
+    JupyterHub by `LABKIT_HUB_PROGRESS_URL` with the server's `JUPYTERHUB_API_TOKEN`; else None."""
     where = os.environ.get("LABKIT_WORKSHOP")
+    hub_url = os.environ.get(HUB_PROGRESS_VARIABLE)
+    hub_token = os.environ.get("JUPYTERHUB_API_TOKEN")
+    if not where and hub_url and hub_token:
+        return ProgressReporter(None, hub_token, hub_url=hub_url)
     if not where:
         return None
     details = load_connection(Path(where))

@@ -66,6 +66,12 @@ def _check_lifecycle_policy(document: Any) -> str | None:
         EcrLifecyclePolicyValidator(json.dumps(document)).validate()
     except InvalidParameterException as error:
         return f"not a valid ECR lifecycle policy: {getattr(error, 'message', error)}"
+    # ECR's lifecycle policy properties: a rule with tagStatus "any" must have the highest
+    # rulePriority value, so that it is evaluated last.
+    rules = document["rules"]
+    highest = max(rule["rulePriority"] for rule in rules)
+    if any(r["selection"]["tagStatus"] == "any" and r["rulePriority"] != highest for r in rules):
+        return 'a rule with tagStatus "any" must have the highest rulePriority value (evaluated last)'
     return None
 
 
@@ -170,6 +176,21 @@ def test_the_checker_validates_the_non_api_kinds() -> None:
     assert check_json_block(_block('{"source": "aws.s3"}', "shape: event-pattern"))
     assert check_json_block(_block('{"source": ["aws.s3"]}', "shape: event-pattern")) is None
     assert "missing" in str(check_json_block(_block('{"source": "aws.s3"}', "shape: event")))
+
+
+def test_the_lifecycle_check_wants_the_any_rule_evaluated_last() -> None:
+    """A `tagStatus: any` rule needs the highest rulePriority value, not priority 1 ("the highest")."""
+
+    def rule(priority: int, status: str) -> str:
+        return (
+            f'{{"rulePriority": {priority}, "selection": {{"tagStatus": "{status}", '
+            '"countType": "imageCountMoreThan", "countNumber": 5}, "action": {"type": "expire"}}'
+        )
+
+    first = '{"rules": [' + rule(1, "any") + ", " + rule(2, "untagged") + "]}"
+    last = '{"rules": [' + rule(1, "untagged") + ", " + rule(2, "any") + "]}"
+    assert "highest rulePriority" in str(check_json_block(_block(first, "shape: ecr-lifecycle-policy")))
+    assert check_json_block(_block(last, "shape: ecr-lifecycle-policy")) is None
 
 
 def test_blocks_inside_directives_are_found_with_their_marker(tmp_path: Path) -> None:
