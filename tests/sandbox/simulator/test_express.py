@@ -311,6 +311,11 @@ def test_errors(sandbox: EmbeddedSandbox, roles: tuple[str, str]) -> None:
     assert _code(ecs.create_express_gateway_service, **{**base, "executionRoleArn": nobody})[0] == (
         "InvalidParameterException"
     )
+    # A role of the same name in another account is not this account's role.
+    elsewhere = "arn:aws:iam::111122223333:role/ecsTaskExecutionRole"
+    assert _code(ecs.create_express_gateway_service, **{**base, "executionRoleArn": elsewhere})[0] == (
+        "InvalidParameterException"
+    )
     no_role = {k: v for k, v in base.items() if k != "executionRoleArn"}
     assert _code(ecs.create_express_gateway_service, **no_role)[0] == "InvalidParameterException"
     assert (
