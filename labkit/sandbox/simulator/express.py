@@ -717,6 +717,7 @@ class ExpressSimulator:
             protocol="HTTPS",
             route=lambda _host, path: self.sim.elb.healthy_targets(listener_arn, path=path, host=host),
             on_forward=functools.partial(self.sim.metrics.request_forwarded, listener_arn),
+            fixed_response=lambda _host, path: self.sim.elb.fixed_response(listener_arn, path, host),
         )
 
     def urls(self) -> list[dict[str, Any]]:

@@ -148,9 +148,10 @@ def test_create_describe_and_the_url_answers(sandbox: EmbeddedSandbox, roles: tu
     request = urllib.request.Request(listener_url, headers={"Host": endpoint})
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
-    # No rule matches the listener's own address: no service answers (an ALB's fixed-response default
-    # action is not served by the sandbox's listeners, which answer 503).
-    assert _get(listener_url)[0] != 200
+    # No rule matches the listener's own address: the shared listener's default action, a fixed 404.
+    status, page = _get(listener_url)
+    assert status == 404
+    assert page == ""
 
 
 def _running(sandbox: EmbeddedSandbox, name: str) -> dict[str, Any]:
