@@ -136,7 +136,7 @@ def test_a_learner_token_opens_only_the_control_endpoints_labs_use() -> None:
         assert learner.identity() is not None
         assert "now" in learner.request("GET", "/clock")
         assert learner.advance(60)["now"]
-        assert learner.request("GET", "/listeners") == {"listeners": [], "tasks": []}
+        assert learner.request("GET", "/listeners") == {"listeners": [], "tasks": [], "express": []}
         assert learner.request("GET", "/outbox") == {"messages": []}
         for call in (learner.reset, learner.shutdown):
             with pytest.raises(LabkitError, match="403") as refused:

@@ -328,6 +328,7 @@ class ElbSimulator:
             protocol=str(listener.protocol or "HTTP"),
             route=lambda host, path: self.route_request(arn, host, path),
             on_forward=functools.partial(self.sim.metrics.request_forwarded, arn),
+            fixed_response=lambda host, path: self.fixed_response(arn, path, host),
         )
 
     def listener_deleted(self, listener_arn: str) -> None:
@@ -455,6 +456,36 @@ class ElbSimulator:
                     }
                 )
         return rows
+
+    def fixed_response(self, listener_arn: str, path: str, host: str) -> tuple[int, str, str] | None:
+        """What a `fixed-response` action answers a request to `path` on `host` (status, content type,
+        body), or None when the rule it meets (else the default action) is not one."""
+        with self.sim.lock:
+            listener = next(
+                (
+                    lb.listeners[listener_arn]
+                    for lb in self.backend.load_balancers.values()
+                    if listener_arn in lb.listeners
+                ),
+                None,
+            )
+            if listener is None:
+                return None
+            actions = listener.default_actions
+            rules = [rule for rule in listener.rules.values() if not getattr(rule, "is_default", False)]
+            for rule in sorted(rules, key=lambda r: int(r.priority)):
+                if _rule_matches(rule.conditions, path, host):
+                    actions = rule.actions
+                    break
+            first = actions[0].data if actions else {}
+        if first.get("Type") != "fixed-response":
+            return None
+        config = first.get("FixedResponseConfig") or {}
+        return (
+            int(config.get("StatusCode") or 200),
+            str(config.get("ContentType") or "text/plain"),
+            str(config.get("MessageBody") or ""),
+        )
 
     def close(self) -> None:
         """Close every listener port."""
