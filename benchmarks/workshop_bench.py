@@ -32,7 +32,7 @@ from _report import emit
 
 from labkit.checkpoints import CheckContext
 from labkit.grading import run_checkpoint
-from labkit.labs import load_lab
+from labkit.labs import load_lab, load_reference
 from labkit.sandbox.server import ServerSandbox, start_server, stop_server
 from labkit.sandbox.workshop_client import WorkshopSandbox
 from labkit.workshop.server import start_workshop, stop_workshop
@@ -51,11 +51,12 @@ def rss_mib(pid: int) -> float:
 def build_stack(sb: Any) -> None:
     """The nginx-alb reference steps up to UP_TO."""
     lab = load_lab("nginx-alb")
+    reference = load_reference(lab)
     ids = lab.checkpoints.ids()
     for checkpoint_id in ids[: ids.index(UP_TO) + 1]:
-        solution = lab.checkpoints.get(checkpoint_id).solution
-        assert solution is not None
-        solution(sb)
+        steps = reference.get(checkpoint_id)
+        assert steps is not None, checkpoint_id
+        steps(sb)
 
 
 def check_latency(sb: Any, count: int) -> float:
