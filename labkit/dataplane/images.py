@@ -40,6 +40,7 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from werkzeug.wrappers import Response
 
+from labkit.dataplane.stdout import ContainerOutput, access_logged
 from labkit.sandbox.serving import LoopbackServer
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "image_app",
     "image_factory",
     "is_known_public_image",
+    "nginx_flavour",
     "nginx_hello",
     "nginx_official",
     "parse_image_name",
@@ -101,6 +103,10 @@ class ContainerContext:
     availability_zone: str
     #: Files the container's command wrote (absolute path -> text; `labkit.dataplane.commands`).
     written: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: Where the container's standard output goes (the awslogs driver's source); None: nowhere.
+    output: ContainerOutput | None = field(default=None, hash=False, compare=False)
+    #: Told (bytes received, bytes sent) for each request served, HTTP/1.1 framing included; None: not counted.
+    traffic: Callable[[int, int], None] | None = field(default=None, hash=False, compare=False)
 
     def written_page(self, document_root: str, path: str) -> str | None:
         """The file the command wrote that a server with `document_root` serves at URL `path` (`/` is index.html)."""
@@ -297,9 +303,50 @@ def is_known_public_image(image: str) -> bool:
 def image_app(context: ContainerContext) -> WSGIApp:
     """Return the WSGI application standing in for `context.image` in this container.
 
+    With `context.output`, an nginx-based stand-in prints nginx's log lines there (`stdout.py`).
     Raises `ValueError` for a malformed image reference.
     """
-    return image_factory(context.image)(context)
+    factory = image_factory(context.image)
+    app = factory(context)
+    if context.output is not None and factory in (nginx_official, nginx_hello):
+        root = _NGINX_ROOT if factory is nginx_official else None
+        app = access_logged(app, context.output, document_root=root)
+    if context.traffic is not None:
+        app = _metered(app, context.traffic)
+    return app
+
+
+def _metered(app: WSGIApp, traffic: Callable[[int, int], None]) -> WSGIApp:
+    """Count the bytes of each request and response as HTTP/1.1 frames them (Container Insights' network bytes)."""
+
+    def metered(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
+        sent = {"head": 0}
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            sent["head"] = len(f"HTTP/1.1 {status}\r\n") + sum(len(f"{k}: {v}\r\n") for k, v in headers) + 2
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        body = list(app(environ, start))
+        request_line = f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO', '/')} HTTP/1.1\r\n"
+        headers = sum(
+            len(f"{k[5:].replace('_', '-')}: {v}\r\n") for k, v in environ.items() if k.startswith("HTTP_")
+        )
+        received = len(request_line) + headers + 2 + int(environ.get("CONTENT_LENGTH") or 0)
+        traffic(received, sent["head"] + sum(len(chunk) for chunk in body))
+        return body
+
+    return metered
+
+
+def nginx_flavour(image: str) -> str | None:
+    """`nginx` or `hello` for an image whose stand-in is nginx-based (what it prints), else None."""
+    try:
+        factory = image_factory(image)
+    except ValueError:
+        return None
+    if factory is nginx_official:
+        return "nginx"
+    return "hello" if factory is nginx_hello else None
 
 
 def _is_glob(pattern: str) -> bool:

@@ -193,6 +193,12 @@ class Simulator:
         from labkit.sandbox.simulator.express import ExpressSimulator
 
         self.express: ExpressSimulator = ExpressSimulator(self)
+        from labkit.sandbox.simulator.logs import ContainerLogs
+
+        self.logs: ContainerLogs = ContainerLogs(self)
+        from labkit.sandbox.simulator.insights import ContainerInsights
+
+        self.insights: ContainerInsights = ContainerInsights(self)
         with _REGISTRY_LOCK:
             _REGISTRY[account_id] = self
 
@@ -269,6 +275,10 @@ class Simulator:
             self.caught_up_to = limit
             self.elb.begin_round()
             try:
+                # Lines stand-ins printed while serving since the last catch-up reach CloudWatch Logs.
+                self._run_at(
+                    target, lambda: self.contained("CloudWatch Logs (putting lines)", self.logs.flush)
+                )
                 self._settle(target)
                 while self._timeline and self._timeline[0].at <= limit:
                     at = self._timeline[0].at
@@ -286,6 +296,9 @@ class Simulator:
                                 ),
                             )
                     self._settle(instant)
+                self._run_at(
+                    target, lambda: self.contained("CloudWatch Logs (putting lines)", self.logs.flush)
+                )
             finally:
                 self.elb.end_round()
 
