@@ -193,6 +193,28 @@ def test_a_chapter_shows_highlighted_code_and_a_figure(served_book: str, browser
 
 @pytest.mark.slow
 @pytest.mark.browser
+@pytest.mark.parametrize("chapter", ["deployment-strategies", "express-mode", "operating", "copilot"])
+def test_the_newer_chapters_show_their_code_and_figures(
+    served_book: str, browser: Browser, chapter: str
+) -> None:
+    """The chapters added for ECS in 2026 and for operating a service load offline with their figures
+    and highlighted code, and without a console error."""
+    if not (REPO / "book" / f"{chapter}.md").exists():
+        pytest.skip(f"book/{chapter}.md is not in this tree")
+    with browser.visit(f"{served_book}/book/{chapter}.html", screenshot=f"{chapter}.png") as (page, record):
+        assert page.locator("article h1").count() == 1
+        assert page.locator("div.highlight pre").count() > 0
+        figures = [f for f in _figure_sizes(page) if f[0].endswith(".svg")]
+        assert all(width > 0 and height > 0 for _, width, height in figures), figures
+        if chapter == "deployment-strategies":
+            assert len(figures) >= 3, figures
+    _keep_screenshot(browser, f"{chapter}.png")
+    assert not record.errors, record.errors
+    assert not record.external_requests, record.external_requests
+
+
+@pytest.mark.slow
+@pytest.mark.browser
 def test_the_lab_page_shows_offline(served_book: str, browser: Browser) -> None:
     """The nginx-alb lab page renders its notebook's code cells, with no error and nothing external."""
     with browser.visit(f"{served_book}/labs/nginx-alb/lab.html", screenshot="lab-nginx-alb.png") as (
