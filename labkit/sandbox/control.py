@@ -14,7 +14,7 @@ from labkit.sandbox.base import EmulatedSandbox
 from labkit.sandbox.emulator import CONTROL_PREFIX, TOKEN_HEADER
 from labkit.sandbox.guards import is_loopback_url
 
-__all__ = ["ControlClient"]
+__all__ = ["ControlClient", "send_fault"]
 
 
 class ControlClient:
@@ -147,3 +147,31 @@ class ControlledSandbox(EmulatedSandbox):
     def listeners(self) -> list[dict[str, Any]]:
         listeners: list[dict[str, Any]] = self._control.request("GET", "/listeners")["listeners"]
         return listeners
+
+    def inject_fault(self, fault: str, *, service: str, cluster: str = "default") -> dict[str, Any]:
+        """Inject through the control endpoint `/faults` (refused, 403, to a learner's token)."""
+        return send_fault(self._control, fault, service=service, cluster=cluster)
+
+    def injected_faults(self) -> list[dict[str, Any]]:
+        injected: list[dict[str, Any]] = self._control.request("GET", "/faults")["injected"]
+        return injected
+
+
+def send_fault(
+    control: ControlClient, fault: str, *, service: str, cluster: str = "default"
+) -> dict[str, Any]:
+    """POST a fault to a sandbox's `/faults` control endpoint; raises `FaultError` when it is refused."""
+    from labkit.sandbox.faults import FaultError
+
+    try:
+        answer = control.request("POST", "/faults", {"fault": fault, "service": service, "cluster": cluster})
+    except LabkitError as exc:
+        problem = exc.message
+        if getattr(exc.__cause__, "code", None) == 400:
+            try:
+                problem = str(json.loads(exc.message.split("): ", 1)[-1])["error"])
+            except (ValueError, KeyError, TypeError):
+                pass
+        raise FaultError(problem) from None
+    record: dict[str, Any] = answer["injected"]
+    return record

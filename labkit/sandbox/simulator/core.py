@@ -188,6 +188,9 @@ class Simulator:
         self.events: EventsSimulator = EventsSimulator(self)
         self.sns: SnsSimulator = SnsSimulator(self)
         self.workloads: WorkloadRunner = WorkloadRunner(self)
+        from labkit.sandbox.simulator.memory import MemoryWatch
+
+        self.memory: MemoryWatch = MemoryWatch(self)
         with _REGISTRY_LOCK:
             _REGISTRY[account_id] = self
 
