@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.client
 import json
@@ -168,10 +169,8 @@ def send_fault(
     except LabkitError as exc:
         problem = exc.message
         if getattr(exc.__cause__, "code", None) == 400:
-            try:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
                 problem = str(json.loads(exc.message.split("): ", 1)[-1])["error"])
-            except (ValueError, KeyError, TypeError):
-                pass
         raise FaultError(problem) from None
     record: dict[str, Any] = answer["injected"]
     return record

@@ -166,10 +166,8 @@ def typo(image: str) -> str:
         digest = "@" + digest
     head, _, last = image.rpartition("/")
     name, colon, tag = last.partition(":")
-    if len(name) >= 2 and name[-1] != name[-2]:
-        name = name[:-2] + name[-1] + name[-2]
-    else:
-        name = name + "x"
+    swappable = len(name) >= 2 and name[-1] != name[-2]
+    name = name[:-2] + name[-1] + name[-2] if swappable else name + "x"
     return f"{head}{'/' if head else ''}{name}{colon}{tag}{digest}"
 
 

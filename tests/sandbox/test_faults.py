@@ -195,7 +195,7 @@ def stop_reasons(shop: Shop) -> list[str]:
 def test_the_catalogue_has_at_least_nine_faults_each_described() -> None:
     assert len(FAULTS) >= 9
     for row in catalogue():
-        assert row["name"] and row["changes"] and row["symptoms"] and row["fix"]
+        assert all(row[key] for key in ("name", "changes", "symptoms", "fix")), row
 
 
 def test_typo_swaps_the_last_two_letters_of_the_repository() -> None:
@@ -398,3 +398,46 @@ def test_the_cli_lists_and_injects(server: ServerSandbox) -> None:
     bad = run_labkit("sandbox", "fault", "nope", "--cluster", CLUSTER, "--service", SERVICE)
     assert bad.returncode == 2
     assert "no fault 'nope'" in bad.stderr
+
+
+def test_in_a_workshop_only_the_instructor_injects(tmp_path: Any) -> None:
+    from labkit.sandbox.serving import LoopbackServer
+    from labkit.workshop.progress import EventLog
+    from labkit.workshop.roster import Learner
+    from labkit.workshop.server import WorkshopApp, new_learner_access
+    from tests.workshop.test_server import Workshop, control
+
+    ada = new_learner_access(Learner("ada", "Ada"))
+    app = WorkshopApp(
+        [ada],
+        region="us-east-1",
+        clock="manual",
+        instructor_token="teacher",
+        events=EventLog(tmp_path / "e.jsonl"),
+    )
+    server = LoopbackServer(app)
+    try:
+        workshop = Workshop(app, server.url, ada, ada)
+        ecs = workshop.client(ada, "ecs")
+        ecs.create_cluster(clusterName="c")
+        ecs.register_task_definition(
+            family="f", containerDefinitions=[{"name": "a", "image": "nginx", "memory": 64}]
+        )
+        ecs.create_service(cluster="c", serviceName="s", taskDefinition="f", desiredCount=1)
+        payload = {"fault": "unpullable-image", "service": "s", "cluster": "c"}
+        for route in ("/faults", "/workshop/faults"):
+            code, answer = control(server.url, "POST", route, ada.token, {**payload, "learner": "ada"})
+            assert code == 403, answer
+        code, answer = control(
+            server.url, "POST", "/workshop/faults", "teacher", {**payload, "learner": "ada"}
+        )
+        assert code == 200, answer
+        definition = ecs.describe_services(cluster="c", services=["s"])["services"][0]["taskDefinition"]
+        assert definition.endswith(":2")
+        image = ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"][
+            "containerDefinitions"
+        ][0]
+        assert image["image"] == "ngixn"
+    finally:
+        server.close()
+        app.close()

@@ -16,6 +16,7 @@ task error messages").
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class MemoryWatch:
             share = load.memory / len(tasks)
             for task in tasks:
                 self.sim.contained(
-                    f"task {task.task.id} (memory pressure)", lambda task=task: self._pressure(task, share)
+                    f"task {task.task.id} (memory pressure)", functools.partial(self._pressure, task, share)
                 )
 
     def _pressure(self, runtime: TaskRuntime, need: float) -> None:
