@@ -56,6 +56,8 @@ class CommandPlan:
     exit_code: int | None = None
     not_interpreted: str | None = None
     output: list[str] = field(default_factory=list)
+    #: When each `output` text was printed: emulated seconds after the container started.
+    output_at: list[float] = field(default_factory=list)
 
     @property
     def exits(self) -> bool:
@@ -223,6 +225,7 @@ class _Shell:
     def _write(self, redirect: tuple[str, str] | None, text: str) -> None:
         if redirect is None:
             self.plan.output.append(text)
+            self.plan.output_at.append(self.plan.seconds)
             return
         operator, path = redirect
         if path == "/dev/null":

@@ -40,6 +40,7 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from werkzeug.wrappers import Response
 
+from labkit.dataplane.stdout import ContainerOutput, access_logged
 from labkit.sandbox.serving import LoopbackServer
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "image_app",
     "image_factory",
     "is_known_public_image",
+    "nginx_flavour",
     "nginx_hello",
     "nginx_official",
     "parse_image_name",
@@ -101,6 +103,8 @@ class ContainerContext:
     availability_zone: str
     #: Files the container's command wrote (absolute path -> text; `labkit.dataplane.commands`).
     written: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: Where the container's standard output goes (the awslogs driver's source); None: nowhere.
+    output: ContainerOutput | None = field(default=None, hash=False, compare=False)
 
     def written_page(self, document_root: str, path: str) -> str | None:
         """The file the command wrote that a server with `document_root` serves at URL `path` (`/` is index.html)."""
@@ -297,9 +301,26 @@ def is_known_public_image(image: str) -> bool:
 def image_app(context: ContainerContext) -> WSGIApp:
     """Return the WSGI application standing in for `context.image` in this container.
 
+    With `context.output`, an nginx-based stand-in prints nginx's log lines there (`stdout.py`).
     Raises `ValueError` for a malformed image reference.
     """
-    return image_factory(context.image)(context)
+    factory = image_factory(context.image)
+    app = factory(context)
+    if context.output is not None and factory in (nginx_official, nginx_hello):
+        root = _NGINX_ROOT if factory is nginx_official else None
+        return access_logged(app, context.output, document_root=root)
+    return app
+
+
+def nginx_flavour(image: str) -> str | None:
+    """`nginx` or `hello` for an image whose stand-in is nginx-based (what it prints), else None."""
+    try:
+        factory = image_factory(image)
+    except ValueError:
+        return None
+    if factory is nginx_official:
+        return "nginx"
+    return "hello" if factory is nginx_hello else None
 
 
 def _is_glob(pattern: str) -> bool:

@@ -188,6 +188,9 @@ class Simulator:
         self.events: EventsSimulator = EventsSimulator(self)
         self.sns: SnsSimulator = SnsSimulator(self)
         self.workloads: WorkloadRunner = WorkloadRunner(self)
+        from labkit.sandbox.simulator.logs import ContainerLogs
+
+        self.logs: ContainerLogs = ContainerLogs(self)
         from labkit.sandbox.simulator.memory import MemoryWatch
 
         self.memory: MemoryWatch = MemoryWatch(self)
@@ -267,6 +270,10 @@ class Simulator:
             self.caught_up_to = limit
             self.elb.begin_round()
             try:
+                # Lines stand-ins printed while serving since the last catch-up reach CloudWatch Logs.
+                self._run_at(
+                    target, lambda: self.contained("CloudWatch Logs (putting lines)", self.logs.flush)
+                )
                 self._settle(target)
                 while self._timeline and self._timeline[0].at <= limit:
                     at = self._timeline[0].at
@@ -284,6 +291,9 @@ class Simulator:
                                 ),
                             )
                     self._settle(instant)
+                self._run_at(
+                    target, lambda: self.contained("CloudWatch Logs (putting lines)", self.logs.flush)
+                )
             finally:
                 self.elb.end_round()
 

@@ -429,6 +429,7 @@ class EcsSimulator:
         elif status == "STOPPED":
             task.stopped_at = now
             self._release(runtime)
+            self.sim.logs.task_stopped(runtime.arn)
             # Its deployment may now be empty: the service's deployments are updated at once.
             self.touch(runtime.service_key)
         if task.last_status == status:
@@ -517,8 +518,10 @@ class EcsSimulator:
                     environment=environment,
                     availability_zone=runtime.availability_zone or "",
                     written=container_plan(definition).files,
+                    output=self.sim.logs.output(runtime.arn, container["name"]),
                 )
                 runtime.servers[(container["name"], port)] = TaskServer(context)
+        self.sim.logs.task_running(runtime, definitions)
 
     def _schedule_exit(self, runtime: TaskRuntime) -> None:
         # The emulator runs no container command on the host: it interprets a small shell subset

@@ -223,6 +223,7 @@ class ElbSimulator:
         matcher = (group.matcher or {}).get("HttpCode", "200")
         cache_key = (url, path, matcher)
         if self._round_cache is not None and cache_key in self._round_cache:
+            self.sim.logs.health_checked(url)  # nginx logs each check, answered or cached
             return self._round_cache[cache_key]
         result = check_target(url, path=path, matcher=matcher)
         answer = (result.healthy, result.reason_code, result.description)

@@ -165,45 +165,48 @@ def _log_stream_failure(
     documents: list[dict[str, Any]],
     principal: str | None,
 ) -> str | None:
-    """Open an awslogs container's stream as ECS does (its group too with `awslogs-create-group`), or say why not."""
+    """Open an awslogs container's stream as ECS does (its group too with `awslogs-create-group`), or say why not.
+
+    `principal` None: no execution role (an EC2 task: its container instance's role, not modelled,
+    is allowed). The stream is registered with the simulator's `ContainerLogs`, which writes the
+    container's output to it (dropped when the role may not `logs:PutLogEvents`).
+    """
     from labkit.sandbox import moto_seam
+    from labkit.sandbox.simulator import reasons
+    from labkit.sandbox.simulator.logs import awslogs_stream
     from labkit.sandbox.simulator.workloads import policy_allows
 
-    logging = container.get("logConfiguration") or {}
-    if principal is None or logging.get("logDriver") != "awslogs":
+    destination = awslogs_stream(container, task_arn, runner.sim.region)
+    if destination is None:
         return None
-    options = logging.get("options") or {}
-    group = str(options.get("awslogs-group", ""))
-    region = str(options.get("awslogs-region") or runner.sim.region)
-    prefix = options.get("awslogs-stream-prefix")
-    task_id = task_arn.rsplit("/", 1)[-1]
-    stream = f"{prefix}/{container.get('name')}/{task_id}" if prefix else task_id
     account = runner.sim.account_id
-    failed = "ResourceInitializationError: failed to validate logger args: "
-    group_arn = f"arn:aws:logs:{region}:{account}:log-group:{group}"
-    logs = moto_seam.backend("logs", account, region)
-    if group not in logs.groups:
-        if str(options.get("awslogs-create-group", "")).lower() != "true":
-            return (
-                f"{failed}create stream has been retried 1 times: failed to create Cloudwatch log stream: "
-                "ResourceNotFoundException: The specified log group does not exist. : exit status 1"
-            )
+    group_arn = destination.group_arn(account)
+    logs = moto_seam.backend("logs", account, destination.region)
+
+    def allowed(action: str, resource: str) -> bool:
+        return principal is None or policy_allows(documents, action, resource) is True
+
+    if destination.group not in logs.groups:
+        if not destination.create_group:
+            return reasons.log_group_missing()
         action = "logs:CreateLogGroup"
-        if policy_allows(documents, action, f"{group_arn}:*") is not True:
-            return (
-                f"{failed}failed to create Cloudwatch log group: {_denied(principal, action, f'{group_arn}:*')}"
-                " : exit status 1"
-            )
-        logs.create_log_group(group, {})
-    stream_arn = f"{group_arn}:log-stream:{stream}"
+        # AWS names the group's stream-less ARN (terraform-aws-modules/terraform-aws-ecs#112).
+        resource = f"{group_arn}:log-stream:"
+        if not allowed(action, resource):
+            return reasons.log_group_denied(_denied(str(principal), action, resource))
+        logs.create_log_group(destination.group, {})
+    stream_arn = destination.stream_arn(account)
     action = "logs:CreateLogStream"
-    if policy_allows(documents, action, stream_arn) is not True:
-        return (
-            f"{failed}create stream has been retried 1 times: failed to create Cloudwatch log stream: "
-            f"{_denied(principal, action, stream_arn)} : exit status 1"
-        )
-    if stream not in logs.groups[group].streams:
-        logs.create_log_stream(group, stream)
+    if not allowed(action, stream_arn):
+        return reasons.log_stream_denied(_denied(str(principal), action, stream_arn))
+    if destination.stream not in logs.groups[destination.group].streams:
+        logs.create_log_stream(destination.group, destination.stream)
+    runner.sim.logs.opened(
+        task_arn,
+        str(container.get("name")),
+        destination,
+        may_put=allowed("logs:PutLogEvents", stream_arn),
+    )
     return None
 
 
