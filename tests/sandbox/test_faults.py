@@ -155,7 +155,8 @@ def build_shop(sandbox: Any) -> Shop:
             {"name": "web", "image": "nginx:1.27", "essential": True, "portMappings": [{"containerPort": 80}],
              "logConfiguration": logging},
             {"name": "worker", "image": "public.ecr.aws/labkit/sqs-worker", "essential": True,
-             "environment": [{"name": "QUEUE_URL", "value": queue_url}, {"name": "WAIT_SECONDS", "value": "10"}]},
+             "environment": [{"name": "QUEUE_URL", "value": queue_url}, {"name": "WAIT_SECONDS", "value": "10"}],
+             "logConfiguration": logging},
         ],
     )  # fmt: skip
     sandbox.advance(PROVISIONING_SECONDS)
@@ -236,8 +237,10 @@ def test_task_role_missing_its_permission(shop: Shop) -> None:
     assert task["stoppedReason"] == "Essential container in task exited"
     worker = next(c for c in task["containers"] if c["name"] == "worker")
     assert worker["exitCode"] == 1
-    simulator = shop.sandbox.emulator.simulator
-    assert any("AccessDenied" in line for line in simulator.workloads.logs(task["taskArn"]))
+    task_id = task["taskArn"].rsplit("/", 1)[-1]
+    logs = shop.client("logs")
+    lines = logs.get_log_events(logGroupName="/ecs/shop", logStreamName=f"ecs/worker/{task_id}")["events"]
+    assert any("AccessDenied" in line["message"] for line in lines), lines
 
 
 def test_health_check_path_answering_404(shop: Shop) -> None:
