@@ -50,7 +50,10 @@ def answer_of(ctx: CheckContext, service: str) -> tuple[str | None, str]:
     try:
         value = str(ctx.client("ssm").get_parameter(Name=name)["Parameter"]["Value"])
     except ClientError:
-        return None, f"No cause is named for {service} yet (answers[{service!r}] = one of CAUSES, then save it)."
+        return (
+            None,
+            f"No cause is named for {service} yet (answers[{service!r}] = one of CAUSES, then save it).",
+        )
     if not ctx.parameter_ours(name):
         return None, f"The parameter {name} was not written in this lab."
     text = value.strip().strip("\"'").strip().lower()
@@ -76,7 +79,9 @@ def _named(ctx: CheckContext, service: str) -> Outcome:
 
 def _target_group_arn(ctx: CheckContext, service: str) -> str | None:
     try:
-        groups = ctx.client("elbv2").describe_target_groups(Names=[target_group_name(service)])["TargetGroups"]
+        groups = ctx.client("elbv2").describe_target_groups(Names=[target_group_name(service)])[
+            "TargetGroups"
+        ]
     except ClientError:
         return None
     arn = str(groups[0]["TargetGroupArn"]) if groups else None
@@ -110,7 +115,9 @@ def _service_works(ctx: CheckContext, service: str) -> Outcome:
         )
     tg_arn = _target_group_arn(ctx, service)
     if tg_arn is None:
-        return failed(f"The target group {target_group_name(service)} is gone: the lab's load balancer needs it.")
+        return failed(
+            f"The target group {target_group_name(service)} is gone: the lab's load balancer needs it."
+        )
     entries = [lb for lb in described.get("loadBalancers") or [] if lb.get("targetGroupArn") == tg_arn]
     if not entries:
         return failed(f"{service} is no longer behind its target group {target_group_name(service)}.")
@@ -125,7 +132,9 @@ def _service_works(ctx: CheckContext, service: str) -> Outcome:
         return not_yet(f"{service} has not reached a steady state: its deployment is not complete.")
     desired = int(described.get("desiredCount") or 0)
     if desired < 1 or described.get("runningCount") != desired:
-        return not_yet(f"{service} runs {described.get('runningCount')} of {desired} tasks (at least 1 is needed).")
+        return not_yet(
+            f"{service} runs {described.get('runningCount')} of {desired} tasks (at least 1 is needed)."
+        )
     ecs = ctx.client("ecs")
     arns = ecs.list_tasks(cluster=CLUSTER, serviceName=service, desiredStatus="RUNNING")["taskArns"]
     tasks = ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"] if arns else []
@@ -141,7 +150,9 @@ def _service_works(ctx: CheckContext, service: str) -> Outcome:
         return not_yet(f"Not every task of {service} is healthy in {target_group_name(service)} yet.")
     started = [t.get("startedAt") for t in running if t.get("startedAt") is not None]
     if not started or max(_age(ctx, s) for s in started) < STABLE_SECONDS:
-        return settling(f"{service}'s tasks started less than {STABLE_SECONDS:.0f} seconds ago: watch them a little longer.")
+        return settling(
+            f"{service}'s tasks started less than {STABLE_SECONDS:.0f} seconds ago: watch them a little longer."
+        )
     try:
         lb = ctx.client("elbv2").describe_load_balancers(Names=[LOAD_BALANCER])["LoadBalancers"][0]
         url = ctx.sandbox.listener_url(lb["LoadBalancerArn"], port(service))
@@ -150,7 +161,9 @@ def _service_works(ctx: CheckContext, service: str) -> Outcome:
     status, _ = ctx.http_get(url)
     if status != 200:
         return not_yet(f"The load balancer's port {port(service)} answered HTTP {status}.")
-    return passed(f"{service} is steady, healthy in {target_group_name(service)} and serves on port {port(service)}.")
+    return passed(
+        f"{service} is steady, healthy in {target_group_name(service)} and serves on port {port(service)}."
+    )
 
 
 def _fixed(ctx: CheckContext, service: str) -> Outcome:

@@ -41,7 +41,9 @@ def _group_id(sandbox: Sandbox, name: str) -> str:
 def fix(sandbox: Sandbox, service: str, cause: str) -> None:
     """Undo `cause` on `service` as an engineer would, and wait until it is healthy and stable."""
     ecs, elbv2 = sandbox.client("ecs"), sandbox.client("elbv2")
-    tg_arn = elbv2.describe_target_groups(Names=[target_group_name(service)])["TargetGroups"][0]["TargetGroupArn"]
+    tg_arn = elbv2.describe_target_groups(Names=[target_group_name(service)])["TargetGroups"][0][
+        "TargetGroupArn"
+    ]
     if cause in ("unpullable-image", "sidecar-exits"):
         # Back to the last revision that worked.
         ecs.update_service(cluster=CLUSTER, service=service, taskDefinition=f"{family(service)}:1")

@@ -163,9 +163,7 @@ def build(sandbox: Any) -> dict[str, Any]:
             Name=LOAD_BALANCER, Subnets=subnets, SecurityGroups=[alb_sg], Type="application"
         )["LoadBalancers"][0]
     lb_arn = str(lb["LoadBalancerArn"])
-    listeners = {
-        int(x["Port"]) for x in elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]
-    }
+    listeners = {int(x["Port"]) for x in elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]}
     ecs.create_cluster(clusterName=CLUSTER)
     existing = {
         s["serviceName"]
