@@ -40,6 +40,25 @@ TRUST = json.dumps(
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 CLUSTER, SERVICE = "shop", "web"
 
+# What the sandbox answers for each fault, as the tests below observe it; book/operating.md quotes
+# these words in its table (test_the_operating_chapter_quotes_what_the_sandbox_says).
+CANNOT_PULL = (
+    "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref"
+)
+LOGGER_DENIED = (
+    "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+    "failed to create Cloudwatch log stream: AccessDeniedException: "
+)
+EXITED = "Essential container in task exited"
+MISMATCH = "Health checks failed with these codes: [404]"
+TIMED_OUT = "Request timed out"
+FAILED_ELB = "failed ELB health checks in (target-group "
+UNPLACED = "was unable to place a task because no container instance met all of its requirements"
+QUOTED = [
+    CANNOT_PULL, LOGGER_DENIED, EXITED, OUT_OF_MEMORY_REASON, MISMATCH, TIMED_OUT, FAILED_ELB, UNPLACED,
+    "Target.ResponseCodeMismatch", "Target.Timeout", "TaskFailedToStart", "EssentialContainerExited",
+]  # fmt: skip
+
 
 @dataclass
 class Shop:
@@ -212,9 +231,7 @@ def test_unpullable_image(shop: Shop) -> None:
     assert record["changed"]["image"] == "ngixn:1.27"
     settle(shop)
     reasons = stop_reasons(shop)
-    assert any(
-        r.startswith("CannotPullContainerError: pull image manifest has been retried") for r in reasons
-    ), reasons
+    assert any(r.startswith(CANNOT_PULL) for r in reasons), reasons
     assert any("ngixn:1.27" in r for r in reasons)
 
 
@@ -223,9 +240,7 @@ def test_execution_role_without_permissions(shop: Shop) -> None:
     assert shop.client("iam").list_attached_role_policies(RoleName="shop-execution")["AttachedPolicies"] == []
     settle(shop)
     reasons = stop_reasons(shop)
-    assert any(
-        r.startswith("ResourceInitializationError:") and "AccessDeniedException" in r for r in reasons
-    ), reasons
+    assert any(r.startswith(LOGGER_DENIED) for r in reasons), reasons
 
 
 def test_task_role_missing_its_permission(shop: Shop) -> None:
@@ -234,7 +249,7 @@ def test_task_role_missing_its_permission(shop: Shop) -> None:
     stopped = [t for t in shop.stopped_tasks() if t.get("stopCode") == "EssentialContainerExited"]
     assert stopped, stop_reasons(shop)
     task = stopped[0]
-    assert task["stoppedReason"] == "Essential container in task exited"
+    assert task["stoppedReason"] == EXITED
     worker = next(c for c in task["containers"] if c["name"] == "worker")
     assert worker["exitCode"] == 1
     task_id = task["taskArn"].rsplit("/", 1)[-1]
@@ -246,7 +261,7 @@ def test_task_role_missing_its_permission(shop: Shop) -> None:
 def test_health_check_path_answering_404(shop: Shop) -> None:
     shop.sandbox.inject_fault("health-check-path", cluster=CLUSTER, service=SERVICE)
     sees_health(shop, {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch",
-                       "Description": "Health checks failed with these codes: [404]"})  # fmt: skip
+                       "Description": MISMATCH})  # fmt: skip
     settle(shop)
     assert any(
         re.search(r"\(service web\) \(task [\w-]+\) failed ELB health checks in \(target-group ", e)
@@ -257,7 +272,7 @@ def test_health_check_path_answering_404(shop: Shop) -> None:
 def test_health_check_port_where_nothing_listens(shop: Shop) -> None:
     record = shop.sandbox.inject_fault("health-check-port", cluster=CLUSTER, service=SERVICE)
     assert record["changed"]["healthCheckPort"] == "8080"
-    sees_health(shop, {"State": "unhealthy", "Reason": "Target.Timeout", "Description": "Request timed out"})
+    sees_health(shop, {"State": "unhealthy", "Reason": "Target.Timeout", "Description": TIMED_OUT})
     described = shop.client("elbv2").describe_target_health(TargetGroupArn=shop.target_group_arn)
     assert described["TargetHealthDescriptions"][0]["HealthCheckPort"] == "8080"
 
@@ -265,9 +280,9 @@ def test_health_check_port_where_nothing_listens(shop: Shop) -> None:
 def test_security_group_that_no_longer_lets_the_load_balancer_in(shop: Shop) -> None:
     record = shop.sandbox.inject_fault("security-group", cluster=CLUSTER, service=SERVICE)
     assert record["changed"]["revoked"]
-    sees_health(shop, {"State": "unhealthy", "Reason": "Target.Timeout", "Description": "Request timed out"})
+    sees_health(shop, {"State": "unhealthy", "Reason": "Target.Timeout", "Description": TIMED_OUT})
     settle(shop)
-    assert any("failed ELB health checks" in e for e in shop.events())
+    assert any(FAILED_ELB in e for e in shop.events())
     # Letting it in again heals the service: the fault is the rule, nothing else.
     ec2 = shop.client("ec2")
     for revoked in record["changed"]["revoked"]:
@@ -283,7 +298,7 @@ def test_an_essential_sidecar_that_exits(shop: Shop) -> None:
     assert stopped, stop_reasons(shop)
     sidecar = next(c for c in stopped[0]["containers"] if c["name"] == "config-agent")
     assert sidecar["exitCode"] == 1
-    assert stopped[0]["stoppedReason"] == "Essential container in task exited"
+    assert stopped[0]["stoppedReason"] == EXITED
 
 
 def test_a_container_over_its_hard_memory_limit_under_load(shop: Shop) -> None:
@@ -384,7 +399,7 @@ def test_a_server_injects_through_the_grader_token_only(server: ServerSandbox) -
     assert record["fault"] == "health-check-path"
     assert [r["fault"] for r in server.injected_faults()] == ["health-check-path"]
     sees_health(shop, {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch",
-                       "Description": "Health checks failed with these codes: [404]"})  # fmt: skip
+                       "Description": MISMATCH})  # fmt: skip
     with pytest.raises(FaultError, match="no fault"):
         server.inject_fault("nope", cluster=CLUSTER, service=SERVICE)
 
@@ -444,3 +459,13 @@ def test_in_a_workshop_only_the_instructor_injects(tmp_path: Any) -> None:
     finally:
         server.close()
         app.close()
+
+
+def test_the_operating_chapter_quotes_what_the_sandbox_says() -> None:
+    from tests.conftest import REPO
+
+    chapter = (REPO / "book" / "operating.md").read_text(encoding="utf-8")
+    missing = [words for words in QUOTED if words.rstrip(" (") not in chapter]
+    assert missing == []
+    table = [line for line in chapter.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(table) - 1 == len(FAULTS)  # one row a fault, under the header
