@@ -105,6 +105,8 @@ class ContainerContext:
     written: Mapping[str, str] = field(default_factory=dict, hash=False)
     #: Where the container's standard output goes (the awslogs driver's source); None: nowhere.
     output: ContainerOutput | None = field(default=None, hash=False, compare=False)
+    #: Told (bytes received, bytes sent) for each request served, HTTP/1.1 framing included; None: not counted.
+    traffic: Callable[[int, int], None] | None = field(default=None, hash=False, compare=False)
 
     def written_page(self, document_root: str, path: str) -> str | None:
         """The file the command wrote that a server with `document_root` serves at URL `path` (`/` is index.html)."""
@@ -308,8 +310,32 @@ def image_app(context: ContainerContext) -> WSGIApp:
     app = factory(context)
     if context.output is not None and factory in (nginx_official, nginx_hello):
         root = _NGINX_ROOT if factory is nginx_official else None
-        return access_logged(app, context.output, document_root=root)
+        app = access_logged(app, context.output, document_root=root)
+    if context.traffic is not None:
+        app = _metered(app, context.traffic)
     return app
+
+
+def _metered(app: WSGIApp, traffic: Callable[[int, int], None]) -> WSGIApp:
+    """Count the bytes of each request and response as HTTP/1.1 frames them (Container Insights' network bytes)."""
+
+    def metered(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
+        sent = {"head": 0}
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            sent["head"] = len(f"HTTP/1.1 {status}\r\n") + sum(len(f"{k}: {v}\r\n") for k, v in headers) + 2
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        body = list(app(environ, start))
+        request_line = f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO', '/')} HTTP/1.1\r\n"
+        headers = sum(
+            len(f"{k[5:].replace('_', '-')}: {v}\r\n") for k, v in environ.items() if k.startswith("HTTP_")
+        )
+        received = len(request_line) + headers + 2 + int(environ.get("CONTENT_LENGTH") or 0)
+        traffic(received, sent["head"] + sum(len(chunk) for chunk in body))
+        return body
+
+    return metered
 
 
 def nginx_flavour(image: str) -> str | None:

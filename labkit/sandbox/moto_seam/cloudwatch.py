@@ -189,3 +189,56 @@ hook(
     why="DescribeAlarmHistory (missing in moto) answers from the simulator's history",
     adds=True,
 )(lambda original: _describe_alarm_history)
+
+
+class _ExactDimensions:
+    """The backend as `get_metric_statistics` sees it: only the datapoints of one exact dimension set."""
+
+    def __init__(self, backend: Any, data: list[Any]) -> None:
+        self._backend = backend
+        self._data = data
+
+    def get_all_metrics(self) -> list[Any]:
+        return self._data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+
+@hook(
+    _BACKEND,
+    "get_metric_statistics",
+    ("self", "namespace", "metric_name", "start_time", "end_time", "period", "stats", "dimensions", "unit"),
+    why="GetMetricStatistics matches a metric's exact dimension set, as CloudWatch does (moto: any superset)",
+)
+def get_metric_statistics(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(
+        self: Any,
+        namespace: str,
+        metric_name: str,
+        start_time: Any,
+        end_time: Any,
+        period: int,
+        stats: list[str],
+        dimensions: list[dict[str, str]],
+        unit: str | None = None,
+    ) -> Any:
+        if simulator_for(self.account_id) is None:
+            return original(
+                self, namespace, metric_name, start_time, end_time, period, stats, dimensions, unit
+            )
+        # CloudWatch identifies a metric by its namespace, name and whole dimension set: asking for
+        # ClusterName alone does not add up the ClusterName+ServiceName datapoints (Container Insights
+        # publishes one metric name under several dimension sets).
+        wanted = sorted((str(d["Name"]), str(d.get("Value"))) for d in dimensions or [])
+        exact = [
+            datum
+            for datum in self.get_all_metrics()
+            if datum.namespace == namespace
+            and datum.name == metric_name
+            and sorted((d.name, d.value) for d in datum.dimensions) == wanted
+        ]
+        view = _ExactDimensions(self, exact)
+        return original(view, namespace, metric_name, start_time, end_time, period, stats, dimensions, unit)
+
+    return handler

@@ -191,6 +191,9 @@ class Simulator:
         from labkit.sandbox.simulator.logs import ContainerLogs
 
         self.logs: ContainerLogs = ContainerLogs(self)
+        from labkit.sandbox.simulator.insights import ContainerInsights
+
+        self.insights: ContainerInsights = ContainerInsights(self)
         from labkit.sandbox.simulator.memory import MemoryWatch
 
         self.memory: MemoryWatch = MemoryWatch(self)

@@ -519,6 +519,7 @@ class EcsSimulator:
                     availability_zone=runtime.availability_zone or "",
                     written=container_plan(definition).files,
                     output=self.sim.logs.output(runtime.arn, container["name"]),
+                    traffic=self.sim.insights.traffic(runtime.arn),
                 )
                 runtime.servers[(container["name"], port)] = TaskServer(context)
         self.sim.logs.task_running(runtime, definitions)

@@ -344,6 +344,7 @@ class MetricsSimulator:
         self.sim.contained("CloudWatch metrics of load balancers", lambda: self._elb(data))
         self.sim.contained("CloudWatch metrics of SQS queues", lambda: self._sqs(data))
         self.sim.contained("ECS managed scaling", lambda: self.sim.ecs.managed_scaling.minute(data, _one))
+        self.sim.contained("Container Insights", lambda: self.sim.insights.publish(self, data))
         if not data:
             return
         store = self._cloudwatch().metric_data
