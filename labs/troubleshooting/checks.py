@@ -65,7 +65,31 @@ def answer_of(ctx: CheckContext, service: str) -> tuple[str | None, str]:
         return None, f"The answer for {service} names more than one cause: name exactly one."
     if text not in CAUSES:
         return None, f"{value[:60]!r} is not one of the causes: {', '.join(CAUSES)}."
+    tried = _answers_tried(ctx, name)
+    if len(tried) > TRIES:
+        return None, (
+            f"The answer for {service} has been {len(tried)} different causes: a cause counts within "
+            f"{TRIES} tries, not by trying them all."
+        )
     return text, ""
+
+
+#: How many different causes a learner may name for one service before the answer no longer counts.
+TRIES = 2
+
+
+def _answers_tried(ctx: CheckContext, name: str) -> set[str]:
+    """The different causes ever saved in the answer parameter (its version history)."""
+    tried: set[str] = set()
+    paginator = ctx.client("ssm").get_paginator("get_parameter_history")
+    try:
+        for page in paginator.paginate(Name=name):
+            tried.update(
+                str(v.get("Value", "")).strip().strip("\"'").strip().lower() for v in page["Parameters"]
+            )
+    except ClientError:
+        return set()
+    return tried
 
 
 def _named(ctx: CheckContext, service: str) -> Outcome:

@@ -130,3 +130,16 @@ def test_a_new_healthy_service_under_another_name_does_not_pass(
     sandbox.advance(300)
     statuses = _statuses(sandbox)
     assert statuses["fixed-web-1"] == "failed"
+
+
+def test_trying_the_causes_one_by_one_does_not_pass(sandbox: EmbeddedSandbox, broken: dict[str, str]) -> None:
+    """The answer's history counts: a third different cause, even the right one, no longer scores."""
+    scenario = _scenario()
+    wrong = [c for c in scenario.CAUSES if c != broken["web-1"]]
+    _answer(sandbox, "web-1", wrong[0])
+    _answer(sandbox, "web-1", broken["web-1"])
+    assert _statuses(sandbox)["named-web-1"] == "passed"  # a second try is allowed
+    _answer(sandbox, "web-2", wrong[0])
+    _answer(sandbox, "web-2", wrong[1])
+    _answer(sandbox, "web-2", broken["web-2"])
+    assert _statuses(sandbox)["named-web-2"] == "failed"
