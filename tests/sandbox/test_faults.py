@@ -22,7 +22,7 @@ from labkit.sandbox.embedded import EmbeddedSandbox
 from labkit.sandbox.faults import FAULTS, FaultError, catalogue, typo
 from labkit.sandbox.moto_seam.elbv2 import PROVISIONING_SECONDS
 from labkit.sandbox.server import ServerSandbox, start_server, stop_server
-from labkit.sandbox.simulator.memory import OUT_OF_MEMORY_REASON
+from labkit.sandbox.simulator.reasons import OUT_OF_MEMORY as OUT_OF_MEMORY_REASON
 from tests.conftest import run_labkit
 
 TRUST = json.dumps(

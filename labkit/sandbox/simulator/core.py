@@ -194,9 +194,6 @@ class Simulator:
         from labkit.sandbox.simulator.insights import ContainerInsights
 
         self.insights: ContainerInsights = ContainerInsights(self)
-        from labkit.sandbox.simulator.memory import MemoryWatch
-
-        self.memory: MemoryWatch = MemoryWatch(self)
         with _REGISTRY_LOCK:
             _REGISTRY[account_id] = self
 

@@ -23,7 +23,7 @@ from labkit.dataplane.commands import CommandPlan, interpret
 from labkit.dataplane.images import task_hostname
 from labkit.ecs.placement import TaskRequirements
 from labkit.sandbox import moto_seam
-from labkit.sandbox.simulator import ecs_events
+from labkit.sandbox.simulator import ecs_events, reasons
 from labkit.sandbox.simulator.addresses import documentation_public_ip, public_ips_in_use
 from labkit.sandbox.simulator.capacity import Ec2Capacity
 from labkit.sandbox.simulator.core import describe_exception
@@ -575,7 +575,7 @@ class EcsSimulator:
             return
         self.stop(
             runtime,
-            "Essential container in task exited",
+            reasons.ESSENTIAL_CONTAINER_EXITED,
             stop_code="EssentialContainerExited",
             failed=code != 0,
         )
@@ -962,12 +962,12 @@ class EcsSimulator:
                 continue
             for target in task.targets:
                 if self.sim.elb.unhealthy_for(*target) >= UNHEALTHY_NOTICE_SECONDS:
-                    reason = f"Task failed ELB health checks in (target-group {target[0]})"
+                    self.event(runtime, self.sim.elb.unhealthy_event(runtime.name, task, target))
                     self.event(
                         runtime,
-                        f"(service {runtime.name}) (task {task.task.id}) failed ELB health checks in (target-group {target[0]})",
+                        reasons.service_failed_elb_health_checks(runtime.name, task.task.id, target[0]),
                     )
-                    self.stop(task, reason, failed=True)
+                    self.stop(task, reasons.elb_health_checks_failed(target[0]), failed=True)
                     break
 
     def place_and_start(
@@ -1039,7 +1039,7 @@ class EcsSimulator:
         )
         problem = _placement_problem(failures)
         if problem and problem != runtime.placement_problem:
-            self.event(runtime, f"(service {runtime.name}) was unable to place a task because {problem}")
+            self.event(runtime, reasons.service_unable_to_place(runtime.name, problem))
             ecs_events.service_action(
                 self.sim, runtime, "SERVICE_TASK_PLACEMENT_FAILURE", reason=str(failures[0]["reason"])
             )
@@ -1118,7 +1118,7 @@ class EcsSimulator:
             primary.record["rolloutStateReason"] = f"ECS deployment {primary.id} completed."
             self.event(runtime, f"(service {runtime.name}) (deployment {primary.id}) deployment completed.")
         if settled and not runtime.steady:
-            self.event(runtime, f"(service {runtime.name}) has reached a steady state.")
+            self.event(runtime, reasons.service_steady(runtime.name))
             ecs_events.service_action(self.sim, runtime, "SERVICE_STEADY_STATE")
         runtime.steady = settled
 
@@ -1254,26 +1254,8 @@ def service_snapshot(service: Any) -> Any:
 
 
 def _placement_problem(failures: list[dict[str, Any]]) -> str | None:
-    """The service event's wording for why a task could not be placed."""
-    if not failures:
-        return None
-    failure = failures[0]
-    reason = str(failure["reason"])
-    closest = (
-        f" The closest matching (container-instance {failure['arn'].split('/')[-1]})"
-        if failure.get("arn")
-        else ""
-    )
-    what = {
-        "RESOURCE:CPU": "has insufficient CPU units available.",
-        "RESOURCE:MEMORY": "has insufficient memory available.",
-        "RESOURCE:PORTS": "is already using a port required by your task.",
-    }.get(reason)
-    if what and closest:
-        return f"no container instance met all of its requirements.{closest} {what}"
-    if not failure.get("detail"):
-        return f"no container instance met all of its requirements: {reason}."
-    return f"no container instance met all of its requirements ({reason}: {failure['detail']})."
+    """The service event's wording for why a task could not be placed (`reasons.placement_problem`)."""
+    return reasons.placement_problem(failures)
 
 
 def _has_container_health_check(definition: Any) -> bool:

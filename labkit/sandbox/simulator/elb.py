@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labkit.sandbox import moto_seam
+from labkit.sandbox.simulator.reasons import HEALTH_DESCRIPTIONS, service_target_unhealthy
 
 if TYPE_CHECKING:
     from labkit.dataplane.listener import ListenerProxy, Target
@@ -41,7 +42,7 @@ class TargetRecord:
     registered_at: dt.datetime
     state: str = "initial"
     reason: str | None = "Elb.RegistrationInProgress"
-    description: str | None = "Target registration is in progress"
+    description: str | None = HEALTH_DESCRIPTIONS["Elb.RegistrationInProgress"]
     passes: int = 0
     failures: int = 0
     draining_until: dt.datetime | None = None
@@ -120,7 +121,7 @@ class ElbSimulator:
                 and record.active
             ):
                 record.state, record.reason = "draining", "Target.DeregistrationInProgress"
-                record.description = "Target deregistration is in progress"
+                record.description = HEALTH_DESCRIPTIONS["Target.DeregistrationInProgress"]
                 record.draining_until = self.sim.now() + dt.timedelta(seconds=delay)
                 self.sim.after(delay, functools.partial(self._forget, record), "draining-done")
         return delay
@@ -152,12 +153,21 @@ class ElbSimulator:
         """Return (state, reason code, description) of a target, as DescribeTargetHealth shows it."""
         record = self.records.get((target_group_arn, target_id, int(port)))
         if record is None:
-            return ("unused", "Target.NotRegistered", "Target is not registered to the target group")
+            return ("unused", "Target.NotRegistered", HEALTH_DESCRIPTIONS["Target.NotRegistered"])
         instance_state = self._instance_state(target_id)
         if instance_state in ("stopping", "stopped"):
             # AWS does not health-check a stopped instance: it is unused until it runs again.
             return ("unused", "Target.InvalidState", f"Target is in the {instance_state} state")
         return (record.state, record.reason, record.description)
+
+    def unhealthy_event(self, service: str, task: TaskRuntime, target: TargetKey) -> str:
+        """The service event saying a task's target is unhealthy, and why (`reasons.service_target_unhealthy`)."""
+        group_arn, target_id, port = target
+        _, _, description = self.state(group_arn, target_id, port)
+        instance = target_id if target_id.startswith("i-") else None
+        return service_target_unhealthy(
+            service, str(task.task.id), int(port), group_arn, description or "Health checks failed", instance
+        )
 
     # -- health checks ----------------------------------------------------------------------
 
@@ -182,9 +192,15 @@ class ElbSimulator:
             if record.passes >= healthy_threshold:
                 record.state, record.reason, record.description = "healthy", None, None
                 record.unhealthy_since = None
+            elif record.state == "initial":
+                record.reason = "Elb.InitialHealthChecking"
+                record.description = HEALTH_DESCRIPTIONS["Elb.InitialHealthChecking"]
         else:
             record.failures += 1
             record.passes = 0
+            if record.state == "initial" and record.failures < unhealthy_threshold:
+                record.reason = "Elb.InitialHealthChecking"
+                record.description = HEALTH_DESCRIPTIONS["Elb.InitialHealthChecking"]
             if record.failures >= unhealthy_threshold:
                 if record.state != "unhealthy":
                     record.unhealthy_since = self.sim.now()

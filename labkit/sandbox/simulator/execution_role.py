@@ -93,20 +93,17 @@ def _known_public(image: str) -> bool:
 def _unknown_public(image: str) -> str:
     """AWS's reason for a public image that does not exist: Docker Hub denies it, other registries miss it."""
     from labkit.dataplane.images import parse_image_name
+    from labkit.sandbox.simulator import reasons
 
-    prefix = "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref"
     try:
         name = parse_image_name(image)
     except ValueError:
-        return f"{prefix} {image}: invalid reference format"
+        return reasons.invalid_reference(image)
     if name.registry != "docker.io":
-        return f"{prefix} {image}: {image}: not found"
+        return reasons.image_not_found(image)
     repository = name.repository if "/" in name.repository else f"library/{name.repository}"
     ref = f"docker.io/{repository}" + (f"@{name.digest}" if name.digest else f":{name.tag or 'latest'}")
-    return (
-        f"{prefix} {ref}: pull access denied, repository does not exist or may require authorization: "
-        "server message: insufficient_scope: authorization failed"
-    )
+    return reasons.unknown_public_image(ref)
 
 
 def pull_failure(
@@ -118,6 +115,7 @@ def pull_failure(
     as ECS creates them before the container starts.
     """
     from labkit.dataplane.images import parse_image_name
+    from labkit.sandbox.simulator import reasons
     from labkit.sandbox.simulator.workloads import policy_allows
 
     account = runner.sim.account_id
@@ -135,24 +133,13 @@ def pull_failure(
         if role:
             action = "ecr:GetAuthorizationToken"
             if policy_allows(documents, action, "*") is not True:
-                return (
-                    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
-                    "retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 "
-                    f"time(s): {_denied(principal, action, '*')}"
-                )
+                return reasons.registry_auth_denied(_denied(principal, action, "*"))
             repository_arn = f"arn:aws:ecr:{region}:{account}:repository/{name.repository}"
             for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"):
                 if policy_allows(documents, action, repository_arn) is not True:
-                    return (
-                        f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to "
-                        f"resolve ref {image}: pulling from host {name.registry} failed with status code "
-                        f"[manifests {name.reference}]: 403 Forbidden"
-                    )
+                    return reasons.pull_forbidden(image, name.registry, name.reference)
         if not _image_found(runner, region, name.repository, name.tag, name.digest):
-            return (
-                f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve "
-                f"ref {image}: {image}: not found"
-            )
+            return reasons.image_not_found(image)
     elif host is None and not _known_public(image):
         return _unknown_public(image)
     return _log_stream_failure(runner, container, task_arn, documents, principal if role else None)

@@ -164,6 +164,8 @@ class ContainerLogs:
         The simulator sends one real check per target per catch-up, however far the clock jumped;
         nginx logs every check, so the last one's line is written again at this check's instant.
         """
+        if not self._opened:
+            return
         for runtime in list(self.sim.ecs.tasks.values()):
             if runtime.status not in ("RUNNING", "DEACTIVATING"):
                 continue
@@ -221,6 +223,8 @@ class ContainerLogs:
 
     def flush(self) -> None:
         """Put every queued line into CloudWatch Logs, in time order per stream (the simulator's thread)."""
+        if not self._opened:
+            return  # nothing ships logs (the usual case): every catch-up calls this
         self._workload_lines()
         now = self.sim.now().timestamp() + 0.001  # the timeline rounds instants to microseconds
         with self._lock:

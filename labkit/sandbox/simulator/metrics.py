@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.errors import LoadError
 from labkit.sandbox import moto_seam
+from labkit.sandbox.simulator.memory import kill_over_limit
 
 if TYPE_CHECKING:
     from labkit.dataplane.listener import Target
@@ -334,6 +335,7 @@ class MetricsSimulator:
         self.sim.schedule(now + dt.timedelta(seconds=60), self._tick, "metrics-minute")
         self.sim.contained("CloudWatch metrics (publishing a minute)", lambda: self.publish(minute_start))
         self.sim.contained("CloudWatch alarms (evaluation)", lambda: self.sim.alarms.evaluate(now))
+        self.sim.contained("hard memory limits (OOM)", lambda: kill_over_limit(self.sim, self))
         if at % 86400 == 0:
             self.sim.contained("CloudWatch metrics (retention)", lambda: self._prune(at - RETENTION_SECONDS))
 

@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 from labkit.dataplane.workloads import Workload, WorkloadContext, WorkloadError, workload_for
 from labkit.sandbox import moto_seam
+from labkit.sandbox.simulator import reasons
 from labkit.sandbox.simulator.execution_role import check_execution_role, pull_failure
 from labkit.sandbox.simulator.iam_actions import iam_action
 from labkit.sandbox.simulator.volumes import VolumeStore
@@ -392,7 +393,7 @@ class WorkloadRunner:
                     return
             plans = self._plan(runtime)
         except WorkloadError as exc:
-            reason = f"ResourceInitializationError: unable to pull secrets or registry auth: {exc}"
+            reason = reasons.secrets_failed(str(exc))
             self.sim.ecs.stop(runtime, reason, stop_code="TaskFailedToStart", failed=True)
             return
         except Exception as exc:
