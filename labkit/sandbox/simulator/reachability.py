@@ -7,8 +7,7 @@ health check is sent (`elb.py`):
   security groups lets the load balancer in: an ingress rule for TCP (or all traffic) on the checked
   port whose source is one of the load balancer's security groups, or an IPv4 range that holds the
   task's address (a range over the VPC, or 0.0.0.0/0). Otherwise the load balancer's packets are
-  dropped and the check times out: `Target.Timeout`, "Request timed out" (AWS's reason codes,
-  Elastic Load Balancing User Guide, "Health checks for Application Load Balancer target groups").
+  dropped and the check times out: `Target.Timeout`, "Request timed out" (`reasons.py`).
   A load balancer without security groups (a Network Load Balancer, say) is not filtered.
 - A target group's `HealthCheckPort` other than `traffic-port` is where the check goes: a port on
   which the task's container does not listen times out too (nothing answers there).
@@ -20,13 +19,18 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from labkit.sandbox import moto_seam
+from labkit.sandbox.simulator import reasons
 
 if TYPE_CHECKING:
     from labkit.sandbox.simulator.core import Simulator
 
 __all__ = ["TIMED_OUT", "checked_port", "rule_allows", "unreachable"]
 
-TIMED_OUT: tuple[bool, str | None, str] = (False, "Target.Timeout", "Request timed out")
+TIMED_OUT: tuple[bool, str | None, str] = (
+    False,
+    "Target.Timeout",
+    reasons.HEALTH_DESCRIPTIONS["Target.Timeout"],
+)
 
 
 def checked_port(group: Any, port: int) -> int:
