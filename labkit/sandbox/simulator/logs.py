@@ -38,6 +38,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from labkit.dataplane.stdout import nginx_error_time
 from labkit.sandbox import moto_seam
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ __all__ = ["AwslogsStream", "ContainerLogs", "awslogs_stream"]
 
 #: The `User-Agent` of an ALB's health checks (labkit.dataplane.health).
 HEALTH_CHECKER = "ELB-HealthChecker/2.0"
+ACCESS_LINE = re.compile(r'\] "[^"]*" \d{3} \d+ "')
 _ACCESS_TIME = re.compile(r"\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]")
 
 #: CloudWatch Logs' limit on one event's message (256 KiB less the 26 bytes of overhead).
@@ -93,8 +95,11 @@ class _Opened:
     may_put: bool
     #: How many of the container's workload log lines were shipped already.
     workload_lines: int = 0
-    #: The access line of the last health check it answered (repeated for checks answered from cache).
-    last_check: str | None = None
+    #: The lines of the last health check it answered (repeated for checks answered from cache):
+    #: nginx's `open() ... failed` error line when the path is missing, then the access line.
+    last_check: list[str] = field(default_factory=list)
+    #: An error line waiting for its request's access line.
+    error_line: str | None = None
 
 
 @dataclass
@@ -153,8 +158,13 @@ class ContainerLogs:
             opened = self._opened.get(key)
             if opened is None:
                 return
-            if HEALTH_CHECKER in line:
-                opened.last_check = line
+            if " [error] " in line and " open() " in line:
+                opened.error_line = line
+            elif HEALTH_CHECKER in line:
+                opened.last_check = [opened.error_line, line] if opened.error_line else [line]
+                opened.error_line = None
+            elif ACCESS_LINE.search(line):
+                opened.error_line = None
             self._seq += 1
             self._pending.append((when, self._seq, key, line))
 
@@ -173,11 +183,15 @@ class ContainerLogs:
                 if server.url != url:
                     continue
                 opened = self._opened.get((runtime.arn, container))
-                if opened is None or opened.last_check is None:
+                if opened is None or not opened.last_check:
                     return
                 at = self.sim.now()
                 stamp = f"[{at.strftime('%d/%b/%Y:%H:%M:%S %z')}]"
-                self.write(runtime.arn, container, _ACCESS_TIME.sub(stamp, opened.last_check, count=1), at)
+                for line in list(opened.last_check):
+                    if _ACCESS_TIME.search(line):
+                        self.write(runtime.arn, container, _ACCESS_TIME.sub(stamp, line, count=1), at)
+                    else:  # the error line starts with nginx's error-log time
+                        self.write(runtime.arn, container, nginx_error_time(at) + line[19:], at)
                 return
 
     def task_running(self, runtime: TaskRuntime, definitions: dict[str, dict[str, Any]]) -> None:

@@ -6,6 +6,15 @@ Each entry names where its wording comes from; "observed" means the words were s
 answers quoted in public issues (cited), not in AWS's documentation, and "not confirmed" marks
 words no source at hand settles exactly.
 
+Where the sandbox produces each: image and registry reasons before a task runs
+(`execution_role.pull_failure`), logger reasons there too, secrets and environment files
+(`workloads.task_activating`), an essential container's exit (`ecs.container_exited`), OOM
+(`memory.kill_over_limit`), ELB health checks (`ecs._stop_unhealthy`, `elb.unhealthy_event`),
+placement (`ecs._start_service_tasks`), steady state (`ecs._update_counts`), target health
+(`elb.py`, `labkit.dataplane.health`, whose codes and descriptions these are). Not produced:
+`Target.NotInUse` (the sandbox health-checks the targets of a group no load balancer uses, where
+AWS shows them `unused`), `Elb.InternalError` only for a labkit fault.
+
 Task stop codes (`stopCode`, botocore's ECS model, `TaskStopCode`): `TaskFailedToStart`,
 `EssentialContainerExited`, `UserInitiated`, `ServiceSchedulerInitiated`, `SpotInterruption`,
 `TerminationNotice`.
