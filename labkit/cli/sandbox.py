@@ -245,3 +245,40 @@ def registry(as_json: bool) -> None:
     echo(f"log in:  {info['login']}")
     echo(f"push:    {info['push']}")
     echo(f"tokens last {info['token_hours']} hours of sandbox time")
+
+
+@sandbox.command()
+@click.argument("fault", required=False)
+@click.option("--service", default=None, help="Service to break.")
+@click.option("--cluster", default="default", show_default=True, help="Cluster of the service.")
+@click.option("--list", "list_faults", is_flag=True, help="List the faults (and those injected so far).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def fault(fault: str | None, service: str | None, cluster: str, list_faults: bool, as_json: bool) -> None:
+    """Break a service of the sandbox server on purpose with FAULT, as a real misconfiguration would.
+
+    For instructors and lab authors: the change goes through the AWS API (a new revision, a target
+    group setting, a revoked rule, a removed policy) with the server's control token, which a
+    notebook's (learner's) token is refused.
+    """
+    from labkit.sandbox.server import server_faults, server_inject_fault
+
+    if list_faults:
+        answer = server_faults()
+        if as_json:
+            echo(json.dumps(answer, indent=2))
+            return
+        for row in answer["faults"]:
+            echo(f"{row['name']}: {row['changes']}")
+            echo(f"    shows as: {row['symptoms']}")
+        for record in answer["injected"]:
+            echo(f"injected {record['at']}: {record['fault']} into {record['cluster']}/{record['service']}")
+        return
+    if fault is None or service is None:
+        raise click.UsageError("give a FAULT and --service (or --list)")
+    record = server_inject_fault(fault, service=service, cluster=cluster)
+    if as_json:
+        echo(json.dumps(record, indent=2))
+        return
+    echo(
+        f"{record['fault']} injected into {record['cluster']}/{record['service']}: {json.dumps(record['changed'])}"
+    )

@@ -164,6 +164,18 @@ class Sandbox(abc.ABC):
         """The reference to tag and push an image with: `registry_host/repository[:tag]`."""
         return f"{self.registry_host}/{repository}" + (f":{tag}" if tag else "")
 
+    def inject_fault(self, fault: str, *, service: str, cluster: str = "default") -> dict[str, Any]:
+        """Break `service` on purpose with one of `labkit.sandbox.faults.FAULTS`; return what changed.
+
+        Emulated sandboxes only; through a server, the control token (the grader's or the
+        instructor's) is needed. Raises `FaultError` (unknown fault, a service that lacks what it breaks).
+        """
+        raise LabkitError(f"faults are injected in emulated sandboxes only, not in {self.mode} mode")
+
+    def injected_faults(self) -> list[dict[str, Any]]:
+        """The faults injected into this sandbox so far (emulated sandboxes only)."""
+        raise LabkitError(f"faults are injected in emulated sandboxes only, not in {self.mode} mode")
+
     def describe(self) -> dict[str, Any]:
         """Return what a report may show about this sandbox (never a secret)."""
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.client
 import json
@@ -14,7 +15,7 @@ from labkit.sandbox.base import EmulatedSandbox
 from labkit.sandbox.emulator import CONTROL_PREFIX, TOKEN_HEADER
 from labkit.sandbox.guards import is_loopback_url
 
-__all__ = ["ControlClient"]
+__all__ = ["ControlClient", "send_fault"]
 
 
 class ControlClient:
@@ -151,3 +152,29 @@ class ControlledSandbox(EmulatedSandbox):
     def express_services(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self._control.request("GET", "/listeners").get("express") or []
         return rows
+
+    def inject_fault(self, fault: str, *, service: str, cluster: str = "default") -> dict[str, Any]:
+        """Inject through the control endpoint `/faults` (refused, 403, to a learner's token)."""
+        return send_fault(self._control, fault, service=service, cluster=cluster)
+
+    def injected_faults(self) -> list[dict[str, Any]]:
+        injected: list[dict[str, Any]] = self._control.request("GET", "/faults")["injected"]
+        return injected
+
+
+def send_fault(
+    control: ControlClient, fault: str, *, service: str, cluster: str = "default"
+) -> dict[str, Any]:
+    """POST a fault to a sandbox's `/faults` control endpoint; raises `FaultError` when it is refused."""
+    from labkit.sandbox.faults import FaultError
+
+    try:
+        answer = control.request("POST", "/faults", {"fault": fault, "service": service, "cluster": cluster})
+    except LabkitError as exc:
+        problem = exc.message
+        if getattr(exc.__cause__, "code", None) == 400:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                problem = str(json.loads(exc.message.split("): ", 1)[-1])["error"])
+        raise FaultError(problem) from None
+    record: dict[str, Any] = answer["injected"]
+    return record

@@ -84,6 +84,14 @@ class EmbeddedSandbox(EmulatedSandbox):
     def _load(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.emulator.set_load(payload)
 
+    def inject_fault(self, fault: str, *, service: str, cluster: str = "default") -> dict[str, Any]:
+        return self.emulator.inject_fault(
+            fault, service=service, cluster=cluster, endpoint_url=self.endpoint_url
+        )
+
+    def injected_faults(self) -> list[dict[str, Any]]:
+        return list(self.emulator.injected_faults)
+
     def outbox(self, topic_arn: str | None = None, *, endpoint: str | None = None) -> list[dict[str, str]]:
         return self.emulator.outbox(topic_arn, endpoint)
 

@@ -120,6 +120,8 @@ class Emulator:
         self.registry = RegistryApp(self)  # the `/v2/` registry over this account's ECR repositories
         walls.open_account(account_id)  # no other sandbox of this process may name it (sandbox/walls.py)
         self._closed = False
+        #: The faults injected so far (`inject_fault`): the grader's and instructor's to read.
+        self.injected_faults: list[dict[str, Any]] = []
 
     def _new_simulator(self) -> Simulator | None:
         if not self._simulate:
@@ -181,6 +183,27 @@ class Emulator:
             self.simulator.catch_up()
             return [m.to_dict() for m in self.simulator.sns.outbox(topic_arn, endpoint)]
 
+    def inject_fault(
+        self,
+        fault: str,
+        *,
+        service: str,
+        cluster: str,
+        endpoint_url: str,
+        credentials: tuple[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Break a service of this account on purpose (`labkit.sandbox.faults`); return the record.
+
+        The changes go through the AWS API at `endpoint_url` (this emulator, reached on loopback;
+        with `credentials` when it sits behind a workshop's signature check). Raises `FaultError`.
+        """
+        from labkit.sandbox.faults import inject
+
+        record = inject(_SelfDriver(self, endpoint_url, credentials), fault, service=service, cluster=cluster)
+        record["at"] = self.clock.now().isoformat()
+        self.injected_faults.append(record)
+        return record
+
     def close(self) -> None:
         """Stop the simulator (its task servers and listener ports) and forget the account."""
         if self.simulator is not None:
@@ -219,6 +242,7 @@ class Emulator:
         if self.simulator is not None:
             self.simulator.close()
         removed = reset_account(self.account_id)
+        self.injected_faults.clear()
         self.registry.forget()
         self.simulator = self._new_simulator()
         return removed
@@ -334,6 +358,8 @@ class Emulator:
             query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")))
             topic, endpoint = (query.get(k, [None])[0] for k in ("topic_arn", "endpoint"))
             return _json(start_response, 200, {"messages": self.outbox(topic, endpoint)})
+        if route == "/faults" and method in ("GET", "POST"):
+            return self._faults_route(environ, start_response, method, payload)
         if route == "/reset" and method == "POST":
             return _json(start_response, 200, {"reset": True, "backends_removed": self.reset()})
         if route == "/shutdown" and method == "POST" and self._on_shutdown is not None:
@@ -343,6 +369,65 @@ class Emulator:
             stopper.start()
             return _json(start_response, 200, {"stopping": True})
         return _json(start_response, 404, {"error": f"no control endpoint {method} {route}"})
+
+    def _faults_route(
+        self, environ: dict[str, Any], start_response: StartResponse, method: str, payload: dict[str, Any]
+    ) -> Iterable[bytes]:
+        """`/faults` (the grader's token only: not in LEARNER_ROUTES): list or inject faults."""
+        from labkit.sandbox.faults import catalogue
+
+        if method == "GET":
+            return _json(start_response, 200, {"faults": catalogue(), "injected": self.injected_faults})
+        fault, service = payload.get("fault"), payload.get("service")
+        cluster = payload.get("cluster") or "default"
+        if not isinstance(fault, str) or not isinstance(service, str) or not isinstance(cluster, str):
+            return _json(start_response, 400, {"error": "fault and service (strings) are required"})
+        port = str(environ.get("SERVER_PORT") or "")
+        if not port.isdigit():
+            return _json(start_response, 400, {"error": "the control call did not come in on a port"})
+        answer = self.fault_answer(fault, service, cluster, f"http://127.0.0.1:{port}")
+        return _json(start_response, 400 if "error" in answer else 200, answer)
+
+    def fault_answer(
+        self,
+        fault: str,
+        service: str,
+        cluster: str,
+        endpoint_url: str,
+        credentials: tuple[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Inject a fault for a control call: the record, or `{"error": ...}` when it cannot be."""
+        from botocore.exceptions import ClientError
+
+        from labkit.errors import LabkitError
+
+        try:
+            record = self.inject_fault(
+                fault, service=service, cluster=cluster, endpoint_url=endpoint_url, credentials=credentials
+            )
+        except (LabkitError, ClientError) as exc:
+            return {"error": str(exc)}
+        return {"injected": record}
+
+
+class _SelfDriver:
+    """What `labkit.sandbox.faults.inject` needs, for an emulator acting on its own account."""
+
+    def __init__(self, emulator: Emulator, endpoint_url: str, credentials: tuple[str, str] | None) -> None:
+        from labkit.sandbox.base import _LoopbackSession
+        from labkit.sandbox.guards import isolated_botocore_session
+
+        self._emulator = emulator
+        botocore_session = isolated_botocore_session(emulator.region)
+        if credentials is not None:
+            botocore_session.set_credentials(*credentials)
+        self._session = _LoopbackSession(botocore_session, emulator.region, endpoint_url)
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return self._session.client(service, **kwargs)
+
+    def set_load(self, **given: Any) -> dict[str, Any]:
+        return self._emulator.set_load({k: v for k, v in given.items() if v is not None})
 
 
 # -- helpers --------------------------------------------------------------------------------

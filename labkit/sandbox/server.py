@@ -294,6 +294,25 @@ def server_outbox(
     return _outbox(_require_server(path).control(), topic_arn, endpoint)
 
 
+def server_faults(path: Path | None = None) -> dict[str, Any]:
+    """The faults (`labkit.sandbox.faults`) and, when a server runs, those injected into it so far."""
+    from labkit.sandbox.faults import catalogue
+
+    info = running_server(path or server_state_path())
+    if info is None:
+        return {"faults": catalogue(), "injected": []}
+    return info.control().request("GET", "/faults")
+
+
+def server_inject_fault(
+    fault: str, *, service: str, cluster: str = "default", path: Path | None = None
+) -> dict[str, Any]:
+    """Inject a fault into the running server's account with its control token; raises `FaultError`."""
+    from labkit.sandbox.control import send_fault
+
+    return send_fault(_require_server(path).control(), fault, service=service, cluster=cluster)
+
+
 def reset_server(path: Path | None = None) -> dict[str, Any]:
     """Forget everything in the running server's account."""
     return _require_server(path).control().reset()

@@ -226,6 +226,9 @@ class WorkshopApp:
         access = self._learner_by_token(given)
         if access is None:
             return _json(start_response, 403, {"error": "a valid X-Labkit-Token header is required"})
+        if route == "/faults":
+            # A learner's token is their emulator's control token: faults are the instructor's.
+            return _json(start_response, 403, {"error": "faults are the instructor's: /workshop/faults"})
         # The learner's own emulator checks the same token again and serves its control routes.
         return self.emulators[access.learner](environ, start_response)
 
@@ -252,10 +255,33 @@ class WorkshopApp:
             return _json(start_response, 200, self.status())
         if route == "/progress" and method == "GET":
             return _json(start_response, 200, {"events": self.events.read()})
+        if route == "/faults" and method == "POST":
+            return self._inject_fault(environ, start_response)
         if route == "/shutdown" and method == "POST" and self._on_shutdown is not None:
             threading.Thread(target=self._on_shutdown, name="labkit-shutdown", daemon=True).start()
             return _json(start_response, 200, {"stopping": True})
         return _json(start_response, 404, {"error": f"no workshop endpoint {method} {route}"})
+
+    def _inject_fault(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Break a service in one learner's account (`labkit.sandbox.faults`), signed as that learner."""
+        try:
+            payload = json.loads(_read_body(environ) or b"{}")
+        except ValueError as exc:
+            return _json(start_response, 400, {"error": str(exc)})
+        access = self.learners.get(str(payload.get("learner")))
+        fault, service = payload.get("fault"), payload.get("service")
+        cluster = payload.get("cluster") or "default"
+        if access is None or not all(isinstance(v, str) for v in (fault, service, cluster)):
+            return _json(start_response, 400, {"error": "learner, fault and service (strings) are required"})
+        port = str(environ.get("SERVER_PORT") or "")
+        answer = self.emulators[access.learner].fault_answer(
+            str(fault),
+            str(service),
+            str(cluster),
+            f"http://127.0.0.1:{port}",
+            credentials=(access.access_key_id, access.secret_access_key),
+        )
+        return _json(start_response, 400 if "error" in answer else 200, answer)
 
     def status(self) -> dict[str, Any]:
         """Who is in the workshop and where each learner is (no secrets)."""

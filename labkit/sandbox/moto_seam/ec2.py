@@ -258,6 +258,39 @@ def security_group_users(ec2_backend: Any, group_id: str) -> list[str]:
     return users
 
 
+def ingress_permissions(ec2_backend: Any, group_id: str) -> list[dict[str, Any]]:
+    """The ingress rules of one security group as plain data (none when the group is gone).
+
+    Each rule: `protocol` ("-1", "tcp", ...), `from_port` and `to_port` (None for "-1"), `cidr`
+    (an IPv4 range or None) and `group_id` (a source group or None). For the simulator's
+    reachability checks (`simulator/reachability.py`).
+    """
+    rules: list[dict[str, Any]] = []
+    for groups in list(ec2_backend.groups.values()):
+        group = groups.get(group_id)
+        if group is None:
+            continue
+        for rule in list(group.ingress_rules):
+            rules.append(
+                {
+                    "protocol": str(rule.ip_protocol or "-1"),
+                    "from_port": rule.from_port,
+                    "to_port": rule.to_port,
+                    "cidr": (rule.ip_range or {}).get("CidrIp"),
+                    "group_id": (rule.source_group or {}).get("GroupId"),
+                }
+            )
+    return rules
+
+
+def interface_groups(ec2_backend: Any, eni_id: str) -> list[str] | None:
+    """The security group ids of a network interface; None when the interface is gone."""
+    eni = ec2_backend.enis.get(eni_id)
+    if eni is None:
+        return None
+    return [g.id for g in eni.group_set]
+
+
 @hook(
     "moto.ec2.models.security_groups.SecurityGroupBackend",
     "delete_security_group",

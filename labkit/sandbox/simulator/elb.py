@@ -231,8 +231,12 @@ class ElbSimulator:
 
     def _probe(self, group: Any, key: TargetKey) -> tuple[bool, str | None, str]:
         from labkit.dataplane.health import check_target
+        from labkit.sandbox.simulator.reachability import checked_port, unreachable
 
-        url = self._target_url(key)
+        refused = unreachable(self.sim, group, key)
+        if refused is not None:
+            return refused
+        url = self._target_url((key[0], key[1], checked_port(group, key[2])))
         if url is None:
             return self._plain_instance_health(key[1]) or (False, "Target.Timeout", "Request timed out")
         path = group.health_check_path or "/"
