@@ -774,7 +774,7 @@ def _sandbox_only(handler: SandboxHandler) -> Callable[[Any], Callable[..., Any]
             sim = simulator_for(self.current_account)
             if sim is None or self.region != sim.region:
                 raise NotImplementedError(
-                    "service deployments are emulated in the sandbox's own account and region only"
+                    "this action is emulated in the sandbox's own account and region only"
                 )
             return sim.perform(lambda: handler(self, sim, original))
 
@@ -899,3 +899,53 @@ for _name, _answer in (
     hook(_RESPONSE, _name, why="missing in moto: the simulator's service deployments", adds=True)(
         _sandbox_only(_answer)
     )
+
+
+# -- UpdateClusterSettings -------------------------------------------------------------------------------
+
+
+def _update_cluster_settings(self: Any, sim: Simulator, original: Any) -> Any:
+    """UpdateClusterSettings (moto lacks it): each given setting replaces the one of that name, as
+    `aws ecs update-cluster-settings --settings name=containerInsights,value=enabled` turns Container
+    Insights on (`simulator/insights.py` reads the cluster's settings)."""
+    name = str(request_param(self, "cluster"))
+    given = request_param(self, "settings")
+    if not isinstance(given, list) or not given:
+        raise invalid_parameter("settings can not be empty.")
+    allowed = {"containerInsights": ("enhanced", "enabled", "disabled")}
+    for setting in given:
+        if setting.get("name") not in allowed:
+            raise invalid_parameter(
+                f"Invalid setting name: {setting.get('name')}. Valid values: containerInsights."
+            )
+        if setting.get("value") not in allowed[setting["name"]]:
+            raise invalid_parameter(
+                f"Invalid value {setting.get('value')} for setting {setting['name']}. "
+                "Valid values: enhanced, enabled, disabled."
+            )
+    cluster = cluster_for_settings(self, name)
+    merged = {s["name"]: s for s in (getattr(cluster, "settings", None) or [])}
+    merged.update({s["name"]: {"name": s["name"], "value": s["value"]} for s in given})
+    updated = self.ecs_backend.update_cluster(
+        cluster_name=name,
+        cluster_settings=list(merged.values()),
+        configuration=None,
+        service_connect_defaults=None,
+    )
+    return action_result({"cluster": updated})
+
+
+def cluster_for_settings(response: Any, name: str) -> Any:
+    """The cluster UpdateClusterSettings names (moto's ClusterNotFoundException when there is none)."""
+    return response.ecs_backend._get_cluster(name)
+
+
+uses(
+    _BACKEND,
+    "update_cluster",
+    ("self", "cluster_name", "cluster_settings", "configuration", "service_connect_defaults"),
+    why="UpdateClusterSettings stores the merged settings through moto's UpdateCluster",
+)
+hook(_RESPONSE, "update_cluster_settings", why="missing in moto: UpdateClusterSettings", adds=True)(
+    _sandbox_only(_update_cluster_settings)
+)

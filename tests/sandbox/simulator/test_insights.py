@@ -15,7 +15,6 @@ from tests.sandbox.simulator.conftest import AwsCli, Stack
 
 
 def _enable(stack: Stack, value: str = "enabled") -> None:
-    # UpdateCluster: moto lacks UpdateClusterSettings (the sandbox answers it 501 NotImplemented).
     stack.ecs.update_cluster(cluster="course", settings=[{"name": "containerInsights", "value": value}])
 
 
@@ -132,3 +131,32 @@ def test_container_insights_through_the_aws_cli(aws_cli: AwsCli) -> None:
     listed: list[dict[str, Any]] = aws_cli("cloudwatch", "list-metrics", "--namespace", NAMESPACE)["Metrics"]
     names = {m["MetricName"] for m in listed}
     assert {"TaskCount", "ServiceCount", "ContainerInstanceCount"} <= names
+
+
+def test_update_cluster_settings_turns_container_insights_on_and_off(stack: Stack) -> None:
+    """UpdateClusterSettings (which moto lacks) as the guide uses it; a bad setting gets AWS's error."""
+    stack.create_service(desired=1)
+    answer = stack.ecs.update_cluster_settings(
+        cluster="course", settings=[{"name": "containerInsights", "value": "enabled"}]
+    )
+    assert {"name": "containerInsights", "value": "enabled"} in answer["cluster"]["settings"]
+    stack.sandbox.advance(180)
+    assert _stat(stack, "RunningTaskCount", SERVICE)
+    stack.ecs.update_cluster_settings(
+        cluster="course", settings=[{"name": "containerInsights", "value": "disabled"}]
+    )
+    (cluster,) = stack.ecs.describe_clusters(clusters=["course"], include=["SETTINGS"])["clusters"]
+    assert cluster["settings"] == [{"name": "containerInsights", "value": "disabled"}]
+    import botocore.exceptions
+    import pytest
+
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        stack.ecs.update_cluster_settings(
+            cluster="course", settings=[{"name": "containerInsights", "value": "on"}]
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        stack.ecs.update_cluster_settings(
+            cluster="nope", settings=[{"name": "containerInsights", "value": "enabled"}]
+        )
+    assert missing.value.response["Error"]["Code"] == "ClusterNotFoundException"
