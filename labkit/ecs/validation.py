@@ -687,8 +687,13 @@ def assign_capacity_providers(
             weighted = [p for p in order if weight[p] > 0]
             if not weighted:
                 break
-            pick = min(
-                weighted, key=lambda p: ((max(0, counts[p] - base[p]) + 1) / weight[p], order.index(p))
+            # The provider furthest below its share of the tasks beyond the bases once this one is
+            # placed: every provider then stays within one task of its share (a greedy quota).
+            extra = sum(max(0, counts[p] - base[p]) for p in weighted) + 1
+            total = sum(weight[p] for p in weighted)
+            pick = max(
+                weighted,
+                key=lambda p: (extra * weight[p] / total - max(0, counts[p] - base[p]), -order.index(p)),
             )
         counts[pick] += 1
         chosen.append(pick)
