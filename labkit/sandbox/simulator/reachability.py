@@ -9,8 +9,10 @@ health check is sent (`elb.py`):
   task's address (a range over the VPC, or 0.0.0.0/0). Otherwise the load balancer's packets are
   dropped and the check times out: `Target.Timeout`, "Request timed out" (`reasons.py`).
   A load balancer without security groups (a Network Load Balancer, say) is not filtered.
-- A target group's `HealthCheckPort` other than `traffic-port` is where the check goes: a port on
-  which the task's container does not listen times out too (nothing answers there).
+- A target group's `HealthCheckPort` other than `traffic-port` is where the check goes. Where the
+  security group lets the check in but the task's container does not listen on that port, the task
+  refuses the connection: an error while establishing the connection, `Target.FailedHealthChecks`,
+  "Health checks failed" (the ELB API reference's `TargetHealth` reason codes).
 """
 
 from __future__ import annotations
@@ -24,12 +26,18 @@ from labkit.sandbox.simulator import reasons
 if TYPE_CHECKING:
     from labkit.sandbox.simulator.core import Simulator
 
-__all__ = ["TIMED_OUT", "checked_port", "rule_allows", "unreachable"]
+__all__ = ["REFUSED", "TIMED_OUT", "checked_port", "rule_allows", "unreachable"]
 
 TIMED_OUT: tuple[bool, str | None, str] = (
     False,
     "Target.Timeout",
     reasons.HEALTH_DESCRIPTIONS["Target.Timeout"],
+)
+
+REFUSED: tuple[bool, str | None, str] = (
+    False,
+    "Target.FailedHealthChecks",
+    reasons.HEALTH_DESCRIPTIONS["Target.FailedHealthChecks"],
 )
 
 
@@ -60,7 +68,8 @@ def rule_allows(rule: dict[str, Any], port: int, sources: set[str], address: str
 
 
 def unreachable(sim: Simulator, group: Any, key: tuple[str, str, int]) -> tuple[bool, str | None, str] | None:
-    """`TIMED_OUT` when the load balancer cannot reach target `key` of `group`; None when it can."""
+    """`TIMED_OUT` when the load balancer's packets cannot reach target `key` of `group`, `REFUSED` when
+    they reach it but nothing listens on the checked port; None when a check can be sent."""
     _, target_id, port = key
     runtime = next(
         (
@@ -87,5 +96,5 @@ def unreachable(sim: Simulator, group: Any, key: tuple[str, str, int]) -> tuple[
             if not any(rule_allows(rule, port, sources, target_id) for rule in rules):
                 return TIMED_OUT
     if not any(container_port == port for (_, container_port) in runtime.servers):
-        return TIMED_OUT
+        return REFUSED
     return None

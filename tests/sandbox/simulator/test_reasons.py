@@ -93,7 +93,10 @@ def test_a_health_check_path_that_answers_404(stack: Stack) -> None:
     assert events.index(failed) < events.index(unhealthy)
 
 
-def test_a_target_on_a_port_nothing_listens_on_times_out(stack: Stack) -> None:
+def test_a_target_on_a_port_nothing_listens_on_refuses_the_health_check(stack: Stack) -> None:
+    """The load balancer's packets reach the task (nothing filters them) but nothing listens on 8080:
+    the connection is refused, an error establishing the connection, so `Target.FailedHealthChecks`
+    (ELB API reference, TargetHealth); `Target.Timeout` is for checks that get no answer at all."""
     stack.create_service()
     stack.sandbox.advance(120)
     address = stack.tasks()[0]["attachments"][0]["details"]
@@ -103,7 +106,11 @@ def test_a_target_on_a_port_nothing_listens_on_times_out(stack: Stack) -> None:
     described = stack.elb.describe_target_health(
         TargetGroupArn=stack.target_group_arn, Targets=[{"Id": ip, "Port": 8080}]
     )["TargetHealthDescriptions"][0]["TargetHealth"]
-    assert described == {"State": "unhealthy", "Reason": "Target.Timeout", "Description": "Request timed out"}
+    assert described == {
+        "State": "unhealthy",
+        "Reason": "Target.FailedHealthChecks",
+        "Description": "Health checks failed",
+    }
 
 
 def test_a_draining_target(stack: Stack) -> None:
