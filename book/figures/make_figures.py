@@ -574,11 +574,12 @@ def render_all() -> dict[str, str]:
     return figures
 
 
-def main(argv: list[str]) -> int:
-    """Write the figures (or, with --check, report the ones that differ); return the exit code."""
+def write_or_check(figures: dict[str, str], argv: list[str], script: str) -> int:
+    """Write `figures` (file name to SVG text) beside this file, or with `--check` in `argv` report
+    the ones whose committed file differs; return the exit code. Both figure scripts end here."""
     check = "--check" in argv
     stale = []
-    for name, text in render_all().items():
+    for name, text in figures.items():
         path = HERE / name
         if check:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
@@ -587,9 +588,14 @@ def main(argv: list[str]) -> int:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path.relative_to(HERE.parents[1])}")
     if stale:
-        print(f"stale figures (run python book/figures/make_figures.py): {', '.join(stale)}")
+        print(f"stale figures (run python book/figures/{script}): {', '.join(stale)}")
         return 1
     return 0
+
+
+def main(argv: list[str]) -> int:
+    """Write the figures (or, with --check, report the ones that differ); return the exit code."""
+    return write_or_check(render_all(), argv, "make_figures.py")
 
 
 if __name__ == "__main__":

@@ -380,20 +380,11 @@ def render_all() -> dict[str, str]:
 
 def main(argv: list[str]) -> int:
     """Write the figures (or, with --check, report the ones that differ); return the exit code."""
-    check = "--check" in argv
-    stale = []
-    for name, text in render_all().items():
-        path = HERE / name
-        if check:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                stale.append(name)
-        else:
-            path.write_text(text, encoding="utf-8")
-            print(f"wrote {path.relative_to(HERE.parents[1])}")
-    if stale:
-        print(f"stale figures (run python book/figures/make_strategy_figures.py): {', '.join(stale)}")
-        return 1
-    return 0
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    from make_figures import write_or_check
+
+    return write_or_check(render_all(), argv, "make_strategy_figures.py")
 
 
 if __name__ == "__main__":
