@@ -106,7 +106,10 @@ def env(as_json: bool) -> None:
 @sandbox.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the listeners as JSON.")
 def urls(as_json: bool) -> None:
-    """List the sandbox server's load balancer listeners and tasks' public IPs with their loopback URLs.
+    """List the sandbox server's load balancer listeners, Express services and tasks' public IPs with loopback URLs.
+
+    An ECS Express service is listed as `LOOPBACK_URL  express service NAME  (https://ENDPOINT/)`: the
+    loopback URL goes through the shared load balancer's rule for the service's host name.
 
     A task with a public IP and a port mapping is listed as `PUBLIC_URL -> LOOPBACK_URL`: the public
     IP is from a documentation range (nothing answers it), the loopback URL is the task's stand-in.
@@ -120,6 +123,9 @@ def urls(as_json: bool) -> None:
     if not rows:
         echo("no load balancer listener or task with a public IP yet")
     for row in rows:
+        if row.get("kind") == "express":
+            echo(f"{row['url']}  express service {row['service_name']}  ({row['public_url']})")
+            continue
         if row.get("kind") == "task":
             task_id = str(row["task_arn"]).rsplit("/", 1)[-1]
             echo(f"{row['url']}  task {task_id} {row['container_name']}  ({row['public_url']})")

@@ -247,6 +247,17 @@ class EmulatedSandbox(Sandbox):
                 return str(row["url"])
         raise LabkitError(f"load balancer {load_balancer_arn} has no listener on port {port}")
 
+    def express_services(self) -> list[dict[str, Any]]:
+        """Every ACTIVE ECS Express service with its `endpoint` and loopback `url` (none without a simulator)."""
+        return []
+
+    def express_url(self, service: str) -> str:
+        """The loopback URL that reaches an Express service (its ARN, name or endpoint); `LabkitError` if none."""
+        for row in self.express_services():
+            if service in (row["service_arn"], row["service_name"], row["endpoint"]):
+                return str(row["url"])
+        raise LabkitError(f"no ACTIVE Express service {service} in this sandbox")
+
     def _load(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Send a load model change (empty: none) to the emulator; return the model."""
         raise LoadNotAvailableError(self.mode)

@@ -147,3 +147,7 @@ class ControlledSandbox(EmulatedSandbox):
     def listeners(self) -> list[dict[str, Any]]:
         listeners: list[dict[str, Any]] = self._control.request("GET", "/listeners")["listeners"]
         return listeners
+
+    def express_services(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._control.request("GET", "/listeners").get("express") or []
+        return rows

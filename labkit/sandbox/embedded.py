@@ -78,6 +78,9 @@ class EmbeddedSandbox(EmulatedSandbox):
     def listeners(self) -> list[dict[str, Any]]:
         return self.emulator.listeners()
 
+    def express_services(self) -> list[dict[str, Any]]:
+        return self.emulator.express_urls()
+
     def _load(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.emulator.set_load(payload)
 

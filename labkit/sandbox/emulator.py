@@ -144,6 +144,14 @@ class Emulator:
             self.simulator.catch_up()
             return public_task_urls(self.simulator)
 
+    def express_urls(self) -> list[dict[str, Any]]:
+        """Every ACTIVE ECS Express service with its endpoint and the loopback URL that reaches it."""
+        if self.simulator is None:
+            return []
+        with self.simulator.lock:
+            self.simulator.catch_up()
+            return self.simulator.express.urls()
+
     def set_load(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Apply a load model change (see `Sandbox.set_load`); raises `LoadError`. Empty: just read it."""
         from labkit.errors import LoadError
@@ -307,7 +315,13 @@ class Emulator:
             return _json(start_response, 200, self.clock.describe())
         if route == "/listeners" and method == "GET":
             return _json(
-                start_response, 200, {"listeners": self.listeners(), "tasks": self.public_task_urls()}
+                start_response,
+                200,
+                {
+                    "listeners": self.listeners(),
+                    "tasks": self.public_task_urls(),
+                    "express": self.express_urls(),
+                },
             )
         if route == "/load" and method in ("GET", "POST"):
             from labkit.errors import LoadError

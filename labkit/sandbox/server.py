@@ -251,10 +251,10 @@ def server_listeners(path: Path | None = None) -> list[dict[str, Any]]:
 
 
 def server_urls(path: Path | None = None) -> list[dict[str, Any]]:
-    """The running server's listeners (`kind` "listener") and its tasks' public IPs (`kind` "task"), with loopback URLs."""
+    """The running server's listeners (`kind` "listener"), Express services (`kind` "express") and tasks' public IPs (`kind` "task"), with loopback URLs."""
     answer = _require_server(path).control().request("GET", "/listeners")
     listeners = [{"kind": "listener", **row} for row in answer["listeners"]]
-    return listeners + list(answer.get("tasks") or [])
+    return listeners + list(answer.get("express") or []) + list(answer.get("tasks") or [])
 
 
 def _send_load(control: ControlClient, payload: dict[str, Any]) -> dict[str, Any]:

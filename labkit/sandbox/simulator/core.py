@@ -188,6 +188,9 @@ class Simulator:
         self.events: EventsSimulator = EventsSimulator(self)
         self.sns: SnsSimulator = SnsSimulator(self)
         self.workloads: WorkloadRunner = WorkloadRunner(self)
+        from labkit.sandbox.simulator.express import ExpressSimulator
+
+        self.express: ExpressSimulator = ExpressSimulator(self)
         with _REGISTRY_LOCK:
             _REGISTRY[account_id] = self
 
@@ -327,6 +330,7 @@ class Simulator:
         with self.lock:
             self._closed = True
             self.ecs.close()
+            self.express.close()
             self.elb.close()
             self.workloads.close()
             self._timeline.clear()
