@@ -450,7 +450,8 @@ def _gone(call: Callable[[], Any]) -> bool:
         "ecs.delete_express_gateway_service(serviceArn=...) drains it; the ECS service turns INACTIVE and its "
         "rule, target group, scaling policy and security group go. The shared load balancer stays: "
         f"{SERVICE} still uses it.",
-        "Wait until describe_services shows it INACTIVE before you check.",
+        "Wait until describe_express_gateway_service shows it INACTIVE before you check: the ECS service turns "
+        "INACTIVE first, the Express service once what it made is gone.",
     ],
 )
 def second_service_deleted(ctx: CheckContext) -> Outcome:
@@ -463,6 +464,9 @@ def second_service_deleted(ctx: CheckContext) -> Outcome:
             return failed(f"{SECOND} is still ACTIVE: delete it with delete_express_gateway_service.")
         if status == "DRAINING":
             return settling(f"{SECOND} is DRAINING: its tasks are stopping.")
+        described = express_service(ctx.client, str(second["serviceArn"]))
+        if described is not None and (described.get("status") or {}).get("statusCode") == "DRAINING":
+            return settling(f"The Express service {SECOND} is DRAINING: what it made is being removed.")
         groups = [str(lb["targetGroupArn"]) for lb in second.get("loadBalancers") or [] if lb.get("targetGroupArn")]
         if not groups:
             return failed(

@@ -27,6 +27,7 @@ from .checks import (
     SERVICE,
     UPDATED_IMAGE,
     ecs_service,
+    express_service,
     made_for,
 )
 
@@ -149,7 +150,8 @@ def second_service(sandbox: Sandbox) -> None:
     sandbox.client("ecs").delete_express_gateway_service(serviceArn=arn)
 
     def inactive() -> bool:
-        service = ecs_service(sandbox.client, SECOND)
-        return service is None or service.get("status") == "INACTIVE"
+        # The ECS service turns INACTIVE first; the Express service once what it made is removed.
+        described = express_service(sandbox.client, arn)
+        return described is None or described["status"]["statusCode"] == "INACTIVE"
 
     sandbox.wait_until(inactive, f"{SECOND} deleted", limit=1800, step=5)
