@@ -9,7 +9,15 @@ import pytest
 from labkit.labs import load_lab
 from labkit.notebooks import SOLUTION_TAGS, make_learner_version, read_notebook
 
-LABS = ["nginx-alb", "rolling-updates", "placement", "ecs-cluster", "autoscaling", "event-driven"]
+LABS = [
+    "nginx-alb",
+    "rolling-updates",
+    "placement",
+    "ecs-cluster",
+    "autoscaling",
+    "event-driven",
+    "express-mode",
+]
 
 
 @pytest.mark.parametrize("lab_id", LABS)
