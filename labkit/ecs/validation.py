@@ -24,6 +24,7 @@ __all__ = [
     "FARGATE_SIZES",
     "INVALID_PARAMETER_EXCEPTION",
     "LAUNCH_TYPES",
+    "MANAGED_INSTANCES_NETWORK_MODES",
     "MAX_CONTAINERS",
     "MAX_EPHEMERAL_STORAGE_GIB",
     "MIN_EPHEMERAL_STORAGE_GIB",
@@ -31,6 +32,7 @@ __all__ = [
     "assign_capacity_providers",
     "check_launch_choice",
     "fargate_size_allowed",
+    "managed_instances_compatible",
     "parse_cpu",
     "parse_memory",
     "validate_create_service",
@@ -178,6 +180,8 @@ def validate_register_task_definition(params: dict[str, Any]) -> None:
     task_cpu, task_memory = _task_size(params)
     if "FARGATE" in (params.get("requiresCompatibilities") or []):
         _check_fargate(params, containers, task_cpu, task_memory)
+    if "MANAGED_INSTANCES" in (params.get("requiresCompatibilities") or []):
+        _check_managed_instances(params)
     _check_ephemeral_storage(params)
     _check_port_mappings(params, containers)
     _check_container_memory(containers, task_memory)
@@ -452,6 +456,40 @@ def validate_service_load_balancers(
             raise _parameter_error(f"A host port mapping for the container port {port} is required.")
 
 
+#: The network modes a task on ECS Managed Instances may use (developer guide, "Amazon ECS task networking
+#: for Amazon ECS Managed Instances": awsvpc and host; the API reference's
+#: ManagedInstancesNetworkConfiguration adds none).
+MANAGED_INSTANCES_NETWORK_MODES = ("awsvpc", "host", "none")
+
+
+def _check_managed_instances(params: dict[str, Any]) -> None:
+    """A task definition for Managed Instances names its network mode, and not bridge (developer guide)."""
+    mode = params.get("networkMode")
+    if not mode:
+        # Developer guide: "You must specify a network mode in the task definition. You can't run tasks
+        # on Amazon ECS Managed Instances with a task definition that doesn't specify a network mode."
+        # message not verified against AWS
+        raise _client_error("A network mode must be specified for the MANAGED_INSTANCES compatibility.")
+    if mode not in MANAGED_INSTANCES_NETWORK_MODES:
+        # message not verified against AWS
+        raise _client_error(
+            f"Network mode {mode} is not supported for the MANAGED_INSTANCES compatibility. "
+            f"Use one of: {', '.join(MANAGED_INSTANCES_NETWORK_MODES)}."
+        )
+
+
+def managed_instances_compatible(task_definition: dict[str, Any]) -> bool:
+    """Can the task definition run on ECS Managed Instances (launch type or capacity provider)?"""
+    declared = set(task_definition.get("compatibilities") or []) | set(
+        task_definition.get("requiresCompatibilities") or []
+    )
+    if "MANAGED_INSTANCES" in declared:
+        return True
+    if task_definition.get("requiresCompatibilities"):
+        return False
+    return task_definition.get("networkMode") in MANAGED_INSTANCES_NETWORK_MODES
+
+
 def _fargate_compatible(task_definition: dict[str, Any]) -> bool:
     declared = set(task_definition.get("compatibilities") or []) | set(
         task_definition.get("requiresCompatibilities") or []
@@ -482,6 +520,9 @@ def validate_create_service(params: dict[str, Any], task_definition: dict[str, A
     if launch_type == "FARGATE" and not _fargate_compatible(task_definition):
         # oranmoshai/ecsServiceRestart#2
         raise _parameter_error("Task definition does not support launch_type FARGATE.")
+    if launch_type == "MANAGED_INSTANCES" and not managed_instances_compatible(task_definition):
+        # The same rule as FARGATE's; message not verified against AWS
+        raise _parameter_error("Task definition does not support launch_type MANAGED_INSTANCES.")
     _check_desired_count(params, daemon)
     _check_network_configuration(params, network_mode)
     if launch_type == "FARGATE":
@@ -663,6 +704,9 @@ def validate_run_task(params: dict[str, Any], task_definition: dict[str, Any], l
     if launch_type == "FARGATE" and not _fargate_compatible(task_definition):
         # sil-org/ecs-deploy#134 (the same check on UpdateService)
         raise _parameter_error("Task definition does not support launch_type FARGATE.")
+    if launch_type == "MANAGED_INSTANCES" and not managed_instances_compatible(task_definition):
+        # The same rule as FARGATE's; message not verified against AWS
+        raise _parameter_error("Task definition does not support launch_type MANAGED_INSTANCES.")
     _check_network_configuration(params, network_mode)
     count = params.get("count")
     if isinstance(count, int) and not 1 <= count <= 10:

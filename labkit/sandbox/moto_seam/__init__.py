@@ -1,7 +1,7 @@
 """The moto seam: every place labkit touches moto's internals, in one subpackage.
 
 One module per moto service, named as moto names it (`ecs`, with Express Mode's actions in
-`ecs_express`, `elbv2`, `ec2`, `autoscaling`,
+`ecs_express` and Managed Instances in `ecs_managed_instances`, `elbv2`, `ec2`, `autoscaling`,
 `applicationautoscaling`, `cloudwatch`, `events`, `s3`, `sns`, `sqs`, `iam`, `ecr`, `ssm`,
 `codedeploy`; `core` for
 moto.core, the clock, authorisation, moto's application and backends). Each records its hooks in
@@ -75,6 +75,7 @@ SERVICE_MODULES = (
     "core",
     "ecs",
     "ecs_express",
+    "ecs_managed_instances",
     "elbv2",
     "ec2",
     "autoscaling",

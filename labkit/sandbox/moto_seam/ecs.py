@@ -269,14 +269,24 @@ def delete_cluster(self: Any, sim: Simulator, original: Callable[..., Any]) -> A
     return original(self)
 
 
-@_handler("list_services", "ListServices shows ACTIVE services only (DRAINING and INACTIVE ones are hidden)")
+@_handler(
+    "list_services",
+    "ListServices shows ACTIVE services only (DRAINING and INACTIVE ones are hidden), by resourceManagementType",
+)
 def list_services(self: Any, sim: Simulator, original: Callable[..., Any]) -> Any:
     arns = self.ecs_backend.list_services(
         request_param(self, "cluster", "default"),
         request_param(self, "schedulingStrategy"),
         request_param(self, "launchType"),
     )
-    active = {s.arn for s in self.ecs_backend.services.values() if s.status == "ACTIVE"}
+    managed_by = request_param(self, "resourceManagementType")
+    active = {
+        s.arn
+        for s in self.ecs_backend.services.values()
+        if s.status == "ACTIVE"
+        # An Express service's resources are ECS's (simulator/express.py); every other service's the customer's.
+        and managed_by in (None, getattr(s, "resource_management_type", None) or "CUSTOMER")
+    }
     return action_result({"serviceArns": [arn for arn in arns if arn in active]})
 
 

@@ -59,7 +59,16 @@ def _answer(method: str) -> Callable[[Any], Any]:
     return handler
 
 
+def _factory(method: str) -> Callable[[Any], Any]:
+    """The hook's wrapper factory: moto has no original, the simulator answers."""
+
+    def make(original: Any) -> Callable[[Any], Any]:
+        return _answer(method)
+
+    return make
+
+
 for _name, _method in ACTIONS.items():
     hook(_RESPONSE, _name, why=f"{_name} (missing in moto) answers from the simulator", adds=True)(
-        lambda original, method=_method: _answer(method)
+        _factory(_method)
     )

@@ -1145,8 +1145,9 @@ class EcsSimulator:
     ) -> tuple[list[TaskRuntime], list[dict[str, Any]]]:
         """Start `count` tasks, shared over a capacity provider strategy's providers (none: as asked).
 
-        FARGATE and FARGATE_SPOT tasks run on Fargate; an Auto Scaling group provider's are placed on
-        the cluster's container instances. Each task shows its `capacityProviderName`.
+        FARGATE and FARGATE_SPOT tasks run on Fargate, a Managed Instances provider's as launch type
+        MANAGED_INSTANCES (on no container instance the sandbox shows); an Auto Scaling group provider's
+        are placed on the cluster's container instances. Each task shows its `capacityProviderName`.
         """
         from labkit.ecs.validation import FARGATE_PROVIDERS, assign_capacity_providers
 
@@ -1157,10 +1158,11 @@ class EcsSimulator:
         failures: list[dict[str, Any]] = []
         for provider in dict.fromkeys(chosen):
             launch_type = "FARGATE" if provider in FARGATE_PROVIDERS else "EC2"
+            if getattr(self.backend.capacity_providers.get(provider), "type", None) == "MANAGED_INSTANCES":
+                # ECS Managed Instances: ECS runs the instances; the sandbox shows none and needs no placement.
+                launch_type = "MANAGED_INSTANCES"
             # An Auto Scaling group provider's tasks go only on that group's instances.
-            group_instances = (
-                None if launch_type == "FARGATE" else self.managed_scaling.instances_of(provider)
-            )
+            group_instances = self.managed_scaling.instances_of(provider) if launch_type == "EC2" else None
             more, failed = self.place_and_start(
                 count=chosen.count(provider),
                 **{**start, "launch_type": launch_type, "ec2_instances": group_instances},

@@ -11,6 +11,7 @@ import urllib.request
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from labkit.sandbox.embedded import EmbeddedSandbox
 from labkit.sandbox.moto_seam.elbv2 import PROVISIONING_SECONDS
@@ -150,3 +151,210 @@ def test_create_describe_and_the_url_answers(sandbox: EmbeddedSandbox, roles: tu
     # No rule matches the listener's own address: no service answers (an ALB's fixed-response default
     # action is not served by the sandbox's listeners, which answer 503).
     assert _get(listener_url)[0] != 200
+
+
+def _running(sandbox: EmbeddedSandbox, name: str) -> dict[str, Any]:
+    service: dict[str, Any] = sandbox.client("ecs").describe_services(cluster="default", services=[name])[
+        "services"
+    ][0]
+    return service
+
+
+def test_update_rolls_out_a_new_revision(sandbox: EmbeddedSandbox, roles: tuple[str, str]) -> None:
+    arn = _create(sandbox, "hello", roles)["serviceArn"]
+    sandbox.wait_until(
+        lambda: _answers(sandbox, arn), "the URL answers", limit=PROVISIONING_SECONDS + 600, step=15
+    )
+    ecs = sandbox.client("ecs")
+    first = ecs.describe_express_gateway_service(serviceArn=arn)["service"]["activeConfigurations"][0]
+    updated = ecs.update_express_gateway_service(
+        serviceArn=arn,
+        primaryContainer={"image": "nginx", "environment": [{"name": "COLOUR", "value": "blue"}]},
+        scalingTarget={"minTaskCount": 2, "maxTaskCount": 4},
+    )["service"]
+    target = updated["targetConfiguration"]
+    assert target["taskDefinitionArn"].endswith("/hello:2")
+    assert target["primaryContainer"]["image"] == "nginx"
+    assert target["primaryContainer"]["containerPort"] == 80  # kept from the first configuration
+    assert updated["status"]["statusCode"] == "ACTIVE"
+    definition = ecs.describe_task_definition(taskDefinition=target["taskDefinitionArn"])["taskDefinition"]
+    assert definition["containerDefinitions"][0]["environment"] == [{"name": "COLOUR", "value": "blue"}]
+    # A rolling deployment: the new revision is PRIMARY while the first one still runs.
+    deployments = _running(sandbox, "hello")["deployments"]
+    assert next(d["taskDefinition"] for d in deployments) == target["taskDefinitionArn"]
+    assert first["taskDefinitionArn"] in [d["taskDefinition"] for d in deployments]
+    during = ecs.describe_express_gateway_service(serviceArn=arn)["service"]["activeConfigurations"]
+    assert [c["taskDefinitionArn"] for c in during] == [
+        target["taskDefinitionArn"],
+        first["taskDefinitionArn"],
+    ]
+
+    def rolled_out() -> bool:
+        service = _running(sandbox, "hello")
+        return len(service["deployments"]) == 1 and service["runningCount"] == 2
+
+    sandbox.wait_until(rolled_out, "the rollout", limit=1800, step=15)
+    after = ecs.describe_express_gateway_service(serviceArn=arn)["service"]["activeConfigurations"]
+    assert [c["taskDefinitionArn"] for c in after] == [target["taskDefinitionArn"]]
+    scaling = sandbox.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")
+    assert (scaling["ScalableTargets"][0]["MinCapacity"], scaling["ScalableTargets"][0]["MaxCapacity"]) == (
+        2,
+        4,
+    )
+    sandbox.wait_until(
+        lambda: (_answers(sandbox, arn) or "").find("Welcome to nginx!") >= 0,
+        "the new image answers",
+        limit=600,
+        step=15,
+    )
+
+
+def test_two_services_share_one_load_balancer_and_delete_removes_what_each_made(
+    sandbox: EmbeddedSandbox, roles: tuple[str, str]
+) -> None:
+    ecs, elb, ec2 = sandbox.client("ecs"), sandbox.client("elbv2"), sandbox.client("ec2")
+    groups_before = {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    hello = _create(sandbox, "hello", roles)["serviceArn"]
+    web = _create(sandbox, "web", roles, primaryContainer={"image": "httpd", "containerPort": 80})[
+        "serviceArn"
+    ]
+    balancers = elb.describe_load_balancers()["LoadBalancers"]
+    assert len(balancers) == 1
+    (listener,) = elb.describe_listeners(LoadBalancerArn=balancers[0]["LoadBalancerArn"])["Listeners"]
+    rules = [
+        r for r in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if not r["IsDefault"]
+    ]
+    assert len(rules) == 2
+    assert {r["Priority"] for r in rules} == {"1", "2"}
+    for arn in (hello, web):
+        sandbox.wait_until(lambda arn=arn: _answers(sandbox, arn), "the URL answers", limit=900, step=15)
+    hello_page, web_page = _answers(sandbox, hello), _answers(sandbox, web)
+    assert hello_page is not None
+    assert "Hello World" in hello_page
+    assert web_page is not None
+    assert "It works!" in web_page
+
+    deleted = ecs.delete_express_gateway_service(serviceArn=hello)["service"]
+    assert deleted["status"]["statusCode"] == "DRAINING"
+    assert _running(sandbox, "hello")["status"] == "DRAINING"
+
+    def gone() -> bool:
+        described = ecs.describe_express_gateway_service(serviceArn=hello)["service"]
+        return bool(described["status"]["statusCode"] == "INACTIVE")
+
+    sandbox.wait_until(gone, "the service is INACTIVE", limit=900, step=15)
+    # The shared load balancer stays for `web`, with its rule only; `hello`'s target group is gone.
+    assert len(elb.describe_load_balancers()["LoadBalancers"]) == 1
+    rules = [
+        r for r in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if not r["IsDefault"]
+    ]
+    assert len(rules) == 1
+    assert len(elb.describe_target_groups()["TargetGroups"]) == 1
+    assert (
+        len(
+            sandbox.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")[
+                "ScalableTargets"
+            ]
+        )
+        == 1
+    )
+    assert [row["service_name"] for row in sandbox.express_services()] == ["web"]
+    web_page = _answers(sandbox, web)
+    assert web_page is not None
+    assert "It works!" in web_page
+    with pytest.raises(ClientError) as refused:
+        ecs.update_express_gateway_service(serviceArn=hello, cpu="512")
+    assert refused.value.response["Error"]["Code"] == "ServiceNotActiveException"
+
+    ecs.delete_express_gateway_service(serviceArn=web)
+    sandbox.wait_until(
+        lambda: (
+            ecs.describe_express_gateway_service(serviceArn=web)["service"]["status"]["statusCode"]
+            == "INACTIVE"
+        ),
+        "the second service is INACTIVE",
+        limit=900,
+        step=15,
+    )
+    # The last Express service of the VPC took the shared load balancer and every group it made with it.
+    assert elb.describe_load_balancers()["LoadBalancers"] == []
+    assert elb.describe_target_groups()["TargetGroups"] == []
+    assert {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]} == groups_before
+    assert sandbox.express_services() == []
+
+
+def _code(call: Any, **params: Any) -> tuple[str, str]:
+    with pytest.raises(ClientError) as refused:
+        call(**params)
+    error = refused.value.response["Error"]
+    return str(error["Code"]), str(error["Message"])
+
+
+def test_errors(sandbox: EmbeddedSandbox, roles: tuple[str, str]) -> None:
+    ecs = sandbox.client("ecs")
+    missing = f"arn:aws:ecs:us-east-1:{sandbox.account_id}:service/default/nothing"
+    assert _code(ecs.describe_express_gateway_service, serviceArn=missing)[0] == "ResourceNotFoundException"
+    assert (
+        _code(ecs.update_express_gateway_service, serviceArn=missing, cpu="512")[0]
+        == "ServiceNotFoundException"
+    )
+    assert _code(ecs.delete_express_gateway_service, serviceArn=missing)[0] == "ServiceNotFoundException"
+    base = {
+        "executionRoleArn": roles[0],
+        "infrastructureRoleArn": roles[1],
+        "primaryContainer": {"image": "nginxdemos/hello"},
+    }
+    nobody = f"arn:aws:iam::{sandbox.account_id}:role/nobody"
+    code, message = _code(ecs.create_express_gateway_service, **{**base, "infrastructureRoleArn": nobody})
+    assert code == "InvalidParameterException"
+    assert nobody in message
+    assert _code(ecs.create_express_gateway_service, **{**base, "executionRoleArn": nobody})[0] == (
+        "InvalidParameterException"
+    )
+    no_role = {k: v for k, v in base.items() if k != "executionRoleArn"}
+    assert _code(ecs.create_express_gateway_service, **no_role)[0] == "InvalidParameterException"
+    assert (
+        _code(ecs.create_express_gateway_service, **base, cluster="nowhere")[0] == "ClusterNotFoundException"
+    )
+    assert _code(ecs.create_express_gateway_service, **base, healthCheckPath="health")[0] == (
+        "InvalidParameterException"
+    )
+    assert (
+        _code(
+            ecs.create_express_gateway_service, **base, scalingTarget={"minTaskCount": 3, "maxTaskCount": 2}
+        )[0]
+        == "InvalidParameterException"
+    )
+    assert _code(ecs.create_express_gateway_service, **base, cpu="300")[0] == "ClientException"
+    assert (
+        _code(ecs.create_express_gateway_service, **base, taskDefinitionArn="hello:1")[0]
+        == "InvalidParameterException"
+    )
+    # Nothing of the refused requests was left behind: the first good one still makes everything.
+    assert sandbox.client("elbv2").describe_load_balancers()["LoadBalancers"] == []
+    _create(sandbox, "hello", roles)
+    assert (
+        _code(ecs.create_express_gateway_service, serviceName="hello", **base)[0]
+        == "InvalidParameterException"
+    )
+    assert len(sandbox.client("elbv2").describe_load_balancers()["LoadBalancers"]) == 1
+
+
+def test_a_service_without_a_name_gets_one(sandbox: EmbeddedSandbox, roles: tuple[str, str]) -> None:
+    created = sandbox.client("ecs").create_express_gateway_service(
+        executionRoleArn=roles[0],
+        infrastructureRoleArn=roles[1],
+        primaryContainer={"image": "nginxdemos/hello:plain-text"},
+        tags=[{"key": "team", "value": "web"}],
+    )["service"]
+    assert created["serviceName"].startswith("hello-")
+    described = sandbox.client("ecs").describe_express_gateway_service(
+        serviceArn=created["serviceArn"], include=["TAGS"]
+    )["service"]
+    assert described["tags"] == [{"key": "team", "value": "web"}]
+    assert (
+        "tags"
+        not in sandbox.client("ecs").describe_express_gateway_service(serviceArn=created["serviceArn"])[
+            "service"
+        ]
+    )
