@@ -320,7 +320,7 @@ def _steady(ctx: CheckContext, service: dict[str, Any]) -> Outcome | None:
         "holds the endpoint, AWS's URL; in the sandbox sb.express_url(service_arn) gives the loopback URL that "
         "reaches it (labkit sandbox urls lists it too).",
         f"Wait first: ecs.get_waiter('services_stable').wait(cluster='{CLUSTER}', services=['{SERVICE}']). Until "
-        "a task is healthy in the target group the URL answers 503.",
+        "a task is registered in the target group the URL answers 503.",
     ],
 )
 def url_answers(ctx: CheckContext) -> Outcome:
