@@ -424,11 +424,13 @@ class ExpressSimulator:
                 raise _invalid("The task definition must have FARGATE compatibility.")  # message not verified
             config.update(
                 taskDefinitionArn=definition.arn,
-                executionRoleArn=definition.execution_role_arn,
-                taskRoleArn=definition.task_role_arn,
+                # (moto sets these only when the task definition has them)
+                executionRoleArn=getattr(definition, "execution_role_arn", None),
+                taskRoleArn=getattr(definition, "task_role_arn", None),
                 cpu=definition.cpu,
                 memory=definition.memory,
-                cpuArchitecture=(definition.runtime_platform or {}).get("cpuArchitecture") or "X86_64",
+                cpuArchitecture=(getattr(definition, "runtime_platform", None) or {}).get("cpuArchitecture")
+                or "X86_64",
                 primaryContainer={"image": main["image"], "containerPort": int(mappings[0]["containerPort"])},
             )
             return config

@@ -358,3 +358,74 @@ def test_a_service_without_a_name_gets_one(sandbox: EmbeddedSandbox, roles: tupl
             "service"
         ]
     )
+
+
+def test_a_service_from_a_task_definition_of_ones_own(
+    sandbox: EmbeddedSandbox, roles: tuple[str, str]
+) -> None:
+    ecs = sandbox.client("ecs")
+    definition = ecs.register_task_definition(
+        family="own",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        executionRoleArn=roles[0],
+        containerDefinitions=[
+            {
+                "name": "Main",
+                "image": "httpd",
+                "essential": True,
+                "portMappings": [{"containerPort": 80, "protocol": "tcp", "name": "web"}],
+            }
+        ],
+    )["taskDefinition"]
+    created = ecs.create_express_gateway_service(
+        serviceName="own",
+        infrastructureRoleArn=roles[1],
+        taskDefinitionArn=definition["taskDefinitionArn"],
+        healthCheckPath="/",
+    )["service"]
+    config = created["activeConfigurations"][0]
+    assert config["taskDefinitionArn"] == definition["taskDefinitionArn"]
+    assert (config["cpu"], config["memory"]) == ("256", "512")
+    arn = created["serviceArn"]
+    sandbox.wait_until(
+        lambda: _answers(sandbox, arn), "the URL answers", limit=PROVISIONING_SECONDS + 600, step=15
+    )
+    page = _answers(sandbox, arn)
+    assert page is not None
+    assert "It works!" in page
+    # Express services are ECS's to manage: ListServices tells them apart.
+    assert ecs.list_services(cluster="default", resourceManagementType="ECS")["serviceArns"] == [arn]
+    assert ecs.list_services(cluster="default", resourceManagementType="CUSTOMER")["serviceArns"] == []
+    assert _running(sandbox, "own")["resourceManagementType"] == "ECS"
+
+    # The same options next to a task definition are refused; a task definition without Main is refused.
+    assert _code(
+        ecs.create_express_gateway_service,
+        serviceName="both", infrastructureRoleArn=roles[1], taskDefinitionArn=definition["taskDefinitionArn"],
+        cpu="512",
+    )[0] == "InvalidParameterException"  # fmt: skip
+    other = ecs.register_task_definition(
+        family="other", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        containerDefinitions=[{"name": "web", "image": "httpd", "portMappings": [{"containerPort": 80}]}],
+    )["taskDefinition"]  # fmt: skip
+    assert _code(
+        ecs.create_express_gateway_service,
+        serviceName="other", infrastructureRoleArn=roles[1], taskDefinitionArn=other["taskDefinitionArn"],
+    )[0] == "InvalidParameterException"  # fmt: skip
+
+    # Update to a new revision of one's own task definition: it is rolled out as it is.
+    second = ecs.register_task_definition(
+        family="own", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512", memory="1024",
+        containerDefinitions=[
+            {"name": "Main", "image": "nginx", "portMappings": [{"containerPort": 80, "name": "web"}]}
+        ],
+    )["taskDefinition"]  # fmt: skip
+    target = ecs.update_express_gateway_service(
+        serviceArn=arn, taskDefinitionArn=second["taskDefinitionArn"]
+    )["service"]["targetConfiguration"]
+    assert target["taskDefinitionArn"] == second["taskDefinitionArn"]
+    assert (target["cpu"], target["healthCheckPath"]) == ("512", "/")
+    assert _running(sandbox, "own")["taskDefinition"] == second["taskDefinitionArn"]
