@@ -85,7 +85,9 @@ class ListenerProxy:
     (60 s on an ALB) before the client gets a 504. With `route`, the targets are asked per request
     as `route(host, path)` instead (listener rules choose the target group by path and host).
     (60 s on an ALB) before the client gets a 504. `on_forward(target)` is told of each request
-    forwarded to a target (how the sandbox counts requests for CloudWatch).
+    forwarded to a target (how the sandbox counts requests for CloudWatch). With `fixed_response`,
+    `fixed_response(host, path)` is asked first: a (status, content type, body) it returns is
+    answered by the listener itself, as an ALB answers a `fixed-response` action.
 
     Raises `ValueError` for a protocol other than HTTP or HTTPS and `PortInUseError` when `port`
     is taken.
@@ -101,6 +103,7 @@ class ListenerProxy:
         idle_timeout: float = 60.0,
         route: Callable[[str, str], Sequence[Target]] | None = None,
         on_forward: Callable[[Target], None] | None = None,
+        fixed_response: Callable[[str, str], tuple[int, str, str] | None] | None = None,
     ) -> None:
         if protocol.upper() not in ("HTTP", "HTTPS"):
             raise ValueError(f"an Application Load Balancer listener is HTTP or HTTPS, not {protocol!r}")
@@ -110,6 +113,7 @@ class ListenerProxy:
         self._route = route
         self._before_request = before_request
         self._on_forward = on_forward
+        self._fixed_response = fixed_response
         self._turns = itertools.count()
         self._turns_lock = threading.Lock()
         self._server = serve_on_loopback(self._app, port, name=f"labkit-listener-{port or 'auto'}")
@@ -143,11 +147,12 @@ class ListenerProxy:
         try:
             if self._before_request is not None:
                 self._before_request()
-            if self._route is not None:
-                host = str(environ.get("HTTP_HOST", "")).rsplit(":", 1)[0]
-                candidates = self._route(host, str(environ.get("PATH_INFO", "/")) or "/")
-            else:
-                candidates = self._healthy_targets()
+            host = str(environ.get("HTTP_HOST", "")).rsplit(":", 1)[0]
+            path = str(environ.get("PATH_INFO", "/")) or "/"
+            fixed = self._fixed_response(host, path) if self._fixed_response is not None else None
+            if fixed is not None:
+                return self._answer_fixed(fixed, start_response)
+            candidates = self._route(host, path) if self._route is not None else self._healthy_targets()
             target = self.next_target(list(candidates))
         except Exception:
             # A failure of the emulator, not of a target: say so in the log, answer as an ALB would.
@@ -171,6 +176,17 @@ class ListenerProxy:
             return self._elb_error(502, start_response)
         start_response(status, headers)
         return [body]
+
+    def _answer_fixed(self, fixed: tuple[int, str, str], start_response: StartResponse) -> list[bytes]:
+        """A `fixed-response` action's answer: its status, content type and body, from the ALB itself."""
+        status, content_type, body = fixed
+        encoded = body.encode()
+        reason = http.client.responses.get(status, "")
+        start_response(
+            f"{status} {reason}".strip(),
+            [("Server", ELB_SERVER), ("Content-Type", content_type), ("Content-Length", str(len(encoded)))],
+        )
+        return [encoded]
 
     def _elb_error(self, status: int, start_response: StartResponse) -> list[bytes]:
         page = _elb_page(status)

@@ -323,6 +323,7 @@ class ElbSimulator:
             protocol=str(listener.protocol or "HTTP"),
             route=lambda host, path: self.healthy_targets(arn, path=path, host=host),
             on_forward=functools.partial(self.sim.metrics.request_forwarded, arn),
+            fixed_response=lambda host, path: self.fixed_response(arn, path, host),
         )
 
     def listener_deleted(self, listener_arn: str) -> None:
@@ -341,6 +342,31 @@ class ElbSimulator:
     ) -> list[str]:
         """The target groups a request to `path` on `host` is forwarded to (the default action's
         when no path is given or no rule matches)."""
+        groups: list[str] = []
+        for action in self._actions(listener_arn, path, host):
+            if action.data.get("TargetGroupArn"):
+                groups.append(action.data["TargetGroupArn"])
+            for tg in (action.data.get("ForwardConfig") or {}).get("TargetGroups", []) or []:
+                groups.append(tg["TargetGroupArn"])
+        return groups
+
+    def fixed_response(self, listener_arn: str, path: str, host: str) -> tuple[int, str, str] | None:
+        """What a `fixed-response` action answers a request to `path` on `host` (status, content type,
+        body), or None when the rule (or default action) it meets is not one."""
+        with self.sim.lock:
+            actions = self._actions(listener_arn, path, host)
+        first = actions[0].data if actions else {}
+        if first.get("Type") != "fixed-response":
+            return None
+        config = first.get("FixedResponseConfig") or {}
+        return (
+            int(config.get("StatusCode") or 200),
+            str(config.get("ContentType") or "text/plain"),
+            str(config.get("MessageBody") or ""),
+        )
+
+    def _actions(self, listener_arn: str, path: str | None = None, host: str | None = None) -> list[Any]:
+        """The actions of the rule a request to `path` on `host` meets (the default actions when none)."""
         listener = next(
             (
                 lb.listeners[listener_arn]
@@ -358,13 +384,7 @@ class ElbSimulator:
                 if _rule_matches(rule.conditions, path, host or ""):
                     actions = rule.actions
                     break
-        groups: list[str] = []
-        for action in actions:
-            if action.data.get("TargetGroupArn"):
-                groups.append(action.data["TargetGroupArn"])
-            for tg in (action.data.get("ForwardConfig") or {}).get("TargetGroups", []) or []:
-                groups.append(tg["TargetGroupArn"])
-        return groups
+        return list(actions)
 
     def healthy_targets(
         self, listener_arn: str, *, path: str | None = None, host: str | None = None

@@ -319,10 +319,11 @@ class ExpressSimulator:
 
     def _role(self, arn: str, what: str) -> None:
         """An IAM role of this account that exists; else ECS's InvalidParameterException."""
-        name = arn.rsplit("/", 1)[-1]
         iam = moto_seam.backend("iam", self.sim.account_id, "global")
-        roles = {r.arn for r in iam.roles.values()} | {r.name for r in iam.roles.values()}
-        if arn not in roles and name not in {r.name for r in iam.roles.values()}:
+        roles = list(iam.roles.values())
+        # An ARN must name a role of this account exactly; a bare name, a role of this account.
+        known = {r.arn for r in roles} if arn.startswith("arn:") else {r.name for r in roles}
+        if arn not in known:
             # CreateService answers a role it cannot assume with InvalidParameterException.
             # message not verified against AWS for Express services
             raise _invalid(f"Unable to assume the role {arn} given as {what}. The role does not exist.")
@@ -716,6 +717,7 @@ class ExpressSimulator:
             protocol="HTTPS",
             route=lambda _host, path: self.sim.elb.healthy_targets(listener_arn, path=path, host=host),
             on_forward=functools.partial(self.sim.metrics.request_forwarded, listener_arn),
+            fixed_response=lambda _host, path: self.sim.elb.fixed_response(listener_arn, path, host),
         )
 
     def urls(self) -> list[dict[str, Any]]:
@@ -804,6 +806,10 @@ class ExpressSimulator:
         express = self._find(params.get("serviceArn"), "ServiceNotFoundException")
         if express.status != "ACTIVE":
             # UpdateService's answer for a service that is not ACTIVE
+            raise ExpressError("ServiceNotActiveException", "Service was not ACTIVE.")
+        service = self._service(express)
+        if service is None or service.status != "ACTIVE":
+            # its ECS service was deleted on its own (DeleteService): nothing is left to roll out
             raise ExpressError("ServiceNotActiveException", "Service was not ACTIVE.")
         given = [f for f in _TASK_DEFINITION_FIELDS if params.get(f) is not None]
         if params.get("taskDefinitionArn") and given:
@@ -949,7 +955,11 @@ class ExpressSimulator:
             )
             return
         if express.target_group_arn in self.elbv2.target_groups:
-            self.elbv2.delete_target_group(express.target_group_arn)
+            try:
+                self.elbv2.delete_target_group(express.target_group_arn)
+            except Exception as exc:
+                if not moto_seam.is_service_error(exc):
+                    raise
         for group_id in express.own_security_groups:
             self._delete_group(group_id)
         alb = self.albs.get(express.vpc_id)

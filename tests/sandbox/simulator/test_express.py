@@ -148,9 +148,10 @@ def test_create_describe_and_the_url_answers(sandbox: EmbeddedSandbox, roles: tu
     request = urllib.request.Request(listener_url, headers={"Host": endpoint})
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
-    # No rule matches the listener's own address: no service answers (an ALB's fixed-response default
-    # action is not served by the sandbox's listeners, which answer 503).
-    assert _get(listener_url)[0] != 200
+    # No rule matches the listener's own address: the shared listener's default action, a fixed 404.
+    status, page = _get(listener_url)
+    assert status == 404
+    assert page == ""
 
 
 def _running(sandbox: EmbeddedSandbox, name: str) -> dict[str, Any]:
@@ -309,6 +310,11 @@ def test_errors(sandbox: EmbeddedSandbox, roles: tuple[str, str]) -> None:
     assert code == "InvalidParameterException"
     assert nobody in message
     assert _code(ecs.create_express_gateway_service, **{**base, "executionRoleArn": nobody})[0] == (
+        "InvalidParameterException"
+    )
+    # A role of the same name in another account is not this account's role.
+    elsewhere = "arn:aws:iam::111122223333:role/ecsTaskExecutionRole"
+    assert _code(ecs.create_express_gateway_service, **{**base, "executionRoleArn": elsewhere})[0] == (
         "InvalidParameterException"
     )
     no_role = {k: v for k, v in base.items() if k != "executionRoleArn"}
