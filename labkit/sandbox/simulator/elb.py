@@ -342,31 +342,6 @@ class ElbSimulator:
     ) -> list[str]:
         """The target groups a request to `path` on `host` is forwarded to (the default action's
         when no path is given or no rule matches)."""
-        groups: list[str] = []
-        for action in self._actions(listener_arn, path, host):
-            if action.data.get("TargetGroupArn"):
-                groups.append(action.data["TargetGroupArn"])
-            for tg in (action.data.get("ForwardConfig") or {}).get("TargetGroups", []) or []:
-                groups.append(tg["TargetGroupArn"])
-        return groups
-
-    def fixed_response(self, listener_arn: str, path: str, host: str) -> tuple[int, str, str] | None:
-        """What a `fixed-response` action answers a request to `path` on `host` (status, content type,
-        body), or None when the rule (or default action) it meets is not one."""
-        with self.sim.lock:
-            actions = self._actions(listener_arn, path, host)
-        first = actions[0].data if actions else {}
-        if first.get("Type") != "fixed-response":
-            return None
-        config = first.get("FixedResponseConfig") or {}
-        return (
-            int(config.get("StatusCode") or 200),
-            str(config.get("ContentType") or "text/plain"),
-            str(config.get("MessageBody") or ""),
-        )
-
-    def _actions(self, listener_arn: str, path: str | None = None, host: str | None = None) -> list[Any]:
-        """The actions of the rule a request to `path` on `host` meets (the default actions when none)."""
         listener = next(
             (
                 lb.listeners[listener_arn]
@@ -384,7 +359,13 @@ class ElbSimulator:
                 if _rule_matches(rule.conditions, path, host or ""):
                     actions = rule.actions
                     break
-        return list(actions)
+        groups: list[str] = []
+        for action in actions:
+            if action.data.get("TargetGroupArn"):
+                groups.append(action.data["TargetGroupArn"])
+            for tg in (action.data.get("ForwardConfig") or {}).get("TargetGroups", []) or []:
+                groups.append(tg["TargetGroupArn"])
+        return groups
 
     def healthy_targets(
         self, listener_arn: str, *, path: str | None = None, host: str | None = None
@@ -433,6 +414,36 @@ class ElbSimulator:
                     }
                 )
         return rows
+
+    def fixed_response(self, listener_arn: str, path: str, host: str) -> tuple[int, str, str] | None:
+        """What a `fixed-response` action answers a request to `path` on `host` (status, content type,
+        body), or None when the rule it meets (else the default action) is not one."""
+        with self.sim.lock:
+            listener = next(
+                (
+                    lb.listeners[listener_arn]
+                    for lb in self.backend.load_balancers.values()
+                    if listener_arn in lb.listeners
+                ),
+                None,
+            )
+            if listener is None:
+                return None
+            actions = listener.default_actions
+            rules = [rule for rule in listener.rules.values() if not getattr(rule, "is_default", False)]
+            for rule in sorted(rules, key=lambda r: int(r.priority)):
+                if _rule_matches(rule.conditions, path, host):
+                    actions = rule.actions
+                    break
+            first = actions[0].data if actions else {}
+        if first.get("Type") != "fixed-response":
+            return None
+        config = first.get("FixedResponseConfig") or {}
+        return (
+            int(config.get("StatusCode") or 200),
+            str(config.get("ContentType") or "text/plain"),
+            str(config.get("MessageBody") or ""),
+        )
 
     def close(self) -> None:
         """Close every listener port."""
