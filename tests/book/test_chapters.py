@@ -170,19 +170,7 @@ def _exercise_problems(lines: list[Line]) -> list[str]:
     return problems
 
 
-#: Chapters that another branch rewrites into the template; delete the entry once it is merged.
-REWRITTEN_ELSEWHERE = {"book/copilot": "the exbook branch rewrites copilot.md in the template"}
-
-
-@pytest.mark.parametrize(
-    "chapter",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(reason=REWRITTEN_ELSEWHERE[c], strict=False))
-        if c in REWRITTEN_ELSEWHERE
-        else c
-        for c in part_chapters()
-    ],
-)
+@pytest.mark.parametrize("chapter", part_chapters())
 def test_every_chapter_follows_the_template(chapter: str) -> None:
     """Objectives, body, what the notes get wrong, key points, lab, exercises with solutions."""
     problems = template_problems((REPO / f"{chapter}.md").read_text(encoding="utf-8"))

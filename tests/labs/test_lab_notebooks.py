@@ -17,6 +17,7 @@ LABS = [
     "ecs-cluster",
     "autoscaling",
     "event-driven",
+    "express-mode",
 ]
 
 
