@@ -960,8 +960,17 @@ class ExpressSimulator:
             except Exception as exc:
                 if not moto_seam.is_service_error(exc):
                     raise
-        for group_id in express.own_security_groups:
-            self._delete_group(group_id)
+        # A drained service is INACTIVE once its tasks are STOPPING, but a task's network interface is
+        # released only at STOPPED: a group still in use is tried again, and the service stays
+        # DRAINING until its groups are gone (AWS removes what Express Mode made).
+        express.own_security_groups = [g for g in express.own_security_groups if not self._delete_group(g)]
+        if express.own_security_groups:
+            self.sim.after(
+                DRAIN_CHECK_SECONDS,
+                functools.partial(self._finish_delete, arn),
+                f"express service {express.name} releasing its security groups",
+            )
+            return
         alb = self.albs.get(express.vpc_id)
         if alb is not None:
             alb.users.discard(arn)
@@ -973,12 +982,18 @@ class ExpressSimulator:
         express.status = "INACTIVE"
         express.updated_at = self.sim.now()
 
-    def _delete_group(self, group_id: str) -> None:
+    def _delete_group(self, group_id: str) -> bool:
+        """Delete a security group Express Mode made; False while something still uses it."""
         try:
             self.ec2.delete_security_group(group_id=group_id)
         except Exception as exc:
             if not moto_seam.is_service_error(exc):
                 raise
+            return (
+                getattr(exc, "code", None) != "DependencyViolation"
+                and getattr(exc, "error_type", None) != "DependencyViolation"
+            )
+        return True
 
     def close(self) -> None:
         """Close every service's loopback port."""

@@ -435,3 +435,33 @@ def test_a_service_from_a_task_definition_of_ones_own(
     assert target["taskDefinitionArn"] == second["taskDefinitionArn"]
     assert (target["cpu"], target["healthCheckPath"]) == ("512", "/")
     assert _running(sandbox, "own")["taskDefinition"] == second["taskDefinitionArn"]
+
+
+def test_delete_waits_for_the_interfaces_still_in_its_tasks_security_group(
+    sandbox: EmbeddedSandbox, roles: tuple[str, str]
+) -> None:
+    """A task's network interface goes only at STOPPED, after its service is INACTIVE: while anything
+    still uses the group Express Mode made for the tasks, the service stays DRAINING and the group is
+    tried again; it is never left behind (labkit validate express-mode found it on the running clock)."""
+    ecs, ec2 = sandbox.client("ecs"), sandbox.client("ec2")
+    arn = _create(sandbox, "hello", roles)["serviceArn"]
+    sandbox.wait_until(lambda: _answers(sandbox, arn), "the URL answers", limit=900, step=15)
+    service = _running(sandbox, "hello")
+    (group,) = service["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"]
+    subnet = service["networkConfiguration"]["awsvpcConfiguration"]["subnets"][0]
+    # Something else still in the tasks' group: what a task's interface is until it is released.
+    held = ec2.create_network_interface(SubnetId=subnet, Groups=[group])["NetworkInterface"]
+    ecs.delete_express_gateway_service(serviceArn=arn)
+
+    def status() -> str:
+        return str(ecs.describe_express_gateway_service(serviceArn=arn)["service"]["status"]["statusCode"])
+
+    sandbox.wait_until(
+        lambda: _running(sandbox, "hello")["status"] == "INACTIVE", "ECS service gone", limit=900, step=5
+    )
+    sandbox.advance(120)
+    assert status() == "DRAINING"
+    assert group in {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    ec2.delete_network_interface(NetworkInterfaceId=held["NetworkInterfaceId"])
+    sandbox.wait_until(lambda: status() == "INACTIVE", "the Express service is INACTIVE", limit=120, step=5)
+    assert group not in {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]}
