@@ -141,7 +141,9 @@ def _learner_files(lab_id: str, root: Path) -> dict[str, bytes]:
         if (
             path.is_symlink()
             or not path.is_file()
-            or (len(relative.parts) == 1 and relative.name in _NOT_FOR_LEARNERS)
+            # A lab's own modules (checks, reference steps, a scenario's set-up) are imported by
+            # `open_lab` as the package `labkit_labs.<id>`; they are the lab's code, not the learner's.
+            or (len(relative.parts) == 1 and (relative.name in _NOT_FOR_LEARNERS or path.suffix == ".py"))
             or any(part in _SKIPPED_PARTS or part.startswith(".") for part in relative.parts)
             or path.suffix == ".pyc"
         ):
