@@ -19,7 +19,7 @@ from tests.browser import chromium
 from tests.conftest import REPO
 from tests.jupyterlab import Notebook, first_solution, started_workspace
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.e2e]
 
 SCREENSHOTS = REPO / "results" / "screenshots"
 #: A cell's prompt once the kernel has run it: `[3]:`.

@@ -26,7 +26,7 @@ from tests.conftest import REPO
 from tests.jupyterlab import Notebook, first_solution
 from tests.workshop.hubs import Hub, running_hub
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.e2e]
 
 SCREENSHOTS = REPO / "results" / "screenshots"
 LEARNERS = ["alice", "bob"]
